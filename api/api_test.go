@@ -1,0 +1,163 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wam-project/wam/api"
+	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/sql/pgtest"
+	"github.com/wam-project/wam/streams"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const (
+	appSecret   = "test-app-secret"
+	verifyToken = "test-verify-token"
+)
+
+// env is one wam API over a fresh database and an embedded NATS server.
+type env struct {
+	t      testing.TB
+	pool   *pgxpool.Pool
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	h      *echo.Echo
+	logs   *bytes.Buffer
+}
+
+type tenant struct {
+	ID     uuid.UUID
+	APIKey string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	pool := pgtest.New(t)
+	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	nc, err := streams.ConnectInProcess(ns, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := streams.EnsureStream(context.Background(), js, streams.StreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	h := api.New(api.Config{AppSecret: appSecret, VerifyToken: verifyToken, PublishTimeout: 2 * time.Second},
+		pool, streams.NewPublisher(js), log)
+	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs}
+}
+
+// mustTenant creates a tenant with an API key owning the given phone number ids
+// (all in WABA waba).
+func (e *env) mustTenant(waba string, pnids ...string) tenant {
+	e.t.Helper()
+	ctx := context.Background()
+	q := db.New(e.pool)
+	tn, err := q.CreateTenant(ctx, db.CreateTenantParams{ID: uuid.New(), Name: "t"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	key, err := auth.NewAPIKey()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := q.CreateAPIKey(ctx, db.CreateAPIKeyParams{ID: uuid.New(), TenantID: tn.ID, Prefix: key.Prefix, Hash: key.Hash}); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range pnids {
+		if _, err := q.AddPhoneNumber(ctx, db.AddPhoneNumberParams{ID: uuid.New(), TenantID: tn.ID, PhoneNumberID: p, DisplayPhoneNumber: "+15550001111", WabaID: waba}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return tenant{ID: tn.ID, APIKey: key.Secret}
+}
+
+func sign(body []byte) string {
+	mac := hmac.New(sha256.New, []byte(appSecret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// post sends body to the webhook endpoint with signature sig ("" for none).
+func (e *env) post(body []byte, sig string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/api/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if sig != "" {
+		req.Header.Set("X-Hub-Signature-256", sig)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return rec
+}
+
+func (e *env) get(path, apiKey string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return rec
+}
+
+// streamMsgs returns every message stored in the stream, in order.
+func (e *env) streamMsgs() []*jetstream.RawStreamMsg {
+	e.t.Helper()
+	ctx := context.Background()
+	info, err := e.stream.Info(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := e.stream.GetMsg(ctx, seq)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// textWebhook is a Meta webhook carrying one inbound text message.
+func textWebhook(waba, pnid, wamid, from, body string) []byte {
+	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":%q,"changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":%q},"contacts":[{"profile":{"name":"Kerry"},"wa_id":%q}],"messages":[{"from":%q,"id":%q,"timestamp":"1718000000","text":{"body":%q},"type":"text"}]},"field":"messages"}]}]}`,
+		waba, pnid, from, from, wamid, body))
+}
+
+func readAll(t testing.TB, r io.Reader) string {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

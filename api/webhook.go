@@ -1,0 +1,296 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/streams"
+)
+
+// MaxWebhookBytes is the largest webhook body accepted. Meta batches up to
+// about 3 MB into one POST.
+const MaxWebhookBytes = 3 << 20
+
+// verifyWebhook answers Meta's subscription check: the challenge echoed back
+// when the verify token matches.
+func (s *Server) verifyWebhook(c echo.Context) error {
+	q := c.Request().URL.Query()
+	token := q.Get("hub.verify_token")
+	if q.Get("hub.mode") != "subscribe" || s.cfg.VerifyToken == "" ||
+		subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.VerifyToken)) != 1 {
+		return domain.Errorf(domain.ErrForbidden, "verify token does not match")
+	}
+	return c.String(http.StatusOK, q.Get("hub.challenge"))
+}
+
+// receiveWebhook stores what Meta sent before saying OK: the raw bytes are
+// published to each owning tenant's subject and the 200 goes out only after
+// JetStream acknowledged every part. Anything short of that is a 5xx, and
+// Meta delivers again.
+func (s *Server) receiveWebhook(c echo.Context) error {
+	req := c.Request()
+	body, err := readBody(c.Response(), req, MaxWebhookBytes)
+	if err != nil {
+		return err
+	}
+	if !s.validSignature(req.Header.Get("X-Hub-Signature-256"), body) {
+		return domain.Errorf(domain.ErrUnauthorized, "X-Hub-Signature-256 is missing or does not match the body")
+	}
+	events, err := s.webhookEvents(req.Context(), body)
+	if err != nil {
+		return err
+	}
+	received := s.now()
+	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+	ctx, cancel := context.WithTimeout(req.Context(), s.cfg.PublishTimeout)
+	defer cancel()
+	for _, e := range events {
+		e.Type = streams.TypeWebhookMeta
+		e.OccurredAt = received
+		e.RequestID = rid
+		e.Actor = "meta"
+		if _, err := s.pub.Publish(ctx, e); err != nil {
+			s.log.Error("webhook not stored; asking Meta to retry", "err", err, "request_id", rid)
+			c.Response().Header().Set("Retry-After", "5")
+			return domain.Errorf(domain.ErrUnavailable, "event store unavailable, retry later")
+		}
+	}
+	return c.String(http.StatusOK, "EVENT_RECEIVED")
+}
+
+func (s *Server) validSignature(header string, body []byte) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || s.cfg.AppSecret == "" {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(s.cfg.AppSecret))
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// readBody reads at most limit bytes of the request body; a larger body is a
+// 413 and nothing of it is kept.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", limit))
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", limit))
+	case err != nil:
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "could not read body: "+err.Error())
+	}
+	return buf.Bytes(), nil
+}
+
+// routingEnvelope is the little of a webhook that routing needs.
+type routingEnvelope struct {
+	Entry []struct {
+		ID      json.RawMessage `json:"id"`
+		Changes []struct {
+			Value struct {
+				Metadata struct {
+					PhoneNumberID string `json:"phone_number_id"`
+				} `json:"metadata"`
+			} `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+// webhookEvents routes a signed body to its tenants: by each change's
+// metadata.phone_number_id, or by the entry's WABA id for changes that name no
+// number (template status updates). Bodies that are not JSON, or name nobody
+// we know, go to the unrouted subject: kept, replayable, never dropped.
+func (s *Server) webhookEvents(ctx context.Context, body []byte) ([]streams.Event, error) {
+	var env routingEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		e := streams.Event{Tenant: streams.Unrouted, Data: body}
+		if !json.Valid(body) {
+			e.Header = nats.Header{streams.HeaderUndecodable: []string{"true"}}
+		}
+		return []streams.Event{e}, nil
+	}
+	// owners[i][j] is the tenant of change j of entry i; entryOwner[i] the
+	// tenant of an entry without changes.
+	owners := make([][]string, len(env.Entry))
+	entryOwner := make([]string, len(env.Entry))
+	tenants := make(map[string]bool, 1)
+	for i, en := range env.Entry {
+		waba := unquote(en.ID)
+		if len(en.Changes) == 0 {
+			t, err := s.owner(ctx, "", waba)
+			if err != nil {
+				return nil, err
+			}
+			entryOwner[i] = t
+			tenants[t] = true
+		}
+		owners[i] = make([]string, len(en.Changes))
+		for j, ch := range en.Changes {
+			t, err := s.owner(ctx, ch.Value.Metadata.PhoneNumberID, waba)
+			if err != nil {
+				return nil, err
+			}
+			owners[i][j] = t
+			tenants[t] = true
+		}
+	}
+	switch len(tenants) {
+	case 0: // no entries at all: nothing to route by
+		return []streams.Event{{Tenant: streams.Unrouted, Data: body}}, nil
+	case 1:
+		for t := range tenants {
+			return []streams.Event{{Tenant: t, Data: body}}, nil
+		}
+	}
+	return splitByTenant(body, owners, entryOwner)
+}
+
+// owner is the tenant owning phone number pnid, or when pnid is empty the
+// WABA waba; streams.Unrouted when nobody does.
+func (s *Server) owner(ctx context.Context, pnid, waba string) (string, error) {
+	var t string
+	var err error
+	switch {
+	case pnid != "":
+		t, err = s.router.TenantForPhoneNumber(ctx, pnid)
+	case waba != "":
+		t, err = s.router.TenantForWABA(ctx, waba)
+	}
+	if err != nil {
+		s.log.Error("webhook routing lookup failed", "err", err)
+		return "", domain.Errorf(domain.ErrUnavailable, "routing unavailable, retry later")
+	}
+	if t == "" {
+		return streams.Unrouted, nil
+	}
+	return t, nil
+}
+
+// splitByTenant cuts a body that mixes several tenants' numbers into one
+// body per tenant. Entries and changes are copied byte-exact; only the
+// envelope around them is new.
+func splitByTenant(body []byte, owners [][]string, entryOwner []string) ([]streams.Event, error) {
+	var env struct {
+		Object json.RawMessage   `json:"object"`
+		Entry  []json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil || len(env.Entry) != len(owners) {
+		return nil, fmt.Errorf("split webhook: %v", err)
+	}
+	parts := map[string][][]byte{} // tenant → entries
+	var order []string
+	add := func(t string, entry []byte) {
+		if _, ok := parts[t]; !ok {
+			order = append(order, t)
+		}
+		parts[t] = append(parts[t], entry)
+	}
+	for i, raw := range env.Entry {
+		if len(owners[i]) == 0 {
+			add(entryOwner[i], raw)
+			continue
+		}
+		if allSame(owners[i]) {
+			add(owners[i][0], raw)
+			continue
+		}
+		var en struct {
+			ID      json.RawMessage   `json:"id"`
+			Time    json.RawMessage   `json:"time"`
+			Changes []json.RawMessage `json:"changes"`
+		}
+		if err := json.Unmarshal(raw, &en); err != nil || len(en.Changes) != len(owners[i]) {
+			return nil, fmt.Errorf("split webhook entry %d: %v", i, err)
+		}
+		byTenant := map[string][]json.RawMessage{}
+		var tOrder []string
+		for j, ch := range en.Changes {
+			t := owners[i][j]
+			if _, ok := byTenant[t]; !ok {
+				tOrder = append(tOrder, t)
+			}
+			byTenant[t] = append(byTenant[t], ch)
+		}
+		for _, t := range tOrder {
+			// Built by hand: json.Marshal would HTML-escape the raw changes.
+			var b bytes.Buffer
+			b.WriteString(`{"id":`)
+			if len(en.ID) == 0 {
+				en.ID = json.RawMessage(`null`)
+			}
+			b.Write(en.ID)
+			if len(en.Time) > 0 {
+				b.WriteString(`,"time":`)
+				b.Write(en.Time)
+			}
+			b.WriteString(`,"changes":[`)
+			b.Write(joinRaw(byTenant[t]))
+			b.WriteString(`]}`)
+			add(t, b.Bytes())
+		}
+	}
+	object := env.Object
+	if len(object) == 0 {
+		object = json.RawMessage(`"whatsapp_business_account"`)
+	}
+	events := make([]streams.Event, 0, len(order))
+	for _, t := range order {
+		var b bytes.Buffer
+		b.WriteString(`{"object":`)
+		b.Write(object)
+		b.WriteString(`,"entry":[`)
+		b.Write(bytes.Join(parts[t], []byte{','}))
+		b.WriteString(`]}`)
+		events = append(events, streams.Event{Tenant: t, Data: b.Bytes()})
+	}
+	return events, nil
+}
+
+func joinRaw(rs []json.RawMessage) []byte {
+	bs := make([][]byte, len(rs))
+	for i, r := range rs {
+		bs[i] = r
+	}
+	return bytes.Join(bs, []byte{','})
+}
+
+func allSame(ss []string) bool {
+	for _, s := range ss[1:] {
+		if s != ss[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// unquote returns the text of a JSON string or number token.
+func unquote(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return strings.TrimSpace(string(raw))
+}

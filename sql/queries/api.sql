@@ -1,0 +1,55 @@
+-- Queries of the HTTP API and the operator CLI. Every tenant-scoped query
+-- takes the tenant id of the authenticated principal.
+
+-- name: CreateTenant :one
+INSERT INTO tenants (id, name) VALUES (@id, @name)
+RETURNING *;
+
+-- name: CreateAPIKey :one
+INSERT INTO api_keys (id, tenant_id, name, prefix, hash, expires_at)
+VALUES (@id, @tenant_id, @name, @prefix, @hash, @expires_at)
+RETURNING id, tenant_id, name, prefix, created_at, expires_at;
+
+-- name: GetAPIKeyByHash :one
+SELECT id, tenant_id, expires_at, revoked_at, last_used_at
+FROM api_keys WHERE hash = @hash;
+
+-- name: TouchAPIKey :exec
+UPDATE api_keys SET last_used_at = @now::timestamptz WHERE id = @id;
+
+-- name: AddPhoneNumber :one
+INSERT INTO phone_numbers (id, tenant_id, phone_number_id, display_phone_number, waba_id)
+VALUES (@id, @tenant_id, @phone_number_id, @display_phone_number, @waba_id)
+RETURNING *;
+
+-- name: TenantByPhoneNumberID :one
+SELECT tenant_id FROM phone_numbers WHERE phone_number_id = @phone_number_id;
+
+-- name: TenantsByWABAID :many
+SELECT DISTINCT tenant_id FROM phone_numbers WHERE waba_id = @waba_id;
+
+-- name: ListConversations :many
+SELECT c.id, c.phone_number_id, c.status, c.unread_count, c.last_message_at,
+       c.last_message_preview, c.window_expires_at, c.created_at, c.last_seq,
+       coalesce(c.last_message_at, 'epoch')::timestamptz AS sort_at,
+       k.wa_id, k.user_id, k.phone, k.profile_name
+FROM conversations c
+JOIN contacts k ON k.id = c.contact_id
+WHERE c.tenant_id = @tenant_id
+  AND (NOT @after::boolean
+       OR (coalesce(c.last_message_at, 'epoch'), c.id) < (@cursor_at::timestamptz, @cursor_id::uuid))
+ORDER BY coalesce(c.last_message_at, 'epoch') DESC, c.id DESC
+LIMIT @lim;
+
+-- name: GetConversation :one
+SELECT id FROM conversations WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: ListMessages :many
+SELECT * FROM messages
+WHERE tenant_id = @tenant_id AND conversation_id = @conversation_id
+  AND (NOT @after::boolean OR (timestamp, id) < (@cursor_at::timestamptz, @cursor_id::uuid))
+ORDER BY timestamp DESC, id DESC
+LIMIT @lim;
+
+-- name: GetMessage :one
+SELECT * FROM messages WHERE tenant_id = @tenant_id AND id = @id;
