@@ -12,9 +12,10 @@ type Webhook struct {
 	Object  string // "whatsapp_business_account" for every WhatsApp webhook
 	Changes []Change
 	// Problems lists what could not be decoded inside an otherwise valid
-	// body, one line each, led by the JSON path of the part ("entry[0].
-	// changes[1].value.messages[2]: timestamp …"). Whatever else decoded is
-	// still in Changes; a non-empty list means the decode was partial.
+	// body, one line each, led by the JSON path of the part
+	// (`entry[0].changes[1].value.messages[2].timestamp: "x" is not Unix
+	// seconds`). Whatever else decoded is still in Changes; a non-empty list
+	// means the decode was partial.
 	Problems []string
 }
 
@@ -52,9 +53,9 @@ type Contact struct {
 	Username     string // profile.username, for users who adopted a WhatsApp username
 }
 
-// Sender is the element of c.Contacts describing who sent m: matched by wa_id,
-// or by business-scoped user id when m has no from. Meta puts the profile name
-// there, not on the message.
+// Sender is the element of c.Contacts describing who sent m, matched by wa_id
+// or by business-scoped user id (users with a username may come without a
+// wa_id). Meta puts the profile name there, not on the message.
 func (c Change) Sender(m InboundMessage) (Contact, bool) {
 	for _, ct := range c.Contacts {
 		if (m.From != "" && ct.WaID == m.From) || (m.FromUserID != "" && ct.UserID == m.FromUserID) {
