@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -151,13 +150,4 @@ func (e *env) streamMsgs() []*jetstream.RawStreamMsg {
 func textWebhook(waba, pnid, wamid, from, body string) []byte {
 	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":%q,"changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":%q},"contacts":[{"profile":{"name":"Kerry"},"wa_id":%q}],"messages":[{"from":%q,"id":%q,"timestamp":"1718000000","text":{"body":%q},"type":"text"}]},"field":"messages"}]}]}`,
 		waba, pnid, from, from, wamid, body))
-}
-
-func readAll(t testing.TB, r io.Reader) string {
-	t.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

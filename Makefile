@@ -1,0 +1,89 @@
+# wam — build, run and test.
+#
+#   make build            bin/wam
+#   make run              build, then `wam serve`
+#   make test             vet, staticcheck, all tests
+#   make generate         regenerate sql/db with sqlc
+#   make check-generated  fail if sql/db differs from what sqlc generates
+#   make bench            benchmarks
+#   make tools            install sqlc and staticcheck if missing
+#
+# Tests that need PostgreSQL start a private server from the machine's
+# binaries, or use WAM_TEST_DATABASE_URL if set (see sql/pgtest).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO ?= go
+# Tools installed with `go install` land here; put it on PATH so that
+# commands installed by this Makefile are found by it.
+GOBIN_DIR := $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin)
+export PATH := $(GOBIN_DIR):$(PATH)
+
+SQLC_VERSION ?= v1.31.1
+STATICCHECK_VERSION ?= v0.8.2
+TEST_TIMEOUT ?= 20m
+# Extra flags, e.g. `make test TESTFLAGS=-race` or `make bench BENCH=Projector`.
+TESTFLAGS ?=
+BENCH ?= .
+# -trimpath: no local paths in the binary, so builds are reproducible.
+BUILDFLAGS ?= -trimpath
+
+# `go install tool@version` builds outside this module; the user's GOFLAGS
+# (say -mod=vendor) must not leak into it.
+GO_INSTALL := GOFLAGS= $(GO) install
+
+.PHONY: build run ui test vet staticcheck generate check-generated tools install-staticcheck install-sqlc bench clean
+
+build: ui
+	$(GO) build $(BUILDFLAGS) -o bin/wam ./cmd/wam
+
+# Hook: the web UI (ui/, embedded into the binary) will be built here, before
+# the Go build. Nothing to do yet.
+ui:
+	@:
+
+run: build
+	./bin/wam serve
+
+test: vet staticcheck
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+
+vet:
+	$(GO) vet ./...
+
+staticcheck: install-staticcheck
+	staticcheck ./...
+
+generate: install-sqlc
+	sqlc generate
+
+# Generated code is committed; CI fails when it is stale or was edited by hand.
+check-generated: generate
+	@git diff --exit-code -- sql/db || { echo "sql/db is out of date: run 'make generate' and commit the result" >&2; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- sql/db); \
+	if [ -n "$$untracked" ]; then \
+		echo "sqlc generated files that are not committed: $$untracked" >&2; \
+		echo "run 'make generate' and commit the result" >&2; exit 1; fi
+
+# Tools, installed into $(GOBIN_DIR) when missing.
+tools: install-sqlc install-staticcheck
+
+install-staticcheck:
+	@if command -v staticcheck >/dev/null; then echo "staticcheck: $$(command -v staticcheck)"; else \
+		echo "installing staticcheck@$(STATICCHECK_VERSION) into $(GOBIN_DIR)"; \
+		$(GO_INSTALL) honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); fi
+
+# The generated files name the sqlc version that made them, so any other
+# version would make check-generated fail: install the pinned one if needed.
+install-sqlc:
+	@if [ "$$(sqlc version 2>/dev/null)" = "$(SQLC_VERSION)" ]; then echo "sqlc $(SQLC_VERSION): $$(command -v sqlc)"; else \
+		echo "installing sqlc@$(SQLC_VERSION) into $(GOBIN_DIR)"; \
+		$(GO_INSTALL) github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION); fi
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+
+clean:
+	rm -rf bin

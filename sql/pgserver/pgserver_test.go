@@ -1,0 +1,218 @@
+package pgserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// These tests start real PostgreSQL servers; without the binaries they fail
+// with ErrNotInstalled, which says how to provide them.
+
+func TestFind(t *testing.T) {
+	dir, err := Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasServerBinaries(dir) {
+		t.Fatalf("Find() = %s, which lacks initdb, pg_ctl or postgres", dir)
+	}
+}
+
+func TestStartStopRestart(t *testing.T) {
+	t.Parallel()
+	dir := mustDataDir(t)
+
+	s := mustStart(t, dir)
+	mustQuery(t, s, "postgres")
+	if err := s.EnsureDatabase(t.Context(), "wam"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureDatabase(t.Context(), "wam"); err != nil {
+		t.Fatalf("second EnsureDatabase: %v", err)
+	}
+	mustExec(t, s, "wam", "CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)")
+	if err := s.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgx.Connect(t.Context(), s.URL("wam")); err == nil {
+		t.Fatal("connected after Stop")
+	}
+	if err := s.Stop(t.Context()); err != nil {
+		t.Fatalf("Stop of a stopped server: %v", err)
+	}
+
+	began := time.Now()
+	s = mustStart(t, dir)
+	t.Logf("restart on an existing data directory took %v", time.Since(began))
+	if n := mustQuery(t, s, "wam", "SELECT n FROM kept"); n != 42 {
+		t.Fatalf("after restart kept.n = %d, want 42", n)
+	}
+}
+
+func TestURL(t *testing.T) {
+	s := &Server{socketDir: "/tmp/a b+c&d%é=?#", port: defaultPort}
+	cfg, err := pgx.ParseConfig(s.URL("my db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Host != s.socketDir || cfg.Port != defaultPort || cfg.Database != "my db" || cfg.User != "postgres" {
+		t.Fatalf("URL %s parses to host %q port %d database %q user %q", s.URL("my db"), cfg.Host, cfg.Port, cfg.Database, cfg.User)
+	}
+}
+
+// A wam process that is killed leaves its server running; the next Start
+// adopts it.
+func TestAdoptOrphan(t *testing.T) {
+	t.Parallel()
+	dir := mustDataDir(t)
+
+	orphan := mustStart(t, dir)
+	mustExec(t, orphan, "postgres", "CREATE TABLE marker (n int); INSERT INTO marker VALUES (7)")
+	pf, err := readPidFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	began := time.Now()
+	s := mustStart(t, dir) // without stopping orphan
+	t.Logf("adopting took %v", time.Since(began))
+	if n := mustQuery(t, s, "postgres", "SELECT n FROM marker"); n != 7 {
+		t.Fatalf("marker.n = %d, want 7", n)
+	}
+	if pf2, err := readPidFile(dir); err != nil || pf2.pid != pf.pid {
+		t.Fatalf("server pid changed from %d to %d (%v): not adopted", pf.pid, pf2.pid, err)
+	}
+}
+
+// A pid file left by a server that is gone (a crash of the machine) does not
+// stop the next Start.
+func TestStalePidFile(t *testing.T) {
+	t.Parallel()
+	dir := mustDataDir(t)
+
+	s := mustStart(t, dir)
+	stale, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "postmaster.pid"), stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = mustStart(t, dir)
+	mustQuery(t, s, "postgres")
+}
+
+// A data directory whose path is too long for a unix socket gets its socket
+// in a short directory elsewhere, removed by Stop.
+func TestLongPath(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(mustDataDir(t), strings.Repeat("long", 25))
+
+	s := mustStart(t, dir)
+	if s.socketDir == dir {
+		t.Fatalf("socket in %s, whose path is too long", dir)
+	}
+	mustQuery(t, s, "postgres")
+
+	// Adoption finds the socket through postmaster.pid.
+	s2 := mustStart(t, dir)
+	if s2.socketDir != s.socketDir {
+		t.Fatalf("adopted server's socket dir %s, want %s", s2.socketDir, s.socketDir)
+	}
+	if err := s2.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.socketDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket dir %s left behind after Stop (%v)", s.socketDir, err)
+	}
+}
+
+// As root, a data directory the postgres user cannot reach is refused with
+// a message saying what to do, unless what is in the way is a temporary
+// directory.
+func TestUnreachableAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the server to another user")
+	}
+	parent := t.TempDir()
+	if err := os.Chmod(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", "/nonexistent") // parent is no temporary directory now
+	_, err := Start(t.Context(), filepath.Join(parent, "pg"), Options{NoSync: true})
+	if err == nil || !strings.Contains(err.Error(), "chmod o+x "+parent) {
+		t.Fatalf("Start = %v, want an error suggesting chmod o+x", err)
+	}
+	t.Log(err)
+}
+
+// mustDataDir returns a fresh directory for a data directory. As root,
+// Start must let user postgres through t.TempDir's 0700 directories.
+func mustDataDir(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(tb.TempDir(), "pg")
+}
+
+func mustStart(tb testing.TB, dir string) *Server {
+	tb.Helper()
+	logger := slog.New(slog.NewTextHandler(tWriter{tb}, nil))
+	s, err := Start(context.Background(), dir, Options{NoSync: true, Logger: logger})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Stop(context.Background()); err != nil {
+			tb.Error(err)
+		}
+	})
+	return s
+}
+
+// mustQuery runs a query returning one int (SELECT 1 by default).
+func mustQuery(tb testing.TB, s *Server, db string, query ...string) int {
+	tb.Helper()
+	q := "SELECT 1"
+	if len(query) > 0 {
+		q = query[0]
+	}
+	conn, err := pgx.Connect(context.Background(), s.URL(db))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func mustExec(tb testing.TB, s *Server, db, sql string) {
+	tb.Helper()
+	conn, err := pgx.Connect(context.Background(), s.URL(db))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), sql); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
+
+type tWriter struct{ tb testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
