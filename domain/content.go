@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -306,6 +307,9 @@ func firstOf(a, b, fallback string) string {
 
 // previewText folds s onto one line and cuts it to PreviewLength runes.
 func previewText(s string) string {
+	if isFolded(s) {
+		return s // the common case, without allocating
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) <= PreviewLength {
 		return s
@@ -337,4 +341,29 @@ func marshalObject(o object) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// isFolded reports whether previewText would return s as it is: at most
+// PreviewLength runes, no white space at either end and only single spaces
+// inside.
+func isFolded(s string) bool {
+	n := 0
+	space := true // at the start, a space would be leading
+	for _, r := range s {
+		if n++; n > PreviewLength {
+			return false
+		}
+		if r == ' ' {
+			if space {
+				return false
+			}
+			space = true
+			continue
+		}
+		if unicode.IsSpace(r) {
+			return false
+		}
+		space = false
+	}
+	return !space || s == ""
 }

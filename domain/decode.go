@@ -46,7 +46,20 @@ var ErrUndecodable = errors.New("undecodable webhook")
 //     wrapped as {"<type>": value}.
 //
 // Edits, revokes and reactions set TargetWAMID to the message they refer to.
+//
+// The RawMessages of a Webhook may share memory with one another (never
+// with raw): treat them as read-only.
 func DecodeWebhook(raw []byte) (Webhook, error) {
+	if w, ok := decodeFast(raw); ok {
+		return w, nil
+	}
+	return decodeTolerant(raw)
+}
+
+// decodeTolerant is DecodeWebhook for any body: every part is decoded on its
+// own, so that a bad one becomes a problem and the rest is kept. It is the
+// reference decodeFast agrees with.
+func decodeTolerant(raw []byte) (Webhook, error) {
 	var env map[string]json.RawMessage
 	if kind(raw) != '{' {
 		return Webhook{}, fmt.Errorf("%w: body is not a JSON object", ErrUndecodable)
@@ -83,7 +96,6 @@ func DecodeWebhook(raw []byte) (Webhook, error) {
 // decoder collects the problems met while decoding one body.
 type decoder struct {
 	problems []string
-	phones   map[string]string // NormalizePhone results: a batch names the same users over and over
 }
 
 func (d *decoder) problem(path, format string, args ...any) {
@@ -511,17 +523,10 @@ func (d *decoder) phone(waID string) string {
 	if waID == "" {
 		return ""
 	}
-	if p, ok := d.phones[waID]; ok {
-		return p
-	}
 	p, err := NormalizePhone(waID)
 	if err != nil {
-		p = ""
+		return ""
 	}
-	if d.phones == nil {
-		d.phones = make(map[string]string)
-	}
-	d.phones[waID] = p
 	return p
 }
 

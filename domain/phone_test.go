@@ -99,3 +99,25 @@ func FuzzNormalizePhone(f *testing.F) {
 		}
 	})
 }
+
+// The memo answers as NormalizePhone would without it, and stays within its
+// bound.
+func TestNormalizePhoneMemo(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"16505551234", "5215512345678", "+44 (0)20 7946 0018", "abc", "", "06505551234"} {
+		wantPhone, wantErr := normalizePhoneUncached(in)
+		for range 2 { // the second answer comes from the memo
+			got, err := NormalizePhone(in)
+			if got != wantPhone || (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+				t.Errorf("NormalizePhone(%q) = %q, %v; want %q, %v", in, got, err, wantPhone, wantErr)
+			}
+		}
+	}
+	m := memo{max: 2}
+	for _, k := range []string{"1", "2", "3"} {
+		m.put(k, phoneAnswer{phone: "+" + k})
+	}
+	if a, ok := m.get("3"); !ok || a.phone != "+3" || len(m.m) > 2 {
+		t.Errorf("memo holds %d entries, 3 → %+v, %v", len(m.m), a, ok)
+	}
+}
