@@ -1,0 +1,633 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/streams"
+)
+
+// InboxName is the name of the inbox projector: its checkpoint row, its
+// parked events and (prefixed with "proj_") its JetStream consumer.
+const InboxName = "inbox"
+
+// Decode results recorded in webhook_log.decode_result.
+const (
+	DecodeOK          = "ok"
+	DecodePartial     = "partial"     // some parts could not be decoded or applied; the rest was
+	DecodeUndecodable = "undecodable" // not a webhook at all; only logged
+)
+
+// NewInbox returns the Runner of the inbox projector, which turns raw Meta
+// webhooks (wam.*.webhook.meta) into the webhook log, contacts,
+// conversations, messages and templates.
+func NewInbox(pool *pgxpool.Pool, js jetstream.JetStream, logger *slog.Logger, opts Options) *Runner {
+	return NewRunner(pool, js, Inbox{}, logger, opts)
+}
+
+// Inbox is the Projection behind NewInbox; it is exported so that rebuild
+// tooling can run it under another Runner.
+type Inbox struct{}
+
+// Name is InboxName.
+func (Inbox) Name() string { return InboxName }
+
+// Subjects are the raw webhooks of every tenant, and the unrouted ones.
+func (Inbox) Subjects() []string { return []string{streams.Subject("*", streams.TypeWebhookMeta)} }
+
+// decodedWebhook is what Prepare leaves on an Event.
+type decodedWebhook struct {
+	tenant   uuid.UUID // uuid.Nil: unrouted
+	hook     domain.Webhook
+	result   string
+	problems []string
+}
+
+// Prepare decodes the webhook. A body that is not a webhook is not an error:
+// it is logged as undecodable. Only a tenant token that is not a uuid (which
+// no publisher of ours produces) parks the event.
+func (Inbox) Prepare(ev *Event) error {
+	d := &decodedWebhook{result: DecodeOK}
+	ev.Prepared = d
+	if ev.Tenant != streams.Unrouted {
+		id, err := uuid.Parse(ev.Tenant)
+		if err != nil {
+			return &PoisonError{Err: fmt.Errorf("tenant %q of %s is not a uuid", ev.Tenant, ev.Subject)}
+		}
+		d.tenant = id
+	}
+	// The Wam-Undecodable header is only a hint of the receiver: decoding
+	// again lets a fixed decoder correct history on a rebuild.
+	w, err := domain.DecodeWebhook(ev.Data)
+	if err != nil {
+		d.result = DecodeUndecodable
+		d.problems = []string{err.Error()}
+		return nil
+	}
+	d.hook = w
+	if w.Partial() {
+		d.result = DecodePartial
+		d.problems = w.Problems
+	}
+	return nil
+}
+
+// Apply merges the events of the batch in memory, per row key and in stream
+// order (one statement cannot touch a row twice), and writes each kind of
+// row with one set-based statement.
+func (Inbox) Apply(ctx context.Context, q db.DBTX, events []*Event, notices *[]Notice) error {
+	if len(events) == 0 {
+		return nil
+	}
+	p := newInboxPlan(int64(events[0].Seq))
+	for _, ev := range events {
+		p.add(ev)
+	}
+	return p.exec(ctx, db.New(q), notices)
+}
+
+// sep joins the elements of text[] columns sent as one text (see
+// InsertWebhookLog).
+const sep = "\x1f"
+
+type contactRow struct {
+	tenant                    uuid.UUID
+	waID, userID, phone, name string
+	at                        time.Time
+	seq                       int64
+}
+
+type conversationRow struct {
+	tenant, contact uuid.UUID
+	phoneNumberID   string
+	at              time.Time
+	seq             int64
+}
+
+// messageRow is everything a batch says about one message: its content,
+// its statuses, and the edits and revokes that target it, merged in stream
+// order.
+type messageRow struct {
+	tenant, conversation uuid.UUID
+	wamid                string
+	direction            string // of a placeholder: outbound when a status made it, inbound when an edit did
+	hasContent           bool
+	typ, preview         string
+	replyTo              string
+	content              []byte
+	context, referral    []byte
+	ts                   time.Time // Meta's time of the message; of a placeholder the earliest time seen
+	status, first        domain.StatusKind
+	times                map[string]string // status -> first sighting, RFC 3339
+	errCode              int32
+	errTitle, errDetails string
+	pricing              []byte
+	biz                  string
+	edited               []byte
+	revoked              bool
+	revokedAt            time.Time
+	at                   time.Time
+	seq                  int64
+}
+
+type templateKey struct {
+	tenant uuid.UUID
+	id     string
+}
+
+type templateRow struct {
+	waba, name, language, status, reason string
+	at                                   time.Time
+	seq                                  int64
+}
+
+// inboxPlan is one batch merged per row: maps find the row of a key, the
+// slices keep the order in which keys were first seen, so that statements
+// (and lock order) are deterministic.
+type inboxPlan struct {
+	firstSeq int64
+	log      db.InsertWebhookLogParams
+
+	tenants map[uuid.UUID]string // tenant id -> subject token, for notices
+
+	contacts     map[uuid.UUID]*contactRow
+	contactOrder []uuid.UUID
+	convs        map[uuid.UUID]*conversationRow
+	convOrder    []uuid.UUID
+	messages     map[uuid.UUID]*messageRow
+	messageOrder []uuid.UUID
+	templates    map[templateKey]*templateRow
+	tmplOrder    []templateKey
+}
+
+func newInboxPlan(firstSeq int64) *inboxPlan {
+	return &inboxPlan{
+		firstSeq:  firstSeq,
+		tenants:   map[uuid.UUID]string{},
+		contacts:  map[uuid.UUID]*contactRow{},
+		convs:     map[uuid.UUID]*conversationRow{},
+		messages:  map[uuid.UUID]*messageRow{},
+		templates: map[templateKey]*templateRow{},
+	}
+}
+
+// add merges one event into the plan.
+func (p *inboxPlan) add(ev *Event) {
+	d, _ := ev.Prepared.(*decodedWebhook)
+	if d == nil {
+		d = &decodedWebhook{result: DecodeUndecodable, problems: []string{"not prepared"}}
+	}
+	seq := int64(ev.Seq)
+	problems := d.problems
+	if d.tenant != uuid.Nil && d.result != DecodeUndecodable {
+		p.tenants[d.tenant] = ev.Tenant
+		problems = append(problems[:len(problems):len(problems)], p.addWebhook(d.tenant, d.hook, ev.ReceivedAt, seq)...)
+	}
+	result := d.result
+	if result == DecodeOK && len(problems) > 0 {
+		result = DecodePartial
+	}
+	var phoneIDs, kinds []string
+	for _, ch := range d.hook.Changes {
+		phoneIDs = appendUnique(phoneIDs, ch.PhoneNumberID)
+		kinds = appendUnique(kinds, ch.Field)
+		if len(ch.Messages) > 0 {
+			kinds = appendUnique(kinds, "messages")
+		}
+		if len(ch.Statuses) > 0 {
+			kinds = appendUnique(kinds, "statuses")
+		}
+		if len(ch.Errors) > 0 {
+			kinds = appendUnique(kinds, "errors")
+		}
+	}
+	l := &p.log
+	l.Seqs = append(l.Seqs, seq)
+	l.ReceivedAts = append(l.ReceivedAts, ev.ReceivedAt)
+	l.TenantIds = append(l.TenantIds, d.tenant)
+	l.PhoneNumberIds = append(l.PhoneNumberIds, joinClean(phoneIDs))
+	l.Kinds = append(l.Kinds, joinClean(kinds))
+	l.DecodeResults = append(l.DecodeResults, result)
+	l.DecodeErrors = append(l.DecodeErrors, strings.Join(problems, "\n"))
+	l.SizeBytes = append(l.SizeBytes, int32(min(len(ev.Data), 1<<31-1)))
+}
+
+// addWebhook merges the changes of a routed webhook; it returns what it had
+// to leave out.
+func (p *inboxPlan) addWebhook(tenant uuid.UUID, w domain.Webhook, at time.Time, seq int64) []string {
+	var problems []string
+	tenantText := tenant.String()
+	for _, ch := range w.Changes {
+		switch ch.Field {
+		case "messages":
+			for _, ct := range ch.Contacts {
+				if key := contactKey(ct.WaID, ct.UserID); key != "" {
+					p.contact(tenantText, tenant, key, ct.WaID, ct.UserID, ct.Phone, ct.ProfileName, at, seq)
+				}
+			}
+			for _, m := range ch.Messages {
+				key := contactKey(m.From, m.FromUserID)
+				if key == "" {
+					problems = append(problems, fmt.Sprintf("message %s has no sender: not projected", m.WAMID))
+					continue
+				}
+				contact := p.contact(tenantText, tenant, key, m.From, m.FromUserID, m.FromPhone, "", at, seq)
+				conv := p.conversation(tenantText, tenant, contact, key, ch.PhoneNumberID, at, seq)
+				p.message(tenantText, tenant, conv, m, at, seq)
+			}
+			for _, s := range ch.Statuses {
+				key := contactKey(s.RecipientID, s.RecipientUserID)
+				if key == "" {
+					problems = append(problems, fmt.Sprintf("status %s of %s has no recipient: not projected", s.Status, s.WAMID))
+					continue
+				}
+				contact := p.contact(tenantText, tenant, key, s.RecipientID, s.RecipientUserID, s.RecipientPhone, "", at, seq)
+				conv := p.conversation(tenantText, tenant, contact, key, ch.PhoneNumberID, at, seq)
+				p.status(tenantText, tenant, conv, s, at, seq)
+			}
+		case "message_template_status_update":
+			ts := ch.TemplateStatus
+			if ts == nil || ts.TemplateID == "" {
+				problems = append(problems, "template status update without a template id: not projected")
+				continue
+			}
+			when := at
+			if !ch.EntryTime.IsZero() {
+				when = ch.EntryTime
+			}
+			k := templateKey{tenant, ts.TemplateID}
+			if _, ok := p.templates[k]; !ok {
+				p.tmplOrder = append(p.tmplOrder, k)
+			}
+			p.templates[k] = &templateRow{
+				waba: ch.WABAID, name: ts.TemplateName, language: ts.TemplateLanguage,
+				status: ts.Event, reason: ts.Reason, at: when, seq: seq,
+			}
+		}
+	}
+	return problems
+}
+
+// contactKey is what identifies a contact within a tenant: its wa_id, or its
+// business-scoped user id for users Meta shows only by username.
+func contactKey(waID, userID string) string {
+	if waID != "" {
+		return waID
+	}
+	return userID
+}
+
+func (p *inboxPlan) contact(tenantText string, tenant uuid.UUID, key, waID, userID, phone, name string, at time.Time, seq int64) uuid.UUID {
+	id := domain.ContactID(tenantText, key)
+	c, ok := p.contacts[id]
+	if !ok {
+		c = &contactRow{tenant: tenant}
+		p.contacts[id] = c
+		p.contactOrder = append(p.contactOrder, id)
+	}
+	c.waID = firstNonEmpty(waID, c.waID)
+	c.userID = firstNonEmpty(userID, c.userID)
+	c.phone = firstNonEmpty(phone, c.phone)
+	c.name = firstNonEmpty(name, c.name)
+	c.at, c.seq = at, seq
+	return id
+}
+
+func (p *inboxPlan) conversation(tenantText string, tenant, contact uuid.UUID, key, phoneNumberID string, at time.Time, seq int64) uuid.UUID {
+	id := domain.ConversationID(tenantText, key, phoneNumberID)
+	if _, ok := p.convs[id]; !ok {
+		p.convs[id] = &conversationRow{tenant: tenant, contact: contact, phoneNumberID: phoneNumberID, at: at, seq: seq}
+		p.convOrder = append(p.convOrder, id)
+	}
+	return id
+}
+
+// row is the message row of wamid, made on first sight with the
+// conversation and direction of whatever mentioned it first.
+func (p *inboxPlan) row(tenantText string, tenant, conv uuid.UUID, wamid, direction string, ts time.Time) *messageRow {
+	id := domain.MessageID(tenantText, wamid)
+	r, ok := p.messages[id]
+	if !ok {
+		r = &messageRow{tenant: tenant, conversation: conv, wamid: wamid, direction: direction, ts: ts}
+		p.messages[id] = r
+		p.messageOrder = append(p.messageOrder, id)
+	}
+	return r
+}
+
+func (p *inboxPlan) message(tenantText string, tenant, conv uuid.UUID, m domain.InboundMessage, at time.Time, seq int64) {
+	ts := m.Timestamp
+	if ts.IsZero() {
+		ts = at // Meta sent no usable time: when we received it is the best we know
+	}
+	r := p.row(tenantText, tenant, conv, m.WAMID, "inbound", ts)
+	// A wamid twice in one batch is a redelivery: the first copy stands,
+	// as it does across batches.
+	if !r.hasContent {
+		r.hasContent, r.direction = true, "inbound"
+		r.typ, r.preview, r.ts = string(m.Type), m.Preview, ts
+		r.content = nonEmptyJSON(m.Content) // NULL content means placeholder
+		r.referral = nullIfEmpty(m.Referral)
+		if m.Context != nil {
+			r.replyTo = m.Context.ID
+			r.context, _ = json.Marshal(m.Context)
+		}
+		r.at, r.seq = at, seq
+	}
+	if (m.Type != domain.TypeEdit && m.Type != domain.TypeRevoke) || m.TargetWAMID == "" {
+		return
+	}
+	t := p.row(tenantText, tenant, conv, m.TargetWAMID, "inbound", ts)
+	if !t.hasContent && ts.Before(t.ts) {
+		t.ts = ts
+	}
+	if m.Type == domain.TypeEdit {
+		t.edited, _ = json.Marshal(struct {
+			WAMID     string          `json:"wamid"`
+			Timestamp string          `json:"timestamp"`
+			Content   json.RawMessage `json:"content"`
+		}{m.WAMID, ts.UTC().Format(time.RFC3339), nonEmptyJSON(m.Content)})
+	} else if !t.revoked || ts.Before(t.revokedAt) {
+		t.revoked, t.revokedAt = true, ts
+	}
+	t.at, t.seq = at, seq
+}
+
+func (p *inboxPlan) status(tenantText string, tenant, conv uuid.UUID, s domain.Status, at time.Time, seq int64) {
+	ts := s.Timestamp
+	if ts.IsZero() {
+		ts = at
+	}
+	r := p.row(tenantText, tenant, conv, s.WAMID, "outbound", ts)
+	if r.times == nil {
+		r.times = map[string]string{}
+		r.first = s.Status
+	}
+	if _, seen := r.times[string(s.Status)]; !seen {
+		r.times[string(s.Status)] = ts.UTC().Format(time.RFC3339)
+	}
+	next := domain.AdvanceStatus(r.status, s.Status)
+	if next == domain.StatusFailed && r.status != domain.StatusFailed {
+		r.errCode, r.errTitle, r.errDetails = 0, "", ""
+		if len(s.Errors) > 0 {
+			e := s.Errors[0]
+			r.errCode = int32(e.Code)
+			r.errTitle = firstNonEmpty(e.Title, e.Message)
+			r.errDetails = e.Details
+		}
+	}
+	r.status = next
+	if s.Pricing != nil {
+		r.pricing, _ = json.Marshal(s.Pricing)
+	}
+	r.biz = firstNonEmpty(s.BizOpaqueCallbackData, r.biz)
+	if !r.hasContent && ts.Before(r.ts) {
+		r.ts = ts
+	}
+	r.at, r.seq = at, seq
+}
+
+// notCounted are the message types that are no message the user wrote:
+// they do not count as unread, open no 24-hour window and do not become the
+// conversation's last message. Reactions, edits and revokes refer to
+// another message; system messages are written by WhatsApp.
+func notCounted() []string {
+	return []string{string(domain.TypeReaction), string(domain.TypeEdit), string(domain.TypeRevoke), string(domain.TypeSystem)}
+}
+
+// exec writes the plan: statements in the order of the foreign keys
+// (contacts, conversations, messages), sent together by the pipeline when
+// the messages statement asks for its result.
+func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) error {
+	if len(p.log.Seqs) > 0 {
+		if err := q.InsertWebhookLog(ctx, p.log); err != nil {
+			return fmt.Errorf("webhook log: %w", err)
+		}
+	}
+	if len(p.contactOrder) > 0 {
+		if err := q.UpsertContacts(ctx, p.contactParams()); err != nil {
+			return fmt.Errorf("contacts: %w", err)
+		}
+	}
+	if len(p.convOrder) > 0 {
+		if err := q.EnsureConversations(ctx, p.conversationParams()); err != nil {
+			return fmt.Errorf("conversations: %w", err)
+		}
+	}
+	if len(p.tmplOrder) > 0 {
+		if err := q.UpsertTemplates(ctx, p.templateParams()); err != nil {
+			return fmt.Errorf("templates: %w", err)
+		}
+	}
+	if len(p.messageOrder) == 0 {
+		return nil
+	}
+	rows, err := q.UpsertMessages(ctx, p.messageParams())
+	if err != nil {
+		return fmt.Errorf("inbox statements: %w", err)
+	}
+	n := newNoticeSet(p.tenants)
+	for _, r := range rows {
+		if r.Kind == "message" {
+			n.add(r.Kind, r.TenantID, r.ID, r.ConversationID, r.LastSeq)
+		} else {
+			n.add(r.Kind, r.TenantID, r.ID, uuid.Nil, r.LastSeq)
+		}
+	}
+	*notices = append(*notices, n.list...)
+	return nil
+}
+
+func (p *inboxPlan) contactParams() db.UpsertContactsParams {
+	k := len(p.contactOrder)
+	a := db.UpsertContactsParams{
+		Ids: p.contactOrder, TenantIds: make([]uuid.UUID, 0, k), WaIds: make([]string, 0, k),
+		UserIds: make([]string, 0, k), Phones: make([]string, 0, k), ProfileNames: make([]string, 0, k),
+		Ats: make([]time.Time, 0, k), Seqs: make([]int64, 0, k),
+	}
+	for _, id := range p.contactOrder {
+		c := p.contacts[id]
+		a.TenantIds = append(a.TenantIds, c.tenant)
+		a.WaIds = append(a.WaIds, c.waID)
+		a.UserIds = append(a.UserIds, c.userID)
+		a.Phones = append(a.Phones, c.phone)
+		a.ProfileNames = append(a.ProfileNames, c.name)
+		a.Ats = append(a.Ats, c.at)
+		a.Seqs = append(a.Seqs, c.seq)
+	}
+	return a
+}
+
+func (p *inboxPlan) conversationParams() db.EnsureConversationsParams {
+	k := len(p.convOrder)
+	a := db.EnsureConversationsParams{
+		Ids: p.convOrder, TenantIds: make([]uuid.UUID, 0, k), ContactIds: make([]uuid.UUID, 0, k),
+		PhoneNumberIds: make([]string, 0, k), Ats: make([]time.Time, 0, k), Seqs: make([]int64, 0, k),
+	}
+	for _, id := range p.convOrder {
+		c := p.convs[id]
+		a.TenantIds = append(a.TenantIds, c.tenant)
+		a.ContactIds = append(a.ContactIds, c.contact)
+		a.PhoneNumberIds = append(a.PhoneNumberIds, c.phoneNumberID)
+		a.Ats = append(a.Ats, c.at)
+		a.Seqs = append(a.Seqs, c.seq)
+	}
+	return a
+}
+
+func (p *inboxPlan) messageParams() db.UpsertMessagesParams {
+	k := len(p.messageOrder)
+	a := db.UpsertMessagesParams{
+		Ids: p.messageOrder, TenantIds: make([]uuid.UUID, 0, k), ConversationIds: make([]uuid.UUID, 0, k),
+		Wamids: make([]string, 0, k), Directions: make([]string, 0, k), Types: make([]string, 0, k),
+		Contents: make([][]byte, 0, k), Previews: make([]string, 0, k), ReplyTos: make([]string, 0, k),
+		Contexts: make([][]byte, 0, k), Referrals: make([][]byte, 0, k), Statuses: make([]string, 0, k),
+		StatusRanks: make([]int16, 0, k), StatusTimes: make([][]byte, 0, k), ErrorCodes: make([]int32, 0, k),
+		ErrorTitles: make([]string, 0, k), ErrorDetails: make([]string, 0, k), Pricings: make([][]byte, 0, k),
+		Bizs: make([]string, 0, k), Editeds: make([][]byte, 0, k), Revoked: make([]bool, 0, k),
+		RevokedAts: make([]time.Time, 0, k), Timestamps: make([]time.Time, 0, k), Ats: make([]time.Time, 0, k),
+		Seqs: make([]int64, 0, k), NotCounted: notCounted(), AllConversationIds: p.convOrder, FirstSeq: p.firstSeq,
+	}
+	for _, id := range p.messageOrder {
+		m := p.messages[id]
+		typ, status := string(domain.TypeUnknown), domain.StatusReceived
+		if m.hasContent {
+			typ = m.typ
+		}
+		switch {
+		case domain.StatusRank(m.status) > 0:
+			status = m.status
+		case m.first != "" && !m.hasContent:
+			status = m.first // only statuses outside the order were seen: show what Meta said
+		}
+		times := []byte(`{}`)
+		if len(m.times) > 0 {
+			times, _ = json.Marshal(m.times)
+		}
+		a.TenantIds = append(a.TenantIds, m.tenant)
+		a.ConversationIds = append(a.ConversationIds, m.conversation)
+		a.Wamids = append(a.Wamids, m.wamid)
+		a.Directions = append(a.Directions, m.direction)
+		a.Types = append(a.Types, typ)
+		a.Contents = append(a.Contents, m.content)
+		a.Previews = append(a.Previews, m.preview)
+		a.ReplyTos = append(a.ReplyTos, m.replyTo)
+		a.Contexts = append(a.Contexts, m.context)
+		a.Referrals = append(a.Referrals, m.referral)
+		a.Statuses = append(a.Statuses, string(status))
+		a.StatusRanks = append(a.StatusRanks, int16(domain.StatusRank(status)))
+		a.StatusTimes = append(a.StatusTimes, times)
+		a.ErrorCodes = append(a.ErrorCodes, m.errCode)
+		a.ErrorTitles = append(a.ErrorTitles, m.errTitle)
+		a.ErrorDetails = append(a.ErrorDetails, m.errDetails)
+		a.Pricings = append(a.Pricings, m.pricing)
+		a.Bizs = append(a.Bizs, m.biz)
+		a.Editeds = append(a.Editeds, m.edited)
+		a.Revoked = append(a.Revoked, m.revoked)
+		a.RevokedAts = append(a.RevokedAts, m.revokedAt)
+		a.Timestamps = append(a.Timestamps, m.ts)
+		a.Ats = append(a.Ats, m.at)
+		a.Seqs = append(a.Seqs, m.seq)
+	}
+	return a
+}
+
+func (p *inboxPlan) templateParams() db.UpsertTemplatesParams {
+	k := len(p.tmplOrder)
+	a := db.UpsertTemplatesParams{
+		TenantIds: make([]uuid.UUID, 0, k), TemplateIds: make([]string, 0, k), WabaIds: make([]string, 0, k),
+		Names: make([]string, 0, k), Languages: make([]string, 0, k), Statuses: make([]string, 0, k),
+		Reasons: make([]string, 0, k), Ats: make([]time.Time, 0, k), Seqs: make([]int64, 0, k),
+	}
+	for _, key := range p.tmplOrder {
+		t := p.templates[key]
+		a.TenantIds = append(a.TenantIds, key.tenant)
+		a.TemplateIds = append(a.TemplateIds, key.id)
+		a.WabaIds = append(a.WabaIds, t.waba)
+		a.Names = append(a.Names, t.name)
+		a.Languages = append(a.Languages, t.language)
+		a.Statuses = append(a.Statuses, t.status)
+		a.Reasons = append(a.Reasons, t.reason)
+		a.Ats = append(a.Ats, t.at)
+		a.Seqs = append(a.Seqs, t.seq)
+	}
+	return a
+}
+
+// noticeSet collects one notice per changed row, with its latest sequence.
+type noticeSet struct {
+	tenants map[uuid.UUID]string
+	index   map[uuid.UUID]int
+	list    []Notice
+}
+
+func newNoticeSet(tenants map[uuid.UUID]string) *noticeSet {
+	return &noticeSet{tenants: tenants, index: map[uuid.UUID]int{}}
+}
+
+func (n *noticeSet) add(kind string, tenant, id, conv uuid.UUID, seq int64) {
+	if i, ok := n.index[id]; ok {
+		n.list[i].Seq = max(n.list[i].Seq, seq)
+		return
+	}
+	token, ok := n.tenants[tenant]
+	if !ok {
+		token = tenant.String()
+	}
+	n.index[id] = len(n.list)
+	n.list = append(n.list, Notice{Tenant: token, Kind: kind, ID: id, ConversationID: conv, Seq: seq})
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func appendUnique(list []string, s string) []string {
+	if s == "" {
+		return list
+	}
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// joinClean joins for a text[] column sent as text; the separator cannot
+// occur in a value.
+func joinClean(list []string) string {
+	for i, s := range list {
+		if strings.Contains(s, sep) {
+			list[i] = strings.ReplaceAll(s, sep, " ")
+		}
+	}
+	return strings.Join(list, sep)
+}
+
+func nullIfEmpty(raw json.RawMessage) []byte {
+	if len(raw) == 0 {
+		return nil
+	}
+	return raw
+}
+
+func nonEmptyJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage(`{}`)
+	}
+	return raw
+}

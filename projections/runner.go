@@ -1,0 +1,718 @@
+// Package projections derives wam's PostgreSQL read models from the events
+// of the WAM stream: durable projectors with checkpoints, and the live
+// notifications sent after each commit.
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/streams"
+)
+
+// Event is one stream message handed to a Projection.
+type Event struct {
+	Seq        uint64 // stream sequence
+	Subject    string
+	Tenant     string // tenant token of the subject, "_unrouted" for unrouted webhooks
+	Type       string // event type, e.g. "webhook.meta"
+	ReceivedAt time.Time
+	Header     nats.Header
+	Data       []byte
+
+	// Prepared is whatever Projection.Prepare computed for this event.
+	Prepared any
+	// prepErr is why Prepare could not make sense of the event: such an
+	// event is parked without being applied.
+	prepErr error
+}
+
+// Notice is a change of one read-model row, announced on
+// streams.LiveSubject(Tenant, Kind) once the change is committed.
+type Notice struct {
+	Tenant         string
+	Kind           string // "conversation" or "message"
+	ID             uuid.UUID
+	ConversationID uuid.UUID // for messages; zero otherwise
+	Seq            int64     // last_seq of the row after the change
+}
+
+// Projection turns events into read-model rows. The Runner owns delivery,
+// transactions, checkpoints, parking and notifications; a Projection only
+// says what an event means.
+type Projection interface {
+	// Name names the projector: its checkpoint row and its parked events.
+	Name() string
+	// Subjects are the stream subjects the projector consumes.
+	Subjects() []string
+	// Prepare does the CPU work of one event (decoding) outside any
+	// transaction, so that it overlaps the database work of the previous
+	// batch. It is called concurrently for different events, and an error
+	// parks the event.
+	Prepare(ev *Event) error
+	// Apply applies events, in stream order, through q, which is inside the
+	// batch's transaction, and appends the rows it changed to notices. q
+	// pipelines: Exec only queues a statement, and its error comes with the
+	// next Query, QueryRow or the Runner's final flush, so a batch costs
+	// few round trips. An error rolls back everything Apply did; the Runner
+	// then retries the events one by one to find and park the poison one.
+	Apply(ctx context.Context, q db.DBTX, events []*Event, notices *[]Notice) error
+}
+
+// Options tunes a Runner. The zero value is a sensible production setting.
+type Options struct {
+	// Durable is the name of the JetStream consumer; default "proj_" + Name().
+	Durable string
+	// MaxBatch is the most events applied in one transaction; default 1000.
+	MaxBatch int
+	// AckWait is how long JetStream waits for an ack before it redelivers;
+	// default 1 minute. Redeliveries are harmless (skipped by checkpoint),
+	// so it only bounds how late a crashed projector's successor resumes.
+	AckWait time.Duration
+	// MinBackoff and MaxBackoff bound the wait between retries after a
+	// database error that is not the event's fault; defaults 100ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
+}
+
+func (o Options) withDefaults(name string) Options {
+	if o.Durable == "" {
+		o.Durable = "proj_" + name
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1000
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = time.Minute
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 100 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	return o
+}
+
+// Runner runs one Projection as a durable JetStream pull consumer. Each batch
+// of events is applied in one PostgreSQL transaction that also advances the
+// projector's checkpoint; the batch is acked only after the commit. Events at
+// or below the checkpoint (redeliveries after a crash between commit and ack)
+// are skipped, so every event takes effect exactly once.
+//
+// Several Runners of one projector (in several processes) may run: a lock
+// in PostgreSQL makes one of them the active one, and the others wait.
+type Runner struct {
+	pool *pgxpool.Pool
+	js   jetstream.JetStream
+	nc   *nats.Conn
+	proj Projection
+	log  *slog.Logger
+	opts Options
+
+	mu      sync.Mutex
+	applied uint64        // checkpoint as of the last batch this runner finished
+	moved   chan struct{} // closed and replaced whenever applied grows
+
+	// afterCommit, when set by a test, is called after each commit and
+	// before the ack; returning true makes Run stop there, as a crash would.
+	afterCommit func(checkpoint uint64) bool
+}
+
+// NewRunner returns a Runner of proj reading the WAM stream through js and
+// writing to pool. logger may be nil.
+func NewRunner(pool *pgxpool.Pool, js jetstream.JetStream, proj Projection, logger *slog.Logger, opts Options) *Runner {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{
+		pool:  pool,
+		js:    js,
+		nc:    js.Conn(),
+		proj:  proj,
+		log:   logger.With("projector", proj.Name()),
+		opts:  opts.withDefaults(proj.Name()),
+		moved: make(chan struct{}),
+	}
+}
+
+// Name is the projector's name.
+func (r *Runner) Name() string { return r.proj.Name() }
+
+// Checkpoint is the stream sequence of the last event the projector applied
+// (or parked), as committed in PostgreSQL; 0 before the first.
+func (r *Runner) Checkpoint(ctx context.Context) (uint64, error) {
+	seq, err := db.New(r.pool).GetCheckpoint(ctx, r.proj.Name())
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read checkpoint of %s: %w", r.proj.Name(), err)
+	}
+	return uint64(seq), nil
+}
+
+// WaitFor blocks until this Runner has committed a checkpoint at or beyond
+// seq, or ctx ends. The checkpoint only passes events the projector consumes,
+// so seq should be the sequence of such an event (for example the last
+// webhook published).
+func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		r.mu.Lock()
+		applied, moved := r.applied, r.moved
+		r.mu.Unlock()
+		if applied >= seq {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s to reach %d (at %d): %w", r.proj.Name(), seq, applied, ctx.Err())
+		}
+	}
+}
+
+func (r *Runner) reset(seq uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.applied = seq
+	close(r.moved)
+	r.moved = make(chan struct{})
+}
+
+func (r *Runner) advance(seq uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if seq > r.applied {
+		r.applied = seq
+		close(r.moved)
+		r.moved = make(chan struct{})
+	}
+}
+
+// batch is what the fetching side hands to the applying side.
+type batch struct {
+	events  []*Event      // above the high-water mark, in stream order
+	last    jetstream.Msg // the delivered message with the highest stream sequence: AckAll on it acks the batch
+	lastSeq uint64
+}
+
+// Run consumes and applies events until ctx is cancelled, then returns nil.
+// It returns an error only when it cannot start (no stream, no database);
+// database trouble later is retried with backoff.
+//
+// Run first takes the projector's lock in PostgreSQL, so that of several
+// runners of one projector (several wam processes) one is active and the
+// others wait to take over. A runner that finds it lost the lock (its lock
+// connection broke) stops before committing anything more and starts over.
+func (r *Runner) Run(ctx context.Context) error {
+	wait := r.opts.MinBackoff
+	for started := false; ; {
+		ok, err := r.session(ctx, &started)
+		if ctx.Err() != nil || ok {
+			return nil
+		}
+		if !started {
+			return fmt.Errorf("start projector %s: %w", r.proj.Name(), err)
+		}
+		r.log.Warn("projector session ended, starting over", "retry_in", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil
+		}
+		wait = min(2*wait, r.opts.MaxBackoff)
+	}
+}
+
+// errLostLock ends a session whose runner no longer holds the projector lock.
+var errLostLock = errors.New("lost the projector lock: another runner may be active")
+
+// lockKeys are the two keys of the projector's advisory lock: one for all
+// of wam's projectors, one for this projector's name.
+func (r *Runner) lockKeys() (int32, int32) {
+	h := fnv.New32a()
+	h.Write([]byte(r.proj.Name()))
+	return 0x77616d00, int32(h.Sum32() & 0x7fffffff) // "wam\0"
+}
+
+// session runs the projector while it holds the lock. done is true when it
+// ended as it should (ctx cancelled, or the test hook crashed it). started
+// becomes true once the session consumes.
+func (r *Runner) session(ctx context.Context, started *bool) (done bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	lockConn, err := r.lock(ctx)
+	if err != nil {
+		return false, err
+	}
+	// Closing the connection releases the lock, as a crash would.
+	defer func() { _ = lockConn.Close(context.Background()) }()
+
+	q := db.New(r.pool)
+	if err := q.EnsureCheckpoint(ctx, r.proj.Name()); err != nil {
+		return false, fmt.Errorf("create checkpoint: %w", err)
+	}
+	cp, err := r.Checkpoint(ctx)
+	if err != nil {
+		return false, err
+	}
+	r.reset(cp) // lower after a rebuild reset the checkpoint
+	cons, err := r.consumer(ctx, cp)
+	if err != nil {
+		return false, err
+	}
+
+	msgs := make(chan jetstream.Msg, 2*r.opts.MaxBatch)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	},
+		jetstream.PullMaxMessages(2*r.opts.MaxBatch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if ctx.Err() == nil {
+				r.log.Warn("consume", "err", err)
+			}
+		}))
+	if err != nil {
+		return false, fmt.Errorf("consume: %w", err)
+	}
+	defer cc.Stop()
+	*started = true
+
+	ready := make(chan *batch, 1)
+	go r.assemble(ctx, msgs, ready, cp)
+
+	holder := lockConn.PgConn().PID()
+	for {
+		var b *batch
+		waitStart := time.Now()
+		select {
+		case <-ctx.Done():
+			return true, nil
+		case b = <-ready:
+		}
+		start := time.Now()
+		cp, notices, err := r.commitWithRetry(ctx, b, holder)
+		if err != nil {
+			return ctx.Err() != nil, err
+		}
+		if r.afterCommit != nil && r.afterCommit(cp) {
+			return true, nil
+		}
+		if err := b.last.Ack(); err != nil {
+			// The batch is committed: a lost ack only means a
+			// redelivery, which the checkpoint turns into a no-op.
+			r.log.Warn("ack", "seq", b.lastSeq, "err", err)
+		}
+		r.notify(notices)
+		r.advance(cp)
+		r.log.Debug("batch applied", "events", len(b.events), "checkpoint", cp,
+			"waited", start.Sub(waitStart), "took", time.Since(start))
+	}
+}
+
+// lock takes the projector lock on a connection of its own, outside the
+// pool, waiting while another runner holds it.
+func (r *Runner) lock(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("connect for the projector lock: %w", err)
+	}
+	k1, k2 := r.lockKeys()
+	q := db.New(conn)
+	ok, err := q.TryLockProjector(ctx, db.TryLockProjectorParams{Key1: k1, Key2: k2})
+	if err == nil && !ok {
+		r.log.Info("another runner of this projector is active; waiting to take over")
+		err = q.LockProjector(ctx, db.LockProjectorParams{Key1: k1, Key2: k2})
+	}
+	if err != nil {
+		_ = conn.Close(context.Background())
+		return nil, fmt.Errorf("take the projector lock: %w", err)
+	}
+	return conn, nil
+}
+
+// consumer returns the projector's durable consumer, positioned so that it
+// delivers every event after the checkpoint cp in stream order.
+//
+// JetStream delivers new messages at once but redelivers unacked ones only
+// after AckWait. A consumer that delivered beyond the checkpoint (a runner
+// died with a prefetched, uncommitted batch) would therefore hand later
+// events first, and the checkpoint would then pass over the earlier ones
+// when they come back. Such a consumer is made anew from cp+1: the
+// checkpoint in PostgreSQL is the truth, the consumer only a cursor.
+func (r *Runner) consumer(ctx context.Context, cp uint64) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:        r.opts.Durable,
+		Description:    "projector " + r.proj.Name(),
+		FilterSubjects: r.proj.Subjects(),
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckAllPolicy,
+		AckWait:        r.opts.AckWait,
+		MaxDeliver:     -1,
+		// Room for the batch being applied, the one being prepared and
+		// the prefetch buffers.
+		MaxAckPending: 8 * r.opts.MaxBatch,
+	}
+	if cp > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, cp+1
+	}
+	cons, err := r.js.Consumer(ctx, streams.StreamName, r.opts.Durable)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("consumer %s: %w", r.opts.Durable, err)
+	default:
+		info := cons.CachedInfo()
+		filters := info.Config.FilterSubjects
+		if len(filters) == 0 && info.Config.FilterSubject != "" {
+			filters = []string{info.Config.FilterSubject}
+		}
+		if info.Delivered.Stream <= cp && slices.Equal(filters, cfg.FilterSubjects) {
+			// Everything it delivered is committed: it goes on in order.
+			cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
+			if cons, err = r.js.UpdateConsumer(ctx, streams.StreamName, cfg); err != nil {
+				return nil, fmt.Errorf("update consumer %s: %w", r.opts.Durable, err)
+			}
+			return cons, nil
+		}
+		r.log.Info("consumer delivered beyond the checkpoint; making it anew from the checkpoint",
+			"consumer", r.opts.Durable, "delivered", info.Delivered.Stream, "checkpoint", cp)
+		if err := r.js.DeleteConsumer(ctx, streams.StreamName, r.opts.Durable); err != nil &&
+			!errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("delete consumer %s: %w", r.opts.Durable, err)
+		}
+	}
+	cons, err = r.js.CreateConsumer(ctx, streams.StreamName, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create consumer %s: %w", r.opts.Durable, err)
+	}
+	return cons, nil
+}
+
+// assemble builds batches from delivered messages: it waits for one message,
+// takes whatever else is already there up to MaxBatch, drops redeliveries of
+// events already handed on, and prepares the events in parallel while the
+// previous batch is being applied.
+func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready chan<- *batch, hwm uint64) {
+	for {
+		b := &batch{}
+		add := func(m jetstream.Msg) {
+			md, err := m.Metadata()
+			if err != nil {
+				r.log.Error("message without metadata", "subject", m.Subject(), "err", err)
+				return
+			}
+			seq := md.Sequence.Stream
+			if b.last == nil || seq > b.lastSeq {
+				b.last, b.lastSeq = m, seq
+			}
+			if seq <= hwm {
+				return // redelivered: already applied or in a batch ahead of this one
+			}
+			hwm = seq
+			b.events = append(b.events, newEvent(m, seq, md.Timestamp))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-msgs:
+			add(m)
+		}
+	drain:
+		for len(b.events) < r.opts.MaxBatch {
+			select {
+			case m := <-msgs:
+				add(m)
+			default:
+				break drain
+			}
+		}
+		if b.last == nil {
+			continue
+		}
+		r.prepare(b.events)
+		select {
+		case <-ctx.Done():
+			return
+		case ready <- b:
+		}
+	}
+}
+
+func newEvent(m jetstream.Msg, seq uint64, stored time.Time) *Event {
+	h := m.Headers()
+	ev := &Event{Seq: seq, Subject: m.Subject(), Header: h, Data: m.Data(), ReceivedAt: stored}
+	if tenant, typ, ok := streams.ParseSubject(ev.Subject); ok {
+		ev.Tenant, ev.Type = tenant, typ
+	}
+	if at, err := time.Parse(time.RFC3339Nano, h.Get(streams.HeaderOccurredAt)); err == nil {
+		ev.ReceivedAt = at
+	}
+	return ev
+}
+
+// prepare runs Prepare over events on every core: decoding is most of the
+// CPU a batch costs on our side.
+func (r *Runner) prepare(events []*Event) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(events) < 64 || workers == 1 {
+		for _, ev := range events {
+			r.prepareOne(ev)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(events) + workers - 1) / workers
+	for start := 0; start < len(events); start += chunk {
+		part := events[start:min(start+chunk, len(events))]
+		wg.Go(func() {
+			for _, ev := range part {
+				r.prepareOne(ev)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (r *Runner) prepareOne(ev *Event) {
+	defer func() {
+		if p := recover(); p != nil {
+			ev.prepErr = fmt.Errorf("prepare panicked: %v", p)
+		}
+	}()
+	ev.prepErr = r.proj.Prepare(ev)
+}
+
+// commitWithRetry applies b until it commits, backing off while the database
+// is unavailable. It fails only when ctx ends or the lock is lost.
+func (r *Runner) commitWithRetry(ctx context.Context, b *batch, holder uint32) (uint64, []Notice, error) {
+	wait := r.opts.MinBackoff
+	for {
+		cp, notices, err := r.commit(ctx, b, holder)
+		if err == nil {
+			return cp, notices, nil
+		}
+		if ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
+		if errors.Is(err, errLostLock) {
+			return 0, nil, err
+		}
+		r.log.Error("apply batch, will retry", "first_seq", firstSeq(b), "last_seq", b.lastSeq, "retry_in", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		}
+		wait = min(2*wait, r.opts.MaxBackoff)
+	}
+}
+
+func firstSeq(b *batch) uint64 {
+	if len(b.events) == 0 {
+		return b.lastSeq
+	}
+	return b.events[0].Seq
+}
+
+// commit applies the events of b above the checkpoint in one transaction
+// together with the new checkpoint, and returns that checkpoint. An error is
+// one the events are not to blame for (the database is away): the caller
+// retries. A poison event is parked instead.
+func (r *Runner) commit(ctx context.Context, b *batch, holder uint32) (uint64, []Notice, error) {
+	cp, notices, err := r.commitTx(ctx, b, holder, false)
+	if err == nil || !isPoison(err) {
+		return cp, notices, err
+	}
+	r.log.Warn("batch failed, applying its events one by one to park the poison one",
+		"first_seq", firstSeq(b), "last_seq", b.lastSeq, "err", err)
+	return r.commitTx(ctx, b, holder, true)
+}
+
+func (r *Runner) commitTx(ctx context.Context, b *batch, holder uint32, oneByOne bool) (uint64, []Notice, error) {
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return 0, nil, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	useFastUUID(tx.Conn().TypeMap())
+	name := r.proj.Name()
+	k1, k2 := r.lockKeys()
+	locked, err := db.New(tx).LockCheckpoint(ctx, db.LockCheckpointParams{
+		Name: name, HolderPid: int32(holder), Key1: int64(k1), Key2: int64(k2),
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("lock checkpoint: %w", err)
+	}
+	if !locked.Held {
+		return 0, nil, errLostLock
+	}
+	cp := uint64(locked.LastSeq)
+	if b.lastSeq <= cp {
+		return cp, nil, nil // all applied by an earlier delivery that committed but was never acked
+	}
+	// One pipeline for the whole batch: parked events, the checkpoint and
+	// the projection's statements go to PostgreSQL together.
+	p := newPipeline(tx)
+	q := db.New(p)
+	_ = q.UseCustomPlans(ctx) // queued, like everything below: errors come with the flush
+	var todo []*Event
+	for _, ev := range b.events {
+		if ev.Seq <= cp {
+			continue
+		}
+		if ev.prepErr != nil {
+			_ = r.park(ctx, q, ev, ev.prepErr)
+			continue
+		}
+		todo = append(todo, ev)
+	}
+	_ = q.SetCheckpoint(ctx, db.SetCheckpointParams{Name: name, LastSeq: int64(b.lastSeq)})
+	var notices []Notice
+	if !oneByOne {
+		err = r.proj.Apply(ctx, p, todo, &notices)
+		if err == nil {
+			err = p.Flush(ctx)
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("project %s batch %d-%d: %w", name, firstSeq(b), b.lastSeq, err)
+		}
+	} else {
+		if err := p.Flush(ctx); err != nil {
+			return 0, nil, fmt.Errorf("start batch: %w", err)
+		}
+		for _, ev := range todo {
+			if err := r.applyOne(ctx, tx, ev, &notices); err != nil {
+				return 0, nil, err
+			}
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, nil, fmt.Errorf("commit: %w", err)
+	}
+	return b.lastSeq, notices, nil
+}
+
+// applyOne applies one event inside a savepoint, parking it when it is
+// poison. The error returned is one the event is not to blame for.
+func (r *Runner) applyOne(ctx context.Context, tx pgx.Tx, ev *Event, notices *[]Notice) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	var mine []Notice
+	p := newPipeline(sp)
+	err = r.proj.Apply(ctx, p, []*Event{ev}, &mine)
+	if err == nil {
+		err = p.Flush(ctx)
+	}
+	if err == nil {
+		if err := sp.Commit(ctx); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+		*notices = append(*notices, mine...)
+		return nil
+	}
+	if rerr := sp.Rollback(ctx); rerr != nil {
+		return fmt.Errorf("rollback to savepoint: %w", rerr)
+	}
+	if !isPoison(err) {
+		return fmt.Errorf("project %s event %d: %w", r.proj.Name(), ev.Seq, err)
+	}
+	return r.park(ctx, db.New(tx), ev, err)
+}
+
+// park records ev as poison. Through a pipeline the error comes later, with
+// the statements sent next.
+func (r *Runner) park(ctx context.Context, q *db.Queries, ev *Event, cause error) error {
+	r.log.Error("parked poison event", "seq", ev.Seq, "subject", ev.Subject, "err", cause)
+	err := q.ParkEvent(ctx, db.ParkEventParams{
+		Projector: r.proj.Name(),
+		Seq:       int64(ev.Seq),
+		Subject:   ev.Subject,
+		Error:     cause.Error(),
+	})
+	if err != nil {
+		return fmt.Errorf("park event %d: %w", ev.Seq, err)
+	}
+	return nil
+}
+
+// PoisonError marks an error as the event's own fault, so that the Runner
+// parks the event instead of retrying it.
+type PoisonError struct{ Err error }
+
+// Error is the message of the underlying error.
+func (e *PoisonError) Error() string { return e.Err.Error() }
+
+// Unwrap gives errors.Is and errors.As the underlying error.
+func (e *PoisonError) Unwrap() error { return e.Err }
+
+// isPoison tells errors caused by the data of an event (retrying cannot help,
+// parking can) from errors of the database or the network (retrying will
+// help once it is back). PostgreSQL reports the former as data exceptions
+// (class 22: a NUL byte in text, a bad time), integrity violations (23) and
+// program limits (54: a value too big for an index). Cardinality violations
+// (21: one statement touching a row twice) would be a merging bug of ours;
+// they are treated alike because applying the events one by one avoids them.
+func isPoison(err error) bool {
+	var pe *PoisonError
+	if errors.As(err, &pe) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && len(pgErr.Code) >= 2 {
+		switch pgErr.Code[:2] {
+		case "21", "22", "23", "54":
+			return true
+		}
+	}
+	return false
+}
+
+// notify announces committed changes on core NATS. It is fire-and-forget: a
+// live client that misses one catches up from the read models by sequence.
+func (r *Runner) notify(notices []Notice) {
+	if r.nc == nil || len(notices) == 0 {
+		return
+	}
+	buf := make([]byte, 0, 160)
+	for _, n := range notices {
+		buf = buf[:0]
+		buf = append(buf, `{"seq":`...)
+		buf = strconv.AppendInt(buf, n.Seq, 10)
+		buf = append(buf, `,"id":"`...)
+		buf = append(buf, n.ID.String()...)
+		buf = append(buf, '"')
+		if n.ConversationID != uuid.Nil {
+			buf = append(buf, `,"conversation_id":"`...)
+			buf = append(buf, n.ConversationID.String()...)
+			buf = append(buf, '"')
+		}
+		buf = append(buf, '}')
+		if err := r.nc.Publish(streams.LiveSubject(n.Tenant, n.Kind), buf); err != nil {
+			r.log.Warn("live notification", "err", err)
+			return
+		}
+	}
+}

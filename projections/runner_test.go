@@ -1,0 +1,281 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/streams"
+)
+
+// TestRunnerCrashBetweenCommitAndAck: the first runner commits a batch and
+// dies before acking it; JetStream redelivers the batch to the next runner,
+// which must not apply it again.
+func TestRunnerCrashBetweenCommitAndAck(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	opts := Options{AckWait: time.Second}
+
+	crashed := NewInbox(e.pool, e.js, nil, opts)
+	crashed.afterCommit = func(uint64) bool { return true }
+	seq := e.publish(t, tenant, mustTestdata(t, "text"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := crashed.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := crashed.Checkpoint(ctx); err != nil || cp != seq {
+		t.Fatalf("checkpoint after the crash %d (%v), want %d", cp, err, seq)
+	}
+
+	r := e.start(t, opts)
+	cons, err := e.js.Consumer(ctx, streams.StreamName, "proj_"+InboxName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The redelivered event is acked once the new runner has skipped it.
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.AckFloor.Stream >= seq && info.NumAckPending == 0 {
+			if info.NumRedelivered == 0 && info.Delivered.Consumer < 2 {
+				t.Fatalf("no redelivery happened: %+v", info)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("redelivery not acked: %+v", info)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if cp, err := r.Checkpoint(ctx); err != nil || cp != seq {
+		t.Errorf("checkpoint %d (%v), want %d", cp, err, seq)
+	}
+	if c := e.mustConversation(t, tenant); c.Unread != 1 {
+		t.Errorf("unread %d, want 1", c.Unread)
+	}
+	if n := e.count(t, `SELECT count(*) FROM webhook_log`); n != 1 {
+		t.Errorf("%d webhook_log rows, want 1", n)
+	}
+
+	// The new runner goes on with new events.
+	seq2 := e.publish(t, tenant, textWebhook("wamid.NEXT", "16505551234", "", "next", 1739329999))
+	mustWait(t, r, seq2)
+	if c := e.mustConversation(t, tenant); c.Unread != 2 {
+		t.Errorf("unread %d, want 2", c.Unread)
+	}
+}
+
+// TestRunnerParksPoisonEvent: an event PostgreSQL refuses (a NUL character,
+// which text and jsonb cannot hold) is parked with its error; the events
+// around it in the same batch are applied and the projector goes on.
+func TestRunnerParksPoisonEvent(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	e.publish(t, tenant, textWebhook("wamid.GOOD1", "16505551234", "", "one", 1739321000))
+	poison := e.publish(t, tenant, textWebhook("wamid.POISON", "16505551234", "", "nul \x00 byte", 1739321001))
+	notUUID := e.publish(t, "not-a-uuid", mustTestdata(t, "text"))
+	good2 := e.publish(t, tenant, textWebhook("wamid.GOOD2", "16505551234", "", "two", 1739321002))
+	// Started after publishing, so that all four share a batch.
+	r := e.start(t, Options{})
+	mustWait(t, r, good2)
+
+	for _, w := range []string{"wamid.GOOD1", "wamid.GOOD2"} {
+		e.mustMessage(t, tenant, w)
+	}
+	if _, ok := e.message(t, tenant, "wamid.POISON"); ok {
+		t.Error("poison message projected")
+	}
+	if n := e.count(t, `SELECT count(*) FROM webhook_log WHERE seq = $1`, int64(poison)); n != 0 {
+		t.Error("a parked event left a webhook_log row: it must have no effect at all")
+	}
+	if c := e.mustConversation(t, tenant); c.Unread != 2 {
+		t.Errorf("unread %d, want 2", c.Unread)
+	}
+	parked, err := db.New(e.pool).ListParkedEvents(context.Background(), InboxName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parked) != 2 || parked[0].Seq != int64(poison) || parked[1].Seq != int64(notUUID) ||
+		!strings.Contains(parked[0].Error, "22") || parked[0].Subject != streams.WebhookSubject(tenant) ||
+		!strings.Contains(parked[1].Error, "not a uuid") {
+		t.Errorf("parked %+v, want %d (SQLSTATE 22…) and %d (tenant not a uuid)", parked, poison, notUUID)
+	}
+	if cp, _ := r.Checkpoint(context.Background()); cp != good2 {
+		t.Errorf("checkpoint %d, want %d", cp, good2)
+	}
+
+	// And it goes on.
+	seq := e.publish(t, tenant, textWebhook("wamid.GOOD3", "16505551234", "", "three", 1739321003))
+	mustWait(t, r, seq)
+	e.mustMessage(t, tenant, "wamid.GOOD3")
+}
+
+// TestRunnerResumesFromCheckpoint: the consumer is only a cursor; without
+// it (deleted by an operator, a new stream) a runner starts after the
+// checkpoint, and applies nothing twice.
+func TestRunnerResumesFromCheckpoint(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	first := e.publish(t, tenant, textWebhook("wamid.1", "16505551234", "", "one", 1739321000))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := NewInbox(e.pool, e.js, nil, Options{})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	mustWait(t, r, first)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	if err := e.js.DeleteConsumer(context.Background(), streams.StreamName, "proj_"+InboxName); err != nil {
+		t.Fatal(err)
+	}
+	second := e.publish(t, tenant, textWebhook("wamid.2", "16505551234", "", "two", 1739321001))
+	r2 := e.start(t, Options{})
+	mustWait(t, r2, second)
+	if c := e.mustConversation(t, tenant); c.Unread != 2 {
+		t.Errorf("unread %d, want 2", c.Unread)
+	}
+	if n := e.count(t, `SELECT count(*) FROM webhook_log`); n != 2 {
+		t.Errorf("%d webhook_log rows, want 2", n)
+	}
+}
+
+// TestRunnerCrashWithPrefetchedEvents: a runner dies with events delivered
+// to it beyond its last commit. JetStream would hand its successor the newer
+// events first and the older ones only after AckWait, and the checkpoint
+// would then skip the older ones: the successor must start from the
+// checkpoint instead.
+func TestRunnerCrashWithPrefetchedEvents(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	const n = 200
+	var last uint64
+	for i := range n {
+		last = e.publish(t, tenant, textWebhook(fmt.Sprintf("wamid.%d", i), "16505551234", "", "hi", 1739321000+int64(i)))
+	}
+	opts := Options{MaxBatch: 10, AckWait: time.Hour} // no help from redeliveries
+	crashed := NewInbox(e.pool, e.js, nil, opts)
+	crashed.afterCommit = func(uint64) bool { return true }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := crashed.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := e.js.Consumer(ctx, streams.StreamName, "proj_"+InboxName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := crashed.Checkpoint(ctx)
+	if info := cons.CachedInfo(); info.Delivered.Stream <= cp {
+		t.Fatalf("the crashed runner had nothing prefetched (delivered %d, checkpoint %d): the test tests nothing", info.Delivered.Stream, cp)
+	}
+
+	r := e.start(t, opts)
+	mustWait(t, r, last)
+	if got := e.count(t, `SELECT count(*) FROM messages WHERE tenant_id = $1`, tenant); got != n {
+		t.Errorf("%d messages, want %d", got, n)
+	}
+	if c := e.mustConversation(t, tenant); c.Unread != n {
+		t.Errorf("unread %d, want %d", c.Unread, n)
+	}
+	if got := e.count(t, `SELECT count(*) FROM webhook_log`); got != n {
+		t.Errorf("%d webhook_log rows, want %d", got, n)
+	}
+}
+
+// TestRunnerStandby: of two runners of one projector, one applies events and
+// the other waits; when the first stops, the second takes over where it
+// stopped.
+func TestRunnerStandby(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	publish := func(from, to int) (last uint64) {
+		for i := from; i < to; i++ {
+			last = e.publish(t, tenant, textWebhook(fmt.Sprintf("wamid.%d", i), "16505551234", "", "hi", 1739321000+int64(i)))
+		}
+		return last
+	}
+	opts := Options{MaxBatch: 20}
+	ctx1, stop1 := context.WithCancel(context.Background())
+	first := NewInbox(e.pool, e.js, nil, opts)
+	done1 := make(chan error, 1)
+	go func() { done1 <- first.Run(ctx1) }()
+	mustWait(t, first, publish(0, 50))
+
+	second := e.start(t, opts)
+	last := publish(50, 100)
+	mustWait(t, first, last)
+	second.mu.Lock()
+	cp := second.applied
+	second.mu.Unlock()
+	if cp != 0 {
+		t.Errorf("the standby runner applied up to %d", cp)
+	}
+
+	stop1()
+	if err := <-done1; err != nil {
+		t.Fatal(err)
+	}
+	last = publish(100, 150)
+	mustWait(t, second, last)
+	if got := e.count(t, `SELECT count(*) FROM messages WHERE tenant_id = $1`, tenant); got != 150 {
+		t.Errorf("%d messages, want 150", got)
+	}
+	if c := e.mustConversation(t, tenant); c.Unread != 150 {
+		t.Errorf("unread %d, want 150", c.Unread)
+	}
+}
+
+// TestRunnerLostLock: a runner whose lock connection breaks (a database
+// restart, a network cut) might have been replaced; it must notice before
+// its next commit, then take the lock again and go on.
+func TestRunnerLostLock(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	r := e.start(t, Options{MinBackoff: 10 * time.Millisecond})
+	mustWait(t, r, e.publish(t, tenant, textWebhook("wamid.1", "16505551234", "", "one", 1739321000)))
+
+	k1, _ := r.lockKeys()
+	var pid int32
+	err := e.pool.QueryRow(context.Background(),
+		lockHolderQuery, int64(k1)).Scan(&pid)
+	if err != nil {
+		t.Fatalf("no projector lock held: %v", err)
+	}
+	// Wait for the backend to be gone: until then the lock is still held.
+	if _, err := e.pool.Exec(context.Background(), `SELECT pg_terminate_backend($1, 10000)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	seq := e.publish(t, tenant, textWebhook("wamid.2", "16505551234", "", "two", 1739321001))
+	mustWait(t, r, seq)
+	if c := e.mustConversation(t, tenant); c.Unread != 2 {
+		t.Errorf("unread %d, want 2", c.Unread)
+	}
+	var holder int32
+	if err := e.pool.QueryRow(context.Background(),
+		lockHolderQuery, int64(k1)).Scan(&holder); err != nil || holder == pid {
+		t.Errorf("lock holder %d (%v), want a new session", holder, err)
+	}
+}
+
+// lockHolderQuery finds the session holding the projector lock in the
+// test's database (the server is shared by parallel tests).
+const lockHolderQuery = `SELECT pid FROM pg_locks
+	WHERE locktype = 'advisory' AND granted AND classid::bigint = $1
+	  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
