@@ -46,7 +46,10 @@ type tenant struct {
 	APIKey string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvConns(t, 1) }
+
+// newEnvConns is newEnv publishing over conns NATS connections.
+func newEnvConns(t testing.TB, conns int) *env {
 	t.Helper()
 	pool := pgtest.New(t)
 	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: t.TempDir()})
@@ -67,10 +70,23 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pubs := []jetstream.JetStream{js}
+	for range conns - 1 {
+		nc, err := streams.ConnectInProcess(ns, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs = append(pubs, js)
+	}
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	h := api.New(api.Config{AppSecret: appSecret, VerifyToken: verifyToken, PublishTimeout: 2 * time.Second},
-		pool, streams.NewPublisher(js), log)
+		pool, streams.NewPublisher(pubs...), log)
 	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs}
 }
 

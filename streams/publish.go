@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -47,17 +48,21 @@ func (e Event) Subject() string { return Subject(e.Tenant, e.Type) }
 // Publisher appends events to the WAM stream and waits for JetStream's ack,
 // so that a caller told "OK" knows the event is stored.
 type Publisher struct {
-	js jetstream.JetStream
+	js   []jetstream.JetStream
+	next atomic.Uint32
 }
 
-// NewPublisher returns a Publisher on js.
-func NewPublisher(js jetstream.JetStream) *Publisher { return &Publisher{js: js} }
+// NewPublisher returns a Publisher spreading its publishes over the given
+// connections. The server reads each connection in one goroutine, so several
+// let concurrent requests be parsed and stored in parallel.
+func NewPublisher(js ...jetstream.JetStream) *Publisher { return &Publisher{js: js} }
 
 // Publish stores e and returns its stream sequence. A duplicate within the
 // window returns the sequence of the copy already stored.
 func (p *Publisher) Publish(ctx context.Context, e Event) (uint64, error) {
 	msg := e.message()
-	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamName))
+	js := p.js[int(p.next.Add(1))%len(p.js)]
+	ack, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamName))
 	if err != nil {
 		return 0, fmt.Errorf("publish %s: %w", msg.Subject, err)
 	}
