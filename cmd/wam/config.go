@@ -1,0 +1,62 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is what serve and the operator commands share. Every setting has an
+// environment variable; a flag given on the command line wins over it.
+type config struct {
+	Port            int
+	DataDir         string
+	NatsURL         string
+	NatsListen      string
+	DatabaseURL     string
+	AppSecret       string
+	VerifyToken     string
+	LogLevel        string
+	SyncAlways      bool
+	DuplicateWindow time.Duration
+}
+
+func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.DataDir, "data-dir", env("WAM_DATA_DIR", "./data"), "`dir`ectory for the embedded NATS store and private PostgreSQL (WAM_DATA_DIR)")
+	fs.StringVar(&c.NatsURL, "nats-url", env("NATS_URL", ""), "NATS server `url`; empty runs NATS with JetStream inside wam (NATS_URL)")
+	fs.StringVar(&c.NatsListen, "nats-listen", env("WAM_NATS_LISTEN", ""), "`host:port` on which the embedded NATS accepts clients; empty: no TCP port (WAM_NATS_LISTEN)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL `url`; empty runs a private PostgreSQL in the data dir (DATABASE_URL)")
+	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+}
+
+func (c *config) registerServe(fs *flag.FlagSet, getenv func(string) string) {
+	c.register(fs, getenv)
+	port, _ := strconv.Atoi(getenv("PORT"))
+	if port == 0 {
+		port = 3000
+	}
+	dup, _ := time.ParseDuration(getenv("WAM_DUPLICATE_WINDOW"))
+	fs.IntVar(&c.Port, "port", port, "HTTP `port` (PORT)")
+	fs.StringVar(&c.AppSecret, "meta-app-secret", getenv("META_APP_SECRET"), "Meta app `secret` that signs webhooks (META_APP_SECRET)")
+	fs.StringVar(&c.VerifyToken, "webhook-verify-token", getenv("WEBHOOK_VERIFY_TOKEN"), "`token` Meta sends to verify the webhook subscription (WEBHOOK_VERIFY_TOKEN)")
+	fs.BoolVar(&c.SyncAlways, "sync-always", getenv("WAM_SYNC_ALWAYS") == "true", "fsync every event before acknowledging it, to survive power loss (WAM_SYNC_ALWAYS)")
+	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", dup, "JetStream duplicate window; 0: 2m (WAM_DUPLICATE_WINDOW)")
+}
+
+func (c *config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(c.LogLevel))); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+}

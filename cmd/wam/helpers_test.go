@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testSecret = "e2e-app-secret"
+
+func getenvFrom(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// mustRun runs a wam command to completion and returns what it printed.
+func mustRun(t testing.TB, env map[string]string, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append([]string{"wam"}, args...), getenvFrom(env), &out, &errOut); err != nil {
+		t.Fatalf("wam %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String()
+}
+
+// bootstrap creates a tenant owning phone number id pnid and returns its id
+// and API key.
+func bootstrap(t testing.TB, env map[string]string, pnid string) (tenant, apiKey string) {
+	t.Helper()
+	var created struct{ TenantID, APIKey string }
+	out := mustRun(t, env, "tenant", "create", "--name", "Acme")
+	if err := json.Unmarshal([]byte(lastLine(out)), &struct {
+		TenantID *string `json:"tenant_id"`
+		APIKey   *string `json:"api_key"`
+	}{&created.TenantID, &created.APIKey}); err != nil || created.APIKey == "" {
+		t.Fatalf("tenant create printed %q: %v", out, err)
+	}
+	mustRun(t, env, "number", "add", "--tenant", created.TenantID, "--phone-number-id", pnid,
+		"--display-phone-number", "+1 555-000-1111", "--waba-id", "100")
+	return created.TenantID, created.APIKey
+}
+
+// serving scans a server's output for the URL it serves and sends it on the
+// returned channel; the rest of the output is drained.
+func serving(r io.Reader) <-chan string {
+	ch := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "wam serving on "); ok {
+				ch <- strings.Replace(u, "localhost", "127.0.0.1", 1)
+			}
+		}
+	}()
+	return ch
+}
+
+// startServe runs `wam serve` in this process on a free port and returns its
+// base URL and a function that stops it (as SIGTERM would) and returns run's error.
+func startServe(t testing.TB, env map[string]string, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	urls := serving(pr)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"wam", "serve", "--port", "0"}, args...), getenvFrom(env), pw, testLog(t))
+		pw.Close()
+	}()
+	select {
+	case u := <-urls:
+		stopped := false
+		var stopErr error
+		stop := func() error {
+			if !stopped {
+				stopped = true
+				cancel()
+				stopErr = <-done
+			}
+			return stopErr
+		}
+		t.Cleanup(func() { _ = stop() })
+		return u, stop
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited before serving: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("serve did not start within 60s")
+	}
+	return "", nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func sign(body []byte) string {
+	mac := hmac.New(sha256.New, []byte(testSecret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func postWebhook(base string, body []byte) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/api/webhook", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", sign(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+func textWebhook(pnid, wamid, from, text string) []byte {
+	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"100","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":%q},"contacts":[{"profile":{"name":"Kerry Fisher"},"wa_id":%q}],"messages":[{"from":%q,"id":%q,"timestamp":"1718000000","text":{"body":%q},"type":"text"}]},"field":"messages"}]}]}`,
+		pnid, from, from, wamid, text))
+}
+
+// getJSON GETs path with the API key and decodes the answer into v.
+func getJSON(t testing.TB, base, apiKey, path string, v any) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if v != nil && resp.StatusCode == 200 {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type apiConversation struct {
+	ID          string `json:"id"`
+	UnreadCount int    `json:"unread_count"`
+	Contact     struct {
+		WaID, Phone, Name string
+	} `json:"contact"`
+}
+
+type apiMessage struct {
+	ID     string `json:"id"`
+	WAMID  string `json:"wamid"`
+	Type   string `json:"type"`
+	Status string `json:"status"`
+}
+
+// inbox lists every conversation and every message of the tenant through the API.
+func inbox(t testing.TB, base, apiKey string) ([]apiConversation, []apiMessage) {
+	t.Helper()
+	var convs []apiConversation
+	var msgs []apiMessage
+	cursor := ""
+	for {
+		var page struct {
+			Data       []apiConversation `json:"data"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		if code := getJSON(t, base, apiKey, "/api/conversations?limit=200&cursor="+cursor, &page); code != 200 {
+			t.Fatalf("list conversations: %d", code)
+		}
+		convs = append(convs, page.Data...)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	for _, c := range convs {
+		cursor := ""
+		for {
+			var page struct {
+				Data       []apiMessage `json:"data"`
+				NextCursor string       `json:"next_cursor"`
+			}
+			if code := getJSON(t, base, apiKey, "/api/conversations/"+c.ID+"/messages?limit=200&cursor="+cursor, &page); code != 200 {
+				t.Fatalf("list messages: %d", code)
+			}
+			msgs = append(msgs, page.Data...)
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+	}
+	return convs, msgs
+}
+
+// eventually retries cond until it holds or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// testLog is where in-process servers log: the test's output with -v and
+// WAM_TEST_LOG=1, else nowhere.
+func testLog(t testing.TB) io.Writer {
+	if os.Getenv("WAM_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}

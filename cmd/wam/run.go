@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+const usage = `wam — multi-tenant manager for the WhatsApp Business Platform
+
+Usage:
+  wam serve                 run the server (HTTP, projectors, embedded NATS/PostgreSQL)
+  wam tenant create         create a tenant and print its first API key
+  wam number add            connect a WhatsApp phone number to a tenant
+  wam bench ingest          load-test webhook ingest of a running server
+  wam bench project         measure projector throughput
+
+Run "wam <command> --help" for a command's flags.
+`
+
+// run is wam's entry point; main only wires the process to it, so tests can
+// call it with their own arguments, environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[1], args[2:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "tenant" || cmd == "number" || cmd == "bench") {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "tenant create":
+		return tenantCreate(ctx, rest, getenv, stdout, stderr)
+	case "number add":
+		return numberAdd(ctx, rest, getenv, stdout, stderr)
+	case "bench ingest":
+		return benchIngest(ctx, rest, getenv, stdout, stderr)
+	case "bench project":
+		return benchProject(ctx, rest, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("wam "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args; a --help request is not an error.
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	err = fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return true, nil
+	}
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return false, err
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wam-project/wam/api"
+	"github.com/wam-project/wam/projections"
+	"github.com/wam-project/wam/sql/migrations"
+	"github.com/wam-project/wam/sql/pgserver"
+	"github.com/wam-project/wam/streams"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg config
+	fs := newFlagSet("serve", stderr)
+	cfg.registerServe(fs, getenv)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+
+	database, err := openDatabase(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer database.Close()
+
+	bus, err := openStream(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer bus.Close()
+
+	inbox := projections.NewInbox(database.Pool, bus.JS, log, projections.Options{})
+	projCtx, stopProjectors := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := inbox.Run(projCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("inbox projector stopped", "err", err)
+		}
+	})
+
+	if cfg.AppSecret == "" {
+		log.Warn("META_APP_SECRET is not set: every webhook POST will be refused with 401")
+	}
+	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken},
+		database.Pool, streams.NewPublisher(bus.Publish...), log,
+		database.Ready,
+		bus.Ready,
+	)
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		stopProjectors()
+		wg.Wait()
+		return fmt.Errorf("listen on port %d: %w (set PORT or --port)", cfg.Port, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+	port := ln.Addr().(*net.TCPAddr).Port
+	log.Info("wam serving", "url", fmt.Sprintf("http://localhost:%d", port),
+		"webhook", fmt.Sprintf("http://localhost:%d/api/webhook", port),
+		"ready_in", time.Since(started).Round(time.Millisecond).String())
+	fmt.Fprintf(stdout, "wam serving on http://localhost:%d\n", port)
+
+	select {
+	case <-ctx.Done():
+	case err = <-httpErr:
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		log.Error("http shutdown", "err", serr)
+	}
+	stopProjectors()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// database is wam's PostgreSQL: the one at DATABASE_URL or a private one.
+type database struct {
+	Pool    *pgxpool.Pool
+	private *pgserver.Server
+	stop    bool // stop the private server on Close
+	log     *slog.Logger
+}
+
+// openDatabase connects to DATABASE_URL, or starts (or adopts) the private
+// PostgreSQL in the data dir, and applies pending migrations. The private
+// server is stopped on Close if owner is set (serve) or if this call
+// started it (a CLI command run while no serve is running).
+func openDatabase(ctx context.Context, cfg config, log *slog.Logger, owner bool) (*database, error) {
+	d := &database{log: log}
+	url := cfg.DatabaseURL
+	if url == "" {
+		// Readable by all: as root the server runs as the postgres user,
+		// which must be able to enter the data dir.
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "postgres"))
+		if err != nil {
+			return nil, err
+		}
+		if d.private, err = pgserver.Start(ctx, dir, pgserver.Options{Logger: log}); err != nil {
+			return nil, fmt.Errorf("private PostgreSQL: %w", err)
+		}
+		d.stop = owner || !d.private.Adopted()
+		if err := d.private.EnsureDatabase(ctx, "wam"); err != nil {
+			d.Close()
+			return nil, err
+		}
+		url = d.private.URL("wam")
+	}
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if d.Pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if err := migrations.Up(ctx, d.Pool); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Ready reports whether PostgreSQL answers and has every migration applied.
+func (d *database) Ready(ctx context.Context) error {
+	pending, err := migrations.Pending(ctx, d.Pool)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if pending {
+		return errors.New("postgres: migrations pending")
+	}
+	return nil
+}
+
+func (d *database) Close() {
+	if d.Pool != nil {
+		d.Pool.Close()
+	}
+	if d.private != nil && d.stop {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.private.Stop(ctx); err != nil {
+			d.log.Error("stop private PostgreSQL", "err", err)
+		}
+	}
+}
+
+// publishConns is how many NATS connections the webhook path publishes
+// over. The server reads each connection in a single goroutine; with one,
+// every webhook would queue behind the others there.
+const publishConns = 4
+
+// bus is wam's connection to JetStream, and the embedded server if wam runs it.
+type bus struct {
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Publish  []jetstream.JetStream // JS and publishConns-1 more connections
+	conns    []*nats.Conn
+	embedded *server.Server
+}
+
+// openStream connects to NATS_URL, or starts NATS with JetStream in-process
+// with its store in the data dir, and makes sure the WAM stream exists.
+func openStream(ctx context.Context, cfg config, log *slog.Logger) (*bus, error) {
+	b := &bus{}
+	var err error
+	if cfg.NatsURL == "" {
+		dir := filepath.Join(cfg.DataDir, "nats")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create nats store: %w", err)
+		}
+		b.embedded, err = streams.StartServer(streams.ServerOptions{StoreDir: dir, Listen: cfg.NatsListen, SyncAlways: cfg.SyncAlways})
+		if err != nil {
+			return nil, err
+		}
+		if cfg.NatsListen != "" {
+			log.Info("embedded nats listening", "url", b.embedded.ClientURL())
+		}
+	}
+	for range publishConns {
+		var nc *nats.Conn
+		if b.embedded != nil {
+			nc, err = streams.ConnectInProcess(b.embedded, "wam")
+		} else {
+			nc, err = streams.Connect(cfg.NatsURL, "wam")
+		}
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.conns = append(b.conns, nc)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("jetstream: %w", err)
+		}
+		b.Publish = append(b.Publish, js)
+	}
+	b.NC, b.JS = b.conns[0], b.Publish[0]
+	if _, err := streams.EnsureStream(ctx, b.JS, streams.StreamOptions{DuplicateWindow: cfg.DuplicateWindow}); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Ready reports whether JetStream answers.
+func (b *bus) Ready(ctx context.Context) error {
+	_, err := b.JS.AccountInfo(ctx)
+	return err
+}
+
+func (b *bus) Close() {
+	for _, nc := range b.conns {
+		_ = nc.Drain()
+		for nc.IsDraining() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		nc.Close()
+	}
+	if b.embedded != nil {
+		b.embedded.Shutdown()
+		b.embedded.WaitForShutdown()
+	}
+}
