@@ -88,6 +88,12 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait between retries after a
 	// database error that is not the event's fault; defaults 100ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
+	// Linger is how long a batch that is not full waits for more events
+	// before it is applied; default 20ms. Each transaction has a fixed cost
+	// (round trips, a WAL flush at commit), so under steady load a short
+	// wait makes batches larger and the projector several times cheaper,
+	// for a delay nobody watching an inbox notices. Negative: no wait.
+	Linger time.Duration
 }
 
 func (o Options) withDefaults(name string) Options {
@@ -105,6 +111,9 @@ func (o Options) withDefaults(name string) Options {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 30 * time.Second
+	}
+	if o.Linger == 0 {
+		o.Linger = 20 * time.Millisecond
 	}
 	return o
 }
@@ -438,14 +447,35 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 		case m := <-msgs:
 			add(m)
 		}
+		var timer *time.Timer
+		var linger <-chan time.Time
+		if r.opts.Linger > 0 {
+			timer = time.NewTimer(r.opts.Linger)
+			linger = timer.C
+		}
 	drain:
 		for len(b.events) < r.opts.MaxBatch {
+			if linger == nil {
+				select {
+				case m := <-msgs:
+					add(m)
+				default:
+					break drain
+				}
+				continue
+			}
 			select {
 			case m := <-msgs:
 				add(m)
-			default:
+			case <-linger:
 				break drain
+			case <-ctx.Done():
+				timer.Stop()
+				return
 			}
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 		if b.last == nil {
 			continue
