@@ -105,27 +105,13 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return buf.Bytes(), nil
 }
 
-// routingEnvelope is the little of a webhook that routing needs.
-type routingEnvelope struct {
-	Entry []struct {
-		ID      json.RawMessage `json:"id"`
-		Changes []struct {
-			Value struct {
-				Metadata struct {
-					PhoneNumberID string `json:"phone_number_id"`
-				} `json:"metadata"`
-			} `json:"value"`
-		} `json:"changes"`
-	} `json:"entry"`
-}
-
 // webhookEvents routes a signed body to its tenants: by each change's
 // metadata.phone_number_id, or by the entry's WABA id for changes that name no
 // number (template status updates). Bodies that are not JSON, or name nobody
 // we know, go to the unrouted subject: kept, replayable, never dropped.
 func (s *Server) webhookEvents(ctx context.Context, body []byte) ([]streams.Event, error) {
-	var env routingEnvelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	routes, err := domain.WebhookRoutes(body)
+	if err != nil {
 		e := streams.Event{Tenant: streams.Unrouted, Data: body}
 		if !json.Valid(body) {
 			e.Header = nats.Header{streams.HeaderUndecodable: []string{"true"}}
@@ -134,22 +120,21 @@ func (s *Server) webhookEvents(ctx context.Context, body []byte) ([]streams.Even
 	}
 	// owners[i][j] is the tenant of change j of entry i; entryOwner[i] the
 	// tenant of an entry without changes.
-	owners := make([][]string, len(env.Entry))
-	entryOwner := make([]string, len(env.Entry))
+	owners := make([][]string, len(routes))
+	entryOwner := make([]string, len(routes))
 	tenants := make(map[string]bool, 1)
-	for i, en := range env.Entry {
-		waba := unquote(en.ID)
-		if len(en.Changes) == 0 {
-			t, err := s.owner(ctx, "", waba)
+	for i, en := range routes {
+		if len(en.PhoneNumberIDs) == 0 {
+			t, err := s.owner(ctx, "", en.WABAID)
 			if err != nil {
 				return nil, err
 			}
 			entryOwner[i] = t
 			tenants[t] = true
 		}
-		owners[i] = make([]string, len(en.Changes))
-		for j, ch := range en.Changes {
-			t, err := s.owner(ctx, ch.Value.Metadata.PhoneNumberID, waba)
+		owners[i] = make([]string, len(en.PhoneNumberIDs))
+		for j, pnid := range en.PhoneNumberIDs {
+			t, err := s.owner(ctx, pnid, en.WABAID)
 			if err != nil {
 				return nil, err
 			}
@@ -284,13 +269,4 @@ func allSame(ss []string) bool {
 		}
 	}
 	return true
-}
-
-// unquote returns the text of a JSON string or number token.
-func unquote(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	return strings.TrimSpace(string(raw))
 }
