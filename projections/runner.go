@@ -79,7 +79,7 @@ type Projection interface {
 type Options struct {
 	// Durable is the name of the JetStream consumer; default "proj_" + Name().
 	Durable string
-	// MaxBatch is the most events applied in one transaction; default 1000.
+	// MaxBatch is the most events applied in one transaction; default 2000.
 	MaxBatch int
 	// AckWait is how long JetStream waits for an ack before it redelivers;
 	// default 1 minute. Redeliveries are harmless (skipped by checkpoint),
@@ -101,7 +101,7 @@ func (o Options) withDefaults(name string) Options {
 		o.Durable = "proj_" + name
 	}
 	if o.MaxBatch <= 0 {
-		o.MaxBatch = 1000
+		o.MaxBatch = 2000
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = time.Minute
@@ -605,7 +605,7 @@ func (r *Runner) commitTx(ctx context.Context, b *batch, holder uint32, oneByOne
 	// the projection's statements go to PostgreSQL together.
 	p := newPipeline(tx)
 	q := db.New(p)
-	_ = q.UseCustomPlans(ctx) // queued, like everything below: errors come with the flush
+	_ = q.ProjectorTxSettings(ctx) // queued, like everything below: errors come with the flush
 	var todo []*Event
 	for _, ev := range b.events {
 		if ev.Seq <= cp {
