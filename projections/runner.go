@@ -252,6 +252,13 @@ func (r *Runner) Run(ctx context.Context) error {
 // errLostLock ends a session whose runner no longer holds the projector lock.
 var errLostLock = errors.New("lost the projector lock: another runner may be active")
 
+// errCheckpointBack ends a session that finds the checkpoint below what it
+// committed itself: PostgreSQL lost commits in a crash (batches commit
+// without waiting for the WAL flush) or an operator reset it for a rebuild.
+// Those events were acked already, so the next session recreates the
+// consumer from the checkpoint and applies them again.
+var errCheckpointBack = errors.New("checkpoint moved back: resuming from it")
+
 // lockKeys are the two keys of the projector's advisory lock: one for all
 // of wam's projectors, one for this projector's name.
 func (r *Runner) lockKeys() (int32, int32) {
@@ -545,7 +552,7 @@ func (r *Runner) commitWithRetry(ctx context.Context, b *batch, holder uint32) (
 		if ctx.Err() != nil {
 			return 0, nil, ctx.Err()
 		}
-		if errors.Is(err, errLostLock) {
+		if errors.Is(err, errLostLock) || errors.Is(err, errCheckpointBack) {
 			return 0, nil, err
 		}
 		r.log.Error("apply batch, will retry", "first_seq", firstSeq(b), "last_seq", b.lastSeq, "retry_in", wait, "err", err)
@@ -598,6 +605,12 @@ func (r *Runner) commitTx(ctx context.Context, b *batch, holder uint32, oneByOne
 		return 0, nil, errLostLock
 	}
 	cp := uint64(locked.LastSeq)
+	r.mu.Lock()
+	applied := r.applied
+	r.mu.Unlock()
+	if cp < applied {
+		return 0, nil, errCheckpointBack
+	}
 	if b.lastSeq <= cp {
 		return cp, nil, nil // all applied by an earlier delivery that committed but was never acked
 	}

@@ -279,3 +279,46 @@ func TestRunnerLostLock(t *testing.T) {
 const lockHolderQuery = `SELECT pid FROM pg_locks
 	WHERE locktype = 'advisory' AND granted AND classid::bigint = $1
 	  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+
+// TestRunnerCheckpointMovedBack: batches commit without waiting for the WAL
+// flush, so a PostgreSQL crash can lose the last commits, checkpoint
+// included, after their events were acked. The runner must notice the
+// checkpoint is behind what it committed and apply those events again.
+func TestRunnerCheckpointMovedBack(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	first := e.publish(t, tenant, textWebhook("wamid.1", "16505551234", "", "one", 1739321000))
+	e.publish(t, tenant, textWebhook("wamid.2", "16505551234", "", "two", 1739321001))
+	third := e.publish(t, tenant, textWebhook("wamid.3", "16505551234", "", "three", 1739321002))
+	r := e.start(t, Options{})
+	mustWait(t, r, third)
+
+	// What a crash that lost the last two commits leaves behind.
+	ctx := context.Background()
+	for _, q := range []string{
+		`DELETE FROM messages WHERE wamid IN ('wamid.2', 'wamid.3')`,
+		`DELETE FROM webhook_log WHERE seq > $1`,
+		`UPDATE conversations SET unread_count = 1`,
+		`UPDATE projector_checkpoints SET last_seq = $1`,
+	} {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, int64(first))
+		}
+		if _, err := e.pool.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fourth := e.publish(t, tenant, textWebhook("wamid.4", "16505551234", "", "four", 1739321003))
+	mustWait(t, r, fourth)
+	for _, w := range []string{"wamid.1", "wamid.2", "wamid.3", "wamid.4"} {
+		e.mustMessage(t, tenant, w)
+	}
+	if c := e.mustConversation(t, tenant); c.Unread != 4 {
+		t.Errorf("unread %d, want 4", c.Unread)
+	}
+	if n := e.count(t, `SELECT count(*) FROM webhook_log`); n != 4 {
+		t.Errorf("%d webhook_log rows, want 4", n)
+	}
+}
