@@ -60,6 +60,9 @@ func NewPublisher(js ...jetstream.JetStream) *Publisher { return &Publisher{js: 
 // Publish stores e and returns its stream sequence. A duplicate within the
 // window returns the sequence of the copy already stored.
 func (p *Publisher) Publish(ctx context.Context, e Event) (uint64, error) {
+	if !ValidTenantToken(e.Tenant) {
+		return 0, fmt.Errorf("publish: tenant %q cannot stand in a subject", e.Tenant)
+	}
 	msg := e.message()
 	js := p.js[int(p.next.Add(1))%len(p.js)]
 	ack, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamName))
