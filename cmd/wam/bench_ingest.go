@@ -187,7 +187,7 @@ func runIngestBench(ctx context.Context, o ingestOptions) (ingestResult, error) 
 
 	fmt.Fprintf(o.stderr, "ingest: posting %d webhooks (mean %d bytes, seed %d) to %s/api/webhook from %d connections\n",
 		len(hooks), res.MeanBodyBytes, o.seed, o.url, o.c)
-	posted, err := postHooks(ctx, client, o, hooks)
+	posted, err := postHooks(ctx, o, hooks)
 	if err != nil {
 		return res, err
 	}
@@ -279,7 +279,7 @@ type postResult struct {
 // 200 is posted again with probability o.retryShare, byte for byte as Meta
 // redelivers. A webhook not answered 200 is counted as failed and not
 // retried: the bench measures, it does not try to get everything in.
-func postHooks(ctx context.Context, client *http.Client, o ingestOptions, hooks []benchHook) (postResult, error) {
+func postHooks(ctx context.Context, o ingestOptions, hooks []benchHook) (postResult, error) {
 	res := postResult{ackedSet: make([]bool, len(hooks))}
 	var (
 		next, acked, failed, retried atomic.Int64
@@ -293,25 +293,24 @@ func postHooks(ctx context.Context, client *http.Client, o ingestOptions, hooks 
 		}
 		mu.Unlock()
 	}
-	post := func(body []byte) (time.Duration, bool) {
+	posters := make([]*poster, o.c)
+	for w := range posters {
+		p, err := newPoster(o.url, o.requestTimeout)
+		if err != nil {
+			return res, err
+		}
+		posters[w] = p
+		defer p.close()
+	}
+	post := func(p *poster, body []byte) (time.Duration, bool) {
 		start := time.Now()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.url+"/api/webhook", bytes.NewReader(body))
+		status, msg, err := p.post("/api/webhook", meta.Sign(body, o.appSecret), body)
 		if err != nil {
 			problem(err.Error())
 			return 0, false
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("User-Agent", "facebookexternalua")
-		req.Header.Set("X-Hub-Signature-256", meta.Sign(body, o.appSecret))
-		resp, err := client.Do(req)
-		if err != nil {
-			problem(err.Error())
-			return 0, false
-		}
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			problem(fmt.Sprintf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(msg)))
+		if status != http.StatusOK {
+			problem(fmt.Sprintf("HTTP %d: %s", status, bytes.TrimSpace(msg)))
 			return 0, false
 		}
 		return time.Since(start), true
@@ -331,7 +330,7 @@ func postHooks(ctx context.Context, client *http.Client, o ingestOptions, hooks 
 				if i >= len(hooks) {
 					return
 				}
-				d, ok := post(hooks[i].body)
+				d, ok := post(posters[w], hooks[i].body)
 				if !ok {
 					failed.Add(1)
 					continue
@@ -341,7 +340,7 @@ func postHooks(ctx context.Context, client *http.Client, o ingestOptions, hooks 
 				lat[w] = append(lat[w], d)
 				if rng.Float64() < o.retryShare {
 					retried.Add(1)
-					if d, ok := post(hooks[i].body); ok {
+					if d, ok := post(posters[w], hooks[i].body); ok {
 						lat[w] = append(lat[w], d)
 					}
 				}
