@@ -81,8 +81,12 @@ func (s *Server) listConversations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.q.ListConversations(c.Request().Context(), db.ListConversationsParams{
-		TenantID: p.TenantID, After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
+	var rows []db.ListConversationsRow
+	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
+		rows, err = q.ListConversations(c.Request().Context(), db.ListConversationsParams{
+			TenantID: p.TenantID, After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
+		})
+		return err
 	})
 	if err != nil {
 		return err
@@ -119,12 +123,17 @@ func (s *Server) listMessages(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if _, err := s.q.GetConversation(ctx, db.GetConversationParams{TenantID: p.TenantID, ID: convID}); err != nil {
-		return notFound(err, "conversation")
-	}
-	rows, err := s.q.ListMessages(ctx, db.ListMessagesParams{
-		TenantID: p.TenantID, ConversationID: convID,
-		After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
+	var rows []db.Message
+	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+		if _, err := q.GetConversation(ctx, db.GetConversationParams{TenantID: p.TenantID, ID: convID}); err != nil {
+			return notFound(err, "conversation")
+		}
+		var err error
+		rows, err = q.ListMessages(ctx, db.ListMessagesParams{
+			TenantID: p.TenantID, ConversationID: convID,
+			After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
+		})
+		return err
 	})
 	if err != nil {
 		return err
@@ -147,9 +156,13 @@ func (s *Server) getMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.q.GetMessage(c.Request().Context(), db.GetMessageParams{TenantID: p.TenantID, ID: id})
-	if err != nil {
+	var m db.Message
+	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
+		m, err = q.GetMessage(c.Request().Context(), db.GetMessageParams{TenantID: p.TenantID, ID: id})
 		return notFound(err, "message")
+	})
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, messageOf(m))
 }

@@ -111,6 +111,18 @@ func (q *Queries) CreateTenant(ctx context.Context, arg CreateTenantParams) (Ten
 	return i, err
 }
 
+const enterTenant = `-- name: EnterTenant :exec
+SELECT set_config('role', 'wam_tenant', true), set_config('wam.tenant_id', $1::text, true)
+`
+
+// EnterTenant confines the current transaction to one tenant: it switches
+// to the role wam_tenant, whose row-level security policies show only rows
+// of the tenant named by wam.tenant_id.
+func (q *Queries) EnterTenant(ctx context.Context, tenantID string) error {
+	_, err := q.db.Exec(ctx, enterTenant, tenantID)
+	return err
+}
+
 const getAPIKeyByHash = `-- name: GetAPIKeyByHash :one
 SELECT id, tenant_id, expires_at, revoked_at, last_used_at
 FROM api_keys WHERE hash = $1

@@ -53,3 +53,9 @@ LIMIT @lim;
 
 -- name: GetMessage :one
 SELECT * FROM messages WHERE tenant_id = @tenant_id AND id = @id;
+
+-- EnterTenant confines the current transaction to one tenant: it switches
+-- to the role wam_tenant, whose row-level security policies show only rows
+-- of the tenant named by wam.tenant_id.
+-- name: EnterTenant :exec
+SELECT set_config('role', 'wam_tenant', true), set_config('wam.tenant_id', @tenant_id::text, true);
