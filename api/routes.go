@@ -10,6 +10,7 @@ import (
 func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/readyz", s.readyz)
+	// GET /metrics (Prometheus) is added by New, next to its registry.
 
 	// Meta's webhook contract.
 	e.GET("/api/webhook", s.verifyWebhook)

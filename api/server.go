@@ -5,11 +5,13 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
 )
@@ -21,6 +23,12 @@ type Config struct {
 	// PublishTimeout bounds the wait for JetStream's ack of a webhook; past
 	// it Meta gets a 503 and delivers again. 0: 10 s.
 	PublishTimeout time.Duration
+	// FrontendURL is the one origin browsers may call the API from (CORS);
+	// empty: same origin only.
+	FrontendURL string
+	// Registry is where the HTTP layer registers its metrics and what
+	// /metrics serves; nil: a registry of its own.
+	Registry *prometheus.Registry
 }
 
 // Publisher appends events to the stream.
@@ -38,9 +46,10 @@ type Server struct {
 	q      *db.Queries
 	pub    Publisher
 	router *Router
-	ready  []Readiness
-	log    *slog.Logger
-	now    func() time.Time
+	ready   []Readiness
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
 }
 
 // New returns the HTTP handler of wam. ready lists the checks behind /readyz.
@@ -48,6 +57,9 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	q := db.New(pool)
 	if cfg.PublishTimeout == 0 {
 		cfg.PublishTimeout = 10 * time.Second
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
 		cfg:    cfg,
@@ -58,13 +70,33 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		ready:  ready,
 		log:    log,
 		now:    time.Now,
+
+		metrics: newMetrics(cfg.Registry),
 	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
+	e.Use(s.observe)
 	e.Use(middleware.Recover())
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0", // obsolete, and harmful in old browsers
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		ReferrerPolicy:        "no-referrer",
+		ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
+	}))
+	if cfg.FrontendURL != "" {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:     []string{cfg.FrontendURL},
+			AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+			AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType, "X-API-Key", "Idempotency-Key"},
+			AllowCredentials: true,
+			MaxAge:           600,
+		}))
+	}
 	s.routes(e)
+	e.GET("/metrics", metricsHandler(cfg.Registry))
 	return e
 }

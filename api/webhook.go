@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
@@ -43,13 +44,16 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 	req := c.Request()
 	body, err := readBody(c.Response(), req, MaxWebhookBytes)
 	if err != nil {
+		s.metrics.webhooks.WithLabelValues("rejected").Inc()
 		return err
 	}
 	if !s.validSignature(req.Header.Get("X-Hub-Signature-256"), body) {
+		s.metrics.webhooks.WithLabelValues("rejected").Inc()
 		return domain.Errorf(domain.ErrUnauthorized, "X-Hub-Signature-256 is missing or does not match the body")
 	}
 	events, err := s.webhookEvents(req.Context(), body)
 	if err != nil {
+		s.metrics.webhooks.WithLabelValues("unavailable").Inc()
 		return err
 	}
 	received := s.now()
@@ -61,13 +65,30 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 		e.OccurredAt = received
 		e.RequestID = rid
 		e.Actor = "meta"
+		start := time.Now()
 		if _, err := s.pub.Publish(ctx, e); err != nil {
+			s.metrics.webhooks.WithLabelValues("unavailable").Inc()
 			s.log.Error("webhook not stored; asking Meta to retry", "err", err, "request_id", rid)
 			c.Response().Header().Set("Retry-After", "5")
 			return domain.Errorf(domain.ErrUnavailable, "event store unavailable, retry later")
 		}
+		s.metrics.publish.Observe(time.Since(start).Seconds())
 	}
+	s.metrics.webhooks.WithLabelValues(webhookOutcome(events)).Inc()
 	return c.String(http.StatusOK, "EVENT_RECEIVED")
+}
+
+// webhookOutcome names what became of a stored webhook, for the metrics.
+func webhookOutcome(events []streams.Event) string {
+	for _, e := range events {
+		switch {
+		case e.Header.Get(streams.HeaderUndecodable) != "":
+			return "undecodable"
+		case e.Tenant == streams.Unrouted:
+			return "unrouted"
+		}
+	}
+	return "stored"
 }
 
 func (s *Server) validSignature(header string, body []byte) bool {

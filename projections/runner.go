@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -134,6 +135,8 @@ type Runner struct {
 	log  *slog.Logger
 	opts Options
 
+	events atomic.Uint64 // events applied (or parked) by this runner, for metrics
+
 	mu      sync.Mutex
 	applied uint64        // checkpoint as of the last batch this runner finished
 	moved   chan struct{} // closed and replaced whenever applied grows
@@ -174,6 +177,14 @@ func (r *Runner) Checkpoint(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("read checkpoint of %s: %w", r.proj.Name(), err)
 	}
 	return uint64(seq), nil
+}
+
+// Stats reports the checkpoint this runner last committed and how many
+// events it has applied since it started, for metrics.
+func (r *Runner) Stats() (checkpoint, events uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.applied, r.events.Load()
 }
 
 // WaitFor blocks until this Runner has committed a checkpoint at or beyond
@@ -340,6 +351,7 @@ func (r *Runner) session(ctx context.Context, started *bool) (done bool, err err
 			r.log.Warn("ack", "seq", b.lastSeq, "err", err)
 		}
 		r.notify(notices)
+		r.events.Add(uint64(len(b.events)))
 		r.advance(cp)
 		r.log.Debug("batch applied", "events", len(b.events), "checkpoint", cp,
 			"waited", start.Sub(waitStart), "took", time.Since(start))

@@ -24,6 +24,7 @@ type config struct {
 	SyncAlways      bool
 	DuplicateWindow time.Duration
 	DebugListen     string
+	FrontendURL     string
 }
 
 func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -52,6 +53,7 @@ func (c *config) registerServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.VerifyToken, "webhook-verify-token", getenv("WEBHOOK_VERIFY_TOKEN"), "`token` Meta sends to verify the webhook subscription (WEBHOOK_VERIFY_TOKEN)")
 	fs.BoolVar(&c.SyncAlways, "sync-always", getenv("WAM_SYNC_ALWAYS") == "true", "fsync every event before acknowledging it, to survive power loss (WAM_SYNC_ALWAYS)")
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", dup, "JetStream duplicate window; 0: 2m (WAM_DUPLICATE_WINDOW)")
+	fs.StringVar(&c.FrontendURL, "frontend-url", getenv("FRONTEND_URL"), "the one browser `origin` allowed to call the API cross-origin (CORS); empty: same origin only (FRONTEND_URL)")
 	fs.StringVar(&c.DebugListen, "debug-listen", getenv("WAM_DEBUG_LISTEN"), "`host:port` serving Go's /debug/pprof profiles, for operators; keep it private (WAM_DEBUG_LISTEN)")
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -19,6 +20,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/migrations"
@@ -63,7 +66,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.AppSecret == "" {
 		log.Warn("META_APP_SECRET is not set: every webhook POST will be refused with 401")
 	}
-	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken},
+	reg := newRegistry(bus, inbox)
+	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, Registry: reg},
 		database.Pool, streams.NewPublisher(bus.Publish...), log,
 		database.Ready,
 		bus.Ready,
@@ -102,6 +106,40 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		err = nil
 	}
 	return err
+}
+
+// newRegistry is the Prometheus registry /metrics serves: the Go runtime and
+// process, the projector's progress, and (registered by api.New) HTTP.
+func newRegistry(b *bus, runners ...*projections.Runner) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	lastSeq := func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := b.JS.Stream(ctx, streams.StreamName)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(st.CachedInfo().State.LastSeq)
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wam_stream_last_sequence", Help: "Sequence of the newest event in the WAM stream.",
+	}, lastSeq))
+	for _, r := range runners {
+		labels := prometheus.Labels{"projector": r.Name()}
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "wam_projector_checkpoint", Help: "Stream sequence the projector has applied up to.", ConstLabels: labels,
+		}, func() float64 { cp, _ := r.Stats(); return float64(cp) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "wam_projector_lag_events",
+			Help:        "Events in the stream after the projector's checkpoint (an upper bound: not every event is the projector's).",
+			ConstLabels: labels,
+		}, func() float64 { cp, _ := r.Stats(); return max(0, lastSeq()-float64(cp)) }))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "wam_projector_events_total", Help: "Events the projector applied since wam started; rate() is its throughput.", ConstLabels: labels,
+		}, func() float64 { _, n := r.Stats(); return float64(n) }))
+	}
+	return reg
 }
 
 // serveDebug serves Go's profiler on its own listener, never on the public port.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -117,6 +119,17 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if code := getJSON(t, base, "wam_nope", "/api/conversations", nil); code != 401 {
 		t.Errorf("unknown key: %d, want 401", code)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`wam_projector_checkpoint{projector="inbox"}`, `wam_projector_lag_events{projector="inbox"} 0`, "wam_stream_last_sequence", "go_goroutines"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("clean shutdown: %v", err)
