@@ -29,6 +29,9 @@ type Config struct {
 	// Registry is where the HTTP layer registers its metrics and what
 	// /metrics serves; nil: a registry of its own.
 	Registry *prometheus.Registry
+	// Load, when set, counts the webhooks received, for projectors that
+	// give way during bursts.
+	Load *Load
 }
 
 // Publisher appends events to the stream.
@@ -41,11 +44,11 @@ type Readiness func(ctx context.Context) error
 
 // Server holds the HTTP handlers' dependencies.
 type Server struct {
-	cfg    Config
-	pool   *pgxpool.Pool
-	q      *db.Queries
-	pub    Publisher
-	router *Router
+	cfg     Config
+	pool    *pgxpool.Pool
+	q       *db.Queries
+	pub     Publisher
+	router  *Router
 	ready   []Readiness
 	log     *slog.Logger
 	now     func() time.Time

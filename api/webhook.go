@@ -75,6 +75,9 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 		s.metrics.publish.Observe(time.Since(start).Seconds())
 	}
 	s.metrics.webhooks.WithLabelValues(webhookOutcome(events)).Inc()
+	if s.cfg.Load != nil {
+		s.cfg.Load.hit()
+	}
 	return c.String(http.StatusOK, "EVENT_RECEIVED")
 }
 

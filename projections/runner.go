@@ -89,6 +89,14 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait between retries after a
 	// database error that is not the event's fault; defaults 100ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
+	// Busy, when set, reports that more urgent work (acknowledging Meta's
+	// webhooks) is using the machine. The runner then holds its batch back,
+	// still filling it, until Busy clears or the batch's oldest event has
+	// waited MaxDefer: projection gives way during a burst and catches up
+	// after it, in bigger and cheaper batches.
+	Busy func() bool
+	// MaxDefer bounds how long Busy can hold an event back; default 2s.
+	MaxDefer time.Duration
 	// Linger is how long a batch that is not full waits for more events
 	// before it is applied; default 20ms. Each transaction has a fixed cost
 	// (round trips, a WAL flush at commit), so under steady load a short
@@ -115,6 +123,9 @@ func (o Options) withDefaults(name string) Options {
 	}
 	if o.Linger == 0 {
 		o.Linger = 20 * time.Millisecond
+	}
+	if o.MaxDefer <= 0 {
+		o.MaxDefer = 2 * time.Second
 	}
 	return o
 }
@@ -496,6 +507,9 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 		if timer != nil {
 			timer.Stop()
 		}
+		if !r.yield(ctx, b, msgs, add) {
+			return
+		}
 		if b.last == nil {
 			continue
 		}
@@ -506,6 +520,35 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 		case ready <- b:
 		}
 	}
+}
+
+// yield holds b back while r.opts.Busy reports other work, for at most
+// MaxDefer after its first message arrived, adding what arrives meanwhile
+// up to MaxBatch. It returns false when ctx ends.
+func (r *Runner) yield(ctx context.Context, b *batch, msgs <-chan jetstream.Msg, add func(jetstream.Msg)) bool {
+	if r.opts.Busy == nil {
+		return true
+	}
+	deadline := time.Now().Add(r.opts.MaxDefer)
+	if len(b.events) > 0 {
+		deadline = b.events[0].ReceivedAt.Add(r.opts.MaxDefer)
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for r.opts.Busy() && time.Now().Before(deadline) {
+		in := msgs
+		if len(b.events) >= r.opts.MaxBatch {
+			in = nil // full: only wait
+		}
+		select {
+		case m := <-in:
+			add(m)
+		case <-tick.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 func newEvent(m jetstream.Msg, seq uint64, stored time.Time) *Event {

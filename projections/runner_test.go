@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -321,4 +322,33 @@ func TestRunnerCheckpointMovedBack(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM webhook_log`); n != 4 {
 		t.Errorf("%d webhook_log rows, want 4", n)
 	}
+}
+
+// TestRunnerGivesWayWhileBusy: while Busy reports other work the runner
+// holds events back, at most MaxDefer after they arrived.
+func TestRunnerGivesWayWhileBusy(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	var busy atomic.Bool
+	busy.Store(true)
+	r := e.start(t, Options{Busy: busy.Load, MaxDefer: time.Hour})
+	seq := e.publish(t, tenant, textWebhook("wamid.1", "16505551234", "", "one", 1739321000))
+	time.Sleep(300 * time.Millisecond)
+	if cp, _ := r.Stats(); cp >= seq {
+		t.Fatal("applied while busy")
+	}
+	busy.Store(false)
+	mustWait(t, r, seq)
+
+}
+
+// TestRunnerDefersAtMostMaxDefer: a runner that is told it is busy for good
+// still applies events once they have waited MaxDefer.
+func TestRunnerDefersAtMostMaxDefer(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	r := e.start(t, Options{Busy: func() bool { return true }, MaxDefer: 100 * time.Millisecond})
+	seq := e.publish(t, uuid.NewString(), textWebhook("wamid.1", "16505551234", "", "one", 1739321000))
+	mustWait(t, r, seq)
 }

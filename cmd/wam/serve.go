@@ -54,7 +54,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer bus.Close()
 
-	inbox := projections.NewInbox(database.Pool, bus.JS, log, projections.Options{})
+	// Under a burst of webhooks (2,000/s and more) the projector holds its
+	// batches back for up to 2 s, so that storing and acknowledging
+	// webhooks gets the cores; it catches up in larger batches after.
+	load := api.NewLoad(2000, time.Now)
+	inbox := projections.NewInbox(database.Pool, bus.JS, log, projections.Options{Busy: load.Busy})
 	projCtx, stopProjectors := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -67,7 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("META_APP_SECRET is not set: every webhook POST will be refused with 401")
 	}
 	reg := newRegistry(bus, inbox)
-	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, Registry: reg},
+	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, Registry: reg, Load: load},
 		database.Pool, streams.NewPublisher(bus.Publish...), log,
 		database.Ready,
 		bus.Ready,
