@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -39,6 +41,7 @@ type env struct {
 	stream jetstream.Stream
 	h      *echo.Echo
 	logs   *bytes.Buffer
+	key    ed25519.PrivateKey // signs access tokens
 }
 
 type tenant struct {
@@ -84,10 +87,17 @@ func newEnvConns(t testing.TB, conns int) *env {
 		pubs = append(pubs, js)
 	}
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	h := api.New(api.Config{AppSecret: appSecret, VerifyToken: verifyToken, PublishTimeout: 2 * time.Second},
-		pool, streams.NewPublisher(pubs...), log)
-	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := api.New(api.Config{
+		AppSecret: appSecret, VerifyToken: verifyToken, PublishTimeout: 2 * time.Second,
+		Tokens: auth.NewTokens(key, time.Now),
+		Argon2: auth.Argon2Params{Memory: 1 << 10, Time: 1, Threads: 1}, // cheap: tests hash many passwords
+	}, pool, streams.NewPublisher(pubs...), log)
+	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key}
 }
 
 // mustTenant creates a tenant with an API key owning the given phone number ids

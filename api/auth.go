@@ -13,30 +13,46 @@ import (
 	"github.com/wam-project/wam/sql/db"
 )
 
-// Principal is who made a request: the tenant whose data it may touch.
+// Principal is who made a request: the tenant whose data it may touch, and
+// as whom: a signed-in user (UserID, with the user's role) or an API key
+// (APIKeyID; keys act with the admin role).
 type Principal struct {
 	TenantID uuid.UUID
+	UserID   uuid.UUID
 	APIKeyID uuid.UUID
+	Role     string
 }
 
 const principalKey = "wam.principal"
 
 func principal(c echo.Context) Principal { return c.Get(principalKey).(Principal) }
 
-// requireAPIKey authenticates a developer by `Authorization: Bearer <key>` or
-// `X-API-Key: <key>`. Every handler behind it reads the tenant from the
-// principal it sets, never from the request.
-func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+// requireAuth authenticates a request by an access token
+// (`Authorization: Bearer <jwt>`) or an API key (`Authorization: Bearer
+// <key>` or `X-API-Key: <key>`). Every handler behind it reads the tenant
+// from the principal it sets, never from the request.
+func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		key := c.Request().Header.Get("X-API-Key")
-		if h := c.Request().Header.Get(echo.HeaderAuthorization); key == "" && h != "" {
+		bearer := ""
+		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
 			scheme, token, _ := strings.Cut(h, " ")
 			if strings.EqualFold(scheme, "Bearer") {
-				key = strings.TrimSpace(token)
+				bearer = strings.TrimSpace(token)
 			}
 		}
-		if key == "" {
-			return domain.Errorf(domain.ErrUnauthorized, "send an API key as `Authorization: Bearer <key>` or `X-API-Key`")
+		switch {
+		case key == "" && bearer == "":
+			return domain.Errorf(domain.ErrUnauthorized, "sign in and send `Authorization: Bearer <access token>`, or send an API key as `Authorization: Bearer <key>` or `X-API-Key`")
+		case key == "" && !auth.LooksLikeAPIKey(bearer):
+			claims, err := s.tokens.Verify(bearer)
+			if err != nil {
+				return domain.Errorf(domain.ErrUnauthorized, "access token invalid or expired")
+			}
+			c.Set(principalKey, Principal{TenantID: claims.TenantID, UserID: claims.UserID, Role: claims.Role})
+			return next(c)
+		case key == "":
+			key = bearer
 		}
 		ctx := c.Request().Context()
 		k, err := s.q.GetAPIKeyByHash(ctx, auth.HashAPIKey(key))
@@ -57,7 +73,7 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 				s.log.Warn("record api key use", "err", err)
 			}
 		}
-		c.Set(principalKey, Principal{TenantID: k.TenantID, APIKeyID: k.ID})
+		c.Set(principalKey, Principal{TenantID: k.TenantID, APIKeyID: k.ID, Role: auth.RoleAdmin})
 		return next(c)
 	}
 }

@@ -16,8 +16,15 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/api/webhook", s.verifyWebhook)
 	e.POST("/api/webhook", s.receiveWebhook)
 
-	// Developer API: API key, tenant-scoped.
-	g := e.Group("/api", s.requireAPIKey)
+	// Accounts.
+	e.POST("/api/auth/register", s.register)
+	e.POST("/api/auth/login", s.login)
+	e.POST("/api/auth/refresh", s.refresh)
+	e.POST("/api/auth/logout", s.logout)
+
+	// Tenant-scoped API: a signed-in user's access token or an API key.
+	g := e.Group("/api", s.requireAuth)
+	g.GET("/auth/me", s.me)
 	g.GET("/conversations", s.listConversations)
 	g.GET("/conversations/:id/messages", s.listMessages)
 	g.GET("/messages/:id", s.getMessage)

@@ -4,6 +4,8 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
 )
@@ -32,6 +35,11 @@ type Config struct {
 	// Load, when set, counts the webhooks received, for projectors that
 	// give way during bursts.
 	Load *Load
+	// Tokens issues and verifies access tokens; nil: a fresh key, which
+	// only suits tests (tokens die with the process).
+	Tokens *auth.Tokens
+	// Argon2 is the cost of new password hashes; zero: auth.DefaultArgon2.
+	Argon2 auth.Argon2Params
 }
 
 // Publisher appends events to the stream.
@@ -53,6 +61,11 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
+	tokens  *auth.Tokens
+	argon2  auth.Argon2Params
+	// dummyHash is verified against when an email has no account, so that
+	// a login takes as long whether or not the address is known.
+	dummyHash string
 }
 
 // New returns the HTTP handler of wam. ready lists the checks behind /readyz.
@@ -64,6 +77,20 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.Tokens == nil {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			panic(err) // the system's randomness failed: nothing can be signed
+		}
+		cfg.Tokens = auth.NewTokens(priv, time.Now)
+	}
+	if cfg.Argon2 == (auth.Argon2Params{}) {
+		cfg.Argon2 = auth.DefaultArgon2
+	}
+	dummy, err := auth.HashPassword("no account has this password", cfg.Argon2)
+	if err != nil {
+		panic(err)
+	}
 	s := &Server{
 		cfg:    cfg,
 		pool:   pool,
@@ -74,7 +101,10 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		log:    log,
 		now:    time.Now,
 
-		metrics: newMetrics(cfg.Registry),
+		metrics:   newMetrics(cfg.Registry),
+		tokens:    cfg.Tokens,
+		argon2:    cfg.Argon2,
+		dummyHash: dummy,
 	}
 	e := echo.New()
 	e.HideBanner = true

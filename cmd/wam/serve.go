@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/wam-project/wam/api"
+	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/migrations"
 	"github.com/wam-project/wam/sql/pgserver"
@@ -70,8 +71,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.AppSecret == "" {
 		log.Warn("META_APP_SECRET is not set: every webhook POST will be refused with 401")
 	}
+	key, err := auth.SigningKey(getenv("JWT_PRIVATE_KEY"), cfg.DataDir)
+	if err != nil {
+		stopProjectors()
+		wg.Wait()
+		return fmt.Errorf("access token signing key: %w", err)
+	}
 	reg := newRegistry(bus, inbox)
-	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, Registry: reg, Load: load},
+	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, Registry: reg, Load: load,
+		Tokens: auth.NewTokens(key, time.Now)},
 		database.Pool, streams.NewPublisher(bus.Publish...), log,
 		database.Ready,
 		bus.Ready,

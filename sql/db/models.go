@@ -101,6 +101,18 @@ type ProjectorCheckpoint struct {
 	UpdatedAt time.Time
 }
 
+type RefreshToken struct {
+	ID        uuid.UUID
+	TenantID  uuid.UUID
+	UserID    uuid.UUID
+	FamilyID  uuid.UUID
+	Hash      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+}
+
 type Template struct {
 	TenantID   uuid.UUID
 	TemplateID string
@@ -117,6 +129,18 @@ type Tenant struct {
 	ID        uuid.UUID
 	Name      string
 	CreatedAt time.Time
+}
+
+type User struct {
+	ID           uuid.UUID
+	TenantID     uuid.UUID
+	Email        string
+	Name         string
+	PasswordHash string
+	Role         string
+	CreatedAt    time.Time
+	LastLoginAt  *time.Time
+	DisabledAt   *time.Time
 }
 
 type WebhookLog struct {

@@ -1,0 +1,319 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/sql/db"
+)
+
+// User is a person's account as the API shows it.
+type User struct {
+	ID       uuid.UUID `json:"id"`
+	TenantID uuid.UUID `json:"tenant_id"`
+	Email    string    `json:"email"`
+	Name     string    `json:"name"`
+	Role     string    `json:"role"`
+}
+
+// Session is what signing in returns.
+type Session struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	User         User   `json:"user"`
+}
+
+type registerRequest struct {
+	TenantName string `json:"tenant_name"`
+	Name       string `json:"name"`
+	Email      string `json:"email"`
+	Password   string `json:"password"`
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// errBadLogin is the one answer to a wrong email or password: which of the
+// two was wrong is not told.
+var errBadLogin = domain.Errorf(domain.ErrUnauthorized, "email or password is wrong")
+
+func (s *Server) register(c echo.Context) error {
+	var r registerRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	r.TenantName, r.Name = strings.TrimSpace(r.TenantName), strings.TrimSpace(r.Name)
+	email, err := validEmail(r.Email)
+	if err != nil {
+		return err
+	}
+	if err := validText("tenant_name", r.TenantName, 200); err != nil {
+		return err
+	}
+	if err := validText("name", r.Name, 200); err != nil {
+		return err
+	}
+	if err := validPassword(r.Password); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(r.Password, s.argon2)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var u db.User
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		t, err := q.CreateTenant(ctx, db.CreateTenantParams{ID: uuid.New(), Name: r.TenantName})
+		if err != nil {
+			return err
+		}
+		u, err = q.CreateUser(ctx, db.CreateUserParams{
+			ID: uuid.New(), TenantID: t.ID, Email: email, Name: r.Name, PasswordHash: hash, Role: auth.RoleOwner,
+		})
+		return err
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return domain.Errorf(domain.ErrConflict, "email: an account with this address exists; sign in instead")
+	}
+	if err != nil {
+		return err
+	}
+	sess, err := s.newSession(ctx, u, uuid.New())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, sess)
+}
+
+func (s *Server) login(c echo.Context) error {
+	var r loginRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if len(r.Password) > auth.MaxPasswordLen {
+		return errBadLogin
+	}
+	ctx := c.Request().Context()
+	u, err := s.q.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(r.Email)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Spend the time a real check takes, so that timing does not tell
+		// which addresses have accounts.
+		_ = auth.VerifyPassword(r.Password, s.dummyHash)
+		return errBadLogin
+	}
+	if err != nil {
+		return err
+	}
+	if err := auth.VerifyPassword(r.Password, u.PasswordHash); err != nil || u.DisabledAt != nil {
+		s.log.Info("failed login", "user_id", u.ID, "tenant_id", u.TenantID, "request_id", requestID(c))
+		return errBadLogin
+	}
+	if err := s.q.RecordLogin(ctx, db.RecordLoginParams{ID: u.ID, At: s.now()}); err != nil {
+		return err
+	}
+	sess, err := s.newSession(ctx, u, uuid.New())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sess)
+}
+
+// refresh trades a refresh token for a new access token and the next
+// refresh token of its family. A token used a second time revokes the
+// family: one of the two users of it is a thief, and both must sign in again.
+func (s *Server) refresh(c echo.Context) error {
+	var r refreshRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	now := s.now()
+	var (
+		u      db.User
+		family uuid.UUID
+		reused bool
+	)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		rt, err := q.RefreshTokenForUpdate(ctx, auth.HashRefreshToken(r.RefreshToken))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.Errorf(domain.ErrUnauthorized, "refresh token unknown")
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case rt.RevokedAt != nil:
+			return domain.Errorf(domain.ErrUnauthorized, "refresh token revoked; sign in again")
+		case rt.UsedAt != nil:
+			reused = true
+			return q.RevokeRefreshFamily(ctx, db.RevokeRefreshFamilyParams{FamilyID: rt.FamilyID, At: now})
+		case !now.Before(rt.ExpiresAt):
+			return domain.Errorf(domain.ErrUnauthorized, "refresh token expired; sign in again")
+		}
+		if err := q.UseRefreshToken(ctx, db.UseRefreshTokenParams{ID: rt.ID, At: now}); err != nil {
+			return err
+		}
+		if u, err = q.UserByID(ctx, db.UserByIDParams{TenantID: rt.TenantID, ID: rt.UserID}); err != nil {
+			return err
+		}
+		family = rt.FamilyID
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if reused {
+		s.log.Warn("refresh token reused: family revoked", "request_id", requestID(c))
+		return domain.Errorf(domain.ErrUnauthorized, "refresh token already used; every session of this sign-in is revoked, sign in again")
+	}
+	if u.DisabledAt != nil {
+		return domain.Errorf(domain.ErrUnauthorized, "account disabled")
+	}
+	sess, err := s.newSession(ctx, u, family)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sess)
+}
+
+// logout revokes the refresh token's whole family. Unknown tokens are not
+// an error: the caller is signed out either way.
+func (s *Server) logout(c echo.Context) error {
+	var r refreshRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		rt, err := q.RefreshTokenForUpdate(ctx, auth.HashRefreshToken(r.RefreshToken))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return q.RevokeRefreshFamily(ctx, db.RevokeRefreshFamilyParams{FamilyID: rt.FamilyID, At: s.now()})
+	})
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) me(c echo.Context) error {
+	p := principal(c)
+	if p.UserID == uuid.Nil {
+		return c.JSON(http.StatusOK, map[string]any{"tenant_id": p.TenantID, "role": p.Role, "api_key_id": p.APIKeyID})
+	}
+	var u db.User
+	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
+		u, err = q.UserByID(c.Request().Context(), db.UserByIDParams{TenantID: p.TenantID, ID: p.UserID})
+		return notFound(err, "user")
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, userOf(u))
+}
+
+// newSession issues an access token and a refresh token of family for u.
+func (s *Server) newSession(ctx context.Context, u db.User, family uuid.UUID) (Session, error) {
+	access, exp, err := s.tokens.Issue(auth.Claims{UserID: u.ID, TenantID: u.TenantID, Role: u.Role})
+	if err != nil {
+		return Session{}, err
+	}
+	refresh, hash, err := auth.NewRefreshToken()
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.now()
+	if err := s.q.CreateRefreshToken(ctx, db.CreateRefreshTokenParams{
+		ID: uuid.New(), TenantID: u.TenantID, UserID: u.ID, FamilyID: family, Hash: hash,
+		CreatedAt: now, ExpiresAt: now.Add(auth.RefreshTTL),
+	}); err != nil {
+		return Session{}, err
+	}
+	return Session{
+		AccessToken: access, TokenType: "Bearer", ExpiresIn: int(time.Until(exp).Seconds() + 0.5),
+		RefreshToken: refresh, User: userOf(u),
+	}, nil
+}
+
+func userOf(u db.User) User {
+	return User{ID: u.ID, TenantID: u.TenantID, Email: u.Email, Name: u.Name, Role: u.Role}
+}
+
+func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+
+// decodeJSON reads a JSON request body of at most 64 KiB into v, refusing
+// unknown fields; errors name the field at fault.
+func decodeJSON(c echo.Context, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var typeErr *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		if dec.More() {
+			return domain.Errorf(domain.ErrInvalid, "body: one JSON object expected")
+		}
+		return nil
+	case errors.As(err, &typeErr):
+		return domain.Errorf(domain.ErrInvalid, "%s: must be a %s", typeErr.Field, typeErr.Type)
+	case errors.As(err, &tooBig):
+		return domain.Errorf(domain.ErrInvalid, "body: larger than 64 KiB")
+	case errors.Is(err, io.EOF):
+		return domain.Errorf(domain.ErrInvalid, "body: a JSON object is required")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return domain.Errorf(domain.ErrInvalid, "%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+	}
+	return domain.Errorf(domain.ErrInvalid, "body: not valid JSON")
+}
+
+func validEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
+		return "", domain.Errorf(domain.ErrInvalid, "email: not an email address")
+	}
+	return s, nil
+}
+
+func validText(field, s string, max int) error {
+	if s == "" || len([]rune(s)) > max {
+		return domain.Errorf(domain.ErrInvalid, "%s: 1 to %d characters", field, max)
+	}
+	return nil
+}
+
+func validPassword(p string) error {
+	if n := len([]rune(p)); n < auth.MinPasswordLen || len(p) > auth.MaxPasswordLen {
+		return domain.Errorf(domain.ErrInvalid, "password: %d to %d characters", auth.MinPasswordLen, auth.MaxPasswordLen)
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package api_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/wam-project/wam/auth"
+)
+
+type session struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int    `json:"expires_in"`
+	User         struct {
+		ID       string `json:"id"`
+		TenantID string `json:"tenant_id"`
+		Email    string `json:"email"`
+		Role     string `json:"role"`
+	} `json:"user"`
+}
+
+func (e *env) send(method, path, token string, body any) *httptest.ResponseRecorder {
+	var r *bytes.Reader
+	switch b := body.(type) {
+	case string:
+		r = bytes.NewReader([]byte(b))
+	default:
+		j, _ := json.Marshal(b)
+		r = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return rec
+}
+
+func (e *env) mustSession(t *testing.T, rec *httptest.ResponseRecorder, want int) session {
+	t.Helper()
+	if rec.Code != want {
+		t.Fatalf("status %d, want %d: %s", rec.Code, want, rec.Body)
+	}
+	var s session
+	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil || s.AccessToken == "" || s.RefreshToken == "" {
+		t.Fatalf("no session in %s (%v)", rec.Body, err)
+	}
+	return s
+}
+
+func (e *env) register(t *testing.T, email string) session {
+	t.Helper()
+	return e.mustSession(t, e.send(http.MethodPost, "/api/auth/register", "", map[string]string{
+		"tenant_name": "Acme " + email, "name": "Owner", "email": email, "password": "correct horse battery",
+	}), http.StatusCreated)
+}
+
+func TestAccounts(t *testing.T) {
+	e := newEnv(t)
+	reg := e.register(t, "Owner@Example.com")
+	if reg.User.Role != "owner" || reg.User.Email != "owner@example.com" || reg.ExpiresIn != 900 {
+		t.Errorf("register: %+v", reg)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/register", "", map[string]string{
+		"tenant_name": "Again", "name": "X", "email": "owner@example.com", "password": "another long one",
+	}); rec.Code != http.StatusConflict {
+		t.Errorf("same email twice: %d", rec.Code)
+	}
+
+	// Wrong password and unknown email get the same answer.
+	bad1 := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "owner@example.com", "password": "wrong password!"})
+	bad2 := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "nobody@example.com", "password": "wrong password!"})
+	if bad1.Code != 401 || bad2.Code != 401 || problemDetail(t, bad1) != problemDetail(t, bad2) {
+		t.Errorf("bad logins: %d %s / %d %s", bad1.Code, bad1.Body, bad2.Code, bad2.Body)
+	}
+	login := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "owner@example.com", "password": "correct horse battery",
+	}), http.StatusOK)
+
+	rec := e.send(http.MethodGet, "/api/auth/me", login.AccessToken, "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"email":"owner@example.com"`) {
+		t.Fatalf("me: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodGet, "/api/conversations", login.AccessToken, ""); rec.Code != 200 {
+		t.Fatalf("conversations with an access token: %d %s", rec.Code, rec.Body)
+	}
+
+	// Refresh rotates; the old token used again revokes the whole family.
+	r1 := e.mustSession(t, e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": login.RefreshToken}), 200)
+	r2 := e.mustSession(t, e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": r1.RefreshToken}), 200)
+	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": login.RefreshToken}); rec.Code != 401 {
+		t.Fatalf("reused refresh token: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": r2.RefreshToken}); rec.Code != 401 {
+		t.Fatalf("newest token of a revoked family still works: %d", rec.Code)
+	}
+	// Another sign-in is another family, untouched.
+	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": reg.RefreshToken}); rec.Code != 200 {
+		t.Fatalf("the registration's own family: %d", rec.Code)
+	}
+
+	// Logout revokes the family.
+	s := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "owner@example.com", "password": "correct horse battery",
+	}), http.StatusOK)
+	if rec := e.send(http.MethodPost, "/api/auth/logout", "", map[string]string{"refresh_token": s.RefreshToken}); rec.Code != 204 {
+		t.Fatalf("logout: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": s.RefreshToken}); rec.Code != 401 {
+		t.Fatalf("refresh after logout: %d", rec.Code)
+	}
+
+	// No password or token ever reaches the logs.
+	logs := e.logs.String()
+	for _, secret := range []string{"correct horse battery", "wrong password!", reg.AccessToken, reg.RefreshToken,
+		login.AccessToken, login.RefreshToken, r1.RefreshToken, r2.RefreshToken, s.RefreshToken} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("a secret was logged: %.12s…", secret)
+		}
+	}
+}
+
+func problemDetail(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	var p struct{ Detail string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Detail
+}
+
+// TestAccessTokenAttacks: every forged, stale or misdirected token is a 401.
+func TestAccessTokenAttacks(t *testing.T) {
+	e := newEnv(t)
+	s := e.register(t, "a@example.com")
+	tenant := uuid.MustParse(s.User.TenantID)
+	user := uuid.MustParse(s.User.ID)
+	now := time.Now()
+
+	claims := func(mod func(b *jwt.Builder)) jwt.Token {
+		b := jwt.NewBuilder().Issuer(auth.Issuer).Audience([]string{auth.Audience}).Subject(user.String()).
+			IssuedAt(now).NotBefore(now).Expiration(now.Add(10*time.Minute)).
+			Claim("tid", tenant.String()).Claim("role", "owner")
+		if mod != nil {
+			mod(b)
+		}
+		tok, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	sign := func(tok jwt.Token, key ed25519.PrivateKey) string {
+		b, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSA, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	b64 := base64.RawURLEncoding
+	payload := func(tok jwt.Token) string {
+		j, err := json.Marshal(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b64.EncodeToString(j)
+	}
+	// alg none: header and payload, empty signature.
+	none := b64.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + payload(claims(nil)) + "."
+	// HS256 with our public key as the HMAC secret (key confusion).
+	hsInput := b64.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + payload(claims(nil))
+	mac := hmac.New(sha256.New, e.key.Public().(ed25519.PublicKey))
+	mac.Write([]byte(hsInput))
+	hs256 := hsInput + "." + b64.EncodeToString(mac.Sum(nil))
+	// Tampered: another tenant id under the original signature.
+	good := sign(claims(nil), e.key)
+	parts := strings.Split(good, ".")
+	other := uuid.New()
+	tampered := parts[0] + "." + payload(claims(func(b *jwt.Builder) { b.Claim("tid", other.String()) })) + "." + parts[2]
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+
+	if rec := e.send(http.MethodGet, "/api/auth/me", good, ""); rec.Code != 200 {
+		t.Fatalf("the well-formed token itself: %d %s", rec.Code, rec.Body)
+	}
+	for name, token := range map[string]string{
+		"alg none":              none,
+		"HS256 with public key": hs256,
+		"expired": sign(claims(func(b *jwt.Builder) {
+			b.IssuedAt(now.Add(-time.Hour)).NotBefore(now.Add(-time.Hour)).Expiration(now.Add(-10 * time.Minute))
+		}), e.key),
+		"not yet valid":   sign(claims(func(b *jwt.Builder) { b.NotBefore(now.Add(10 * time.Minute)) }), e.key),
+		"wrong audience":  sign(claims(func(b *jwt.Builder) { b.Audience([]string{"someone-else"}) }), e.key),
+		"wrong issuer":    sign(claims(func(b *jwt.Builder) { b.Issuer("evil") }), e.key),
+		"no expiry":       sign(claims(func(b *jwt.Builder) { b.Expiration(time.Time{}) }), e.key),
+		"bad role":        sign(claims(func(b *jwt.Builder) { b.Claim("role", "root") }), e.key),
+		"tampered claims": tampered,
+		"another key":     sign(claims(nil), otherKey),
+		"garbage":         "a.b.c",
+	} {
+		if rec := e.send(http.MethodGet, "/api/auth/me", token, ""); rec.Code != 401 {
+			t.Errorf("%s: %d, want 401", name, rec.Code)
+		}
+	}
+}
+
+// TestAccountsCrossTenant: a signed-in user of tenant B gets 404 for
+// tenant A's conversations and messages.
+func TestAccountsCrossTenant(t *testing.T) {
+	e := newEnv(t)
+	a := e.mustTenant("100", "111")
+	body := textWebhook("100", "111", "wamid.a", "16505551234", "for a")
+	if rec := e.post(body, sign(body)); rec.Code != 200 {
+		t.Fatal(rec.Code)
+	}
+	e.project(t)
+	var convs page[conversation]
+	e.mustGet(t, "/api/conversations", a.APIKey, &convs)
+	var msgs page[message]
+	e.mustGet(t, "/api/conversations/"+convs.Data[0].ID+"/messages", a.APIKey, &msgs)
+
+	b := e.register(t, "b@example.com")
+	for _, path := range []string{"/api/conversations/" + convs.Data[0].ID + "/messages", "/api/messages/" + msgs.Data[0].ID} {
+		if rec := e.send(http.MethodGet, path, b.AccessToken, ""); rec.Code != 404 {
+			t.Errorf("tenant b user GET %s: %d, want 404", path, rec.Code)
+		}
+	}
+	if rec := e.send(http.MethodGet, "/api/conversations", b.AccessToken, ""); rec.Code != 200 || strings.Contains(rec.Body.String(), convs.Data[0].ID) {
+		t.Errorf("tenant b lists tenant a's conversation: %s", rec.Body)
+	}
+}
+
+func TestAccountsValidation(t *testing.T) {
+	e := newEnv(t)
+	for body, field := range map[string]string{
+		`{"tenant_name":"A","name":"N","email":"not-an-email","password":"long enough pw"}`:                                 "email",
+		`{"tenant_name":"A","name":"N","email":"a@example.com","password":"short"}`:                                         "password",
+		`{"tenant_name":"","name":"N","email":"a@example.com","password":"long enough pw"}`:                                 "tenant_name",
+		`{"tenant_name":"A","name":7,"email":"a@example.com","password":"long enough pw"}`:                                  "name",
+		`{"tenant_name":"A","name":"N","email":"a@example.com","password":"long enough pw","x":1}`:                          "x",
+		`{"tenant_name":"` + strings.Repeat("a", 201) + `","name":"N","email":"a@example.com","password":"long enough pw"}`: "tenant_name",
+		`not json`: "body",
+	} {
+		rec := e.send(http.MethodPost, "/api/auth/register", "", body)
+		if rec.Code != 400 || !strings.Contains(problemDetail(t, rec), field) ||
+			rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%.40s…: %d %s, want 400 naming %q", body, rec.Code, rec.Body, field)
+		}
+	}
+}

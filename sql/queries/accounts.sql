@@ -1,0 +1,31 @@
+-- Accounts and tokens. Sign-in finds a user by email before any tenant is
+-- known, so these run as the table owner; the handlers scope by the ids
+-- they found.
+
+-- name: CreateUser :one
+INSERT INTO users (id, tenant_id, email, name, password_hash, role)
+VALUES (@id, @tenant_id, @email, @name, @password_hash, @role)
+RETURNING *;
+
+-- name: UserByEmail :one
+SELECT * FROM users WHERE email = @email;
+
+-- name: UserByID :one
+SELECT * FROM users WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: RecordLogin :exec
+UPDATE users SET last_login_at = @at::timestamptz WHERE id = @id;
+
+-- name: CreateRefreshToken :exec
+INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, hash, created_at, expires_at)
+VALUES (@id, @tenant_id, @user_id, @family_id, @hash, @created_at, @expires_at);
+
+-- name: RefreshTokenForUpdate :one
+SELECT * FROM refresh_tokens WHERE hash = @hash FOR UPDATE;
+
+-- name: UseRefreshToken :exec
+UPDATE refresh_tokens SET used_at = @at::timestamptz WHERE id = @id;
+
+-- name: RevokeRefreshFamily :exec
+UPDATE refresh_tokens SET revoked_at = @at::timestamptz
+WHERE family_id = @family_id AND revoked_at IS NULL;
