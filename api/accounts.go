@@ -115,8 +115,13 @@ func (s *Server) login(c echo.Context) error {
 	if len(r.Password) > auth.MaxPasswordLen {
 		return errBadLogin
 	}
+	email := strings.ToLower(strings.TrimSpace(r.Email))
+	if !s.allowAccount(email) {
+		s.log.Warn("sign-in attempts limited", "request_id", requestID(c))
+		return errTooMany(c)
+	}
 	ctx := c.Request().Context()
-	u, err := s.q.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(r.Email)))
+	u, err := s.q.UserByEmail(ctx, email)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Spend the time a real check takes, so that timing does not tell
 		// which addresses have accounts.

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,6 +43,9 @@ func (e *env) send(method, path, token string, body any) *httptest.ResponseRecor
 		r = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, r)
+	// Each request from its own (documentation-range) address, so that the
+	// per-address sign-in limit only bites in the test about it.
+	req.RemoteAddr = fmt.Sprintf("[2001:db8::%x]:40000", e.nextIP.Add(1))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -260,5 +264,39 @@ func TestAccountsValidation(t *testing.T) {
 			rec.Header().Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%.40s…: %d %s, want 400 naming %q", body, rec.Code, rec.Body, field)
 		}
+	}
+}
+
+// TestSignInLimits: password guessing is slowed per address and per account.
+func TestSignInLimits(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, "victim@example.com")
+	guess := func(ip, email string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/api/auth/login",
+			strings.NewReader(`{"email":"`+email+`","password":"not the password"}`))
+		req.RemoteAddr = ip + ":40000"
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", e.nextIP.Add(1)%250)) // ignored
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		return rec
+	}
+	// One address, many accounts: five tries, then 429.
+	for i := range 5 {
+		if rec := guess("192.0.2.1", fmt.Sprintf("user%d@example.com", i)); rec.Code != 401 {
+			t.Fatalf("try %d: %d", i, rec.Code)
+		}
+	}
+	rec := guess("192.0.2.1", "user9@example.com")
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("sixth try from one address: %d (Retry-After %q)", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	// One account, many addresses: five tries, then 429.
+	for i := range 5 {
+		if rec := guess(fmt.Sprintf("198.51.100.%d", i), "victim@example.com"); rec.Code != 401 {
+			t.Fatalf("account try %d: %d", i, rec.Code)
+		}
+	}
+	if rec := guess("198.51.100.99", "victim@example.com"); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("sixth try on one account: %d", rec.Code)
 	}
 }

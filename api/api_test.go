@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +43,7 @@ type env struct {
 	h      *echo.Echo
 	logs   *bytes.Buffer
 	key    ed25519.PrivateKey // signs access tokens
+	nextIP atomic.Uint32      // client addresses for requests, see send
 }
 
 type tenant struct {

@@ -27,6 +27,7 @@ var statusOf = map[string]int{
 	domain.ErrConflict:     http.StatusConflict,
 	domain.ErrWindowClosed: http.StatusUnprocessableEntity,
 	domain.ErrUnavailable:  http.StatusServiceUnavailable,
+	domain.ErrTooMany:      http.StatusTooManyRequests,
 	domain.ErrInternal:     http.StatusInternalServerError,
 }
 

@@ -17,8 +17,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/api/webhook", s.receiveWebhook)
 
 	// Accounts.
-	e.POST("/api/auth/register", s.register)
-	e.POST("/api/auth/login", s.login)
+	e.POST("/api/auth/register", s.register, s.limitByIP)
+	e.POST("/api/auth/login", s.login, s.limitByIP)
 	e.POST("/api/auth/refresh", s.refresh)
 	e.POST("/api/auth/logout", s.logout)
 

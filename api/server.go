@@ -66,6 +66,8 @@ type Server struct {
 	// dummyHash is verified against when an email has no account, so that
 	// a login takes as long whether or not the address is known.
 	dummyHash string
+	// ipLimits and accountLimits slow down password guessing.
+	ipLimits, accountLimits *middleware.RateLimiterMemoryStore
 }
 
 // New returns the HTTP handler of wam. ready lists the checks behind /readyz.
@@ -105,11 +107,17 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		tokens:    cfg.Tokens,
 		argon2:    cfg.Argon2,
 		dummyHash: dummy,
+
+		ipLimits:      newSignInStore(),
+		accountLimits: newSignInStore(),
 	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
+	// The client address is the connection's: X-Forwarded-For and X-Real-IP
+	// are anyone's to write, and would let a client dodge the sign-in limits.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
 	e.Use(s.observe)
 	e.Use(middleware.Recover())

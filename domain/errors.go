@@ -14,6 +14,7 @@ const (
 	ErrInternal     = "internal"      // a bug or an unexpected failure
 	ErrInvalid      = "invalid"       // the input is wrong
 	ErrNotFound     = "not_found"     // no such thing, or not visible to the caller
+	ErrTooMany      = "too_many"      // a rate limit: retry later
 	ErrUnauthorized = "unauthorized"  // not authenticated
 	ErrUnavailable  = "unavailable"   // a dependency is down: retry later
 	ErrWindowClosed = "window_closed" // the 24-hour customer-service window is closed: send a template
