@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/auth"
 )
 
 // routes is the whole HTTP surface of wam on one screen.
@@ -26,6 +27,17 @@ func (s *Server) routes(e *echo.Echo) {
 	g := e.Group("/api", s.requireAuth)
 	g.GET("/auth/me", s.me)
 	g.GET("/conversations", s.listConversations)
+
+	// Administration: owners and admins (API keys act as admins).
+	admin := requireRole(auth.RoleOwner, auth.RoleAdmin)
+	g.POST("/users", s.inviteUser, admin)
+	g.GET("/users", s.listUsers, admin)
+	g.PATCH("/users/:id", s.updateUser, admin)
+	g.DELETE("/users/:id", s.deleteUser, admin)
+	g.POST("/api-keys", s.createAPIKey, admin)
+	g.GET("/api-keys", s.listAPIKeys, admin)
+	g.DELETE("/api-keys/:id", s.revokeAPIKey, admin)
+
 	g.GET("/conversations/:id/messages", s.listMessages)
 	g.GET("/messages/:id", s.getMessage)
 }

@@ -83,6 +83,57 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 	return i, err
 }
 
+const deleteUser = `-- name: DeleteUser :execrows
+DELETE FROM users WHERE tenant_id = $1 AND id = $2
+`
+
+type DeleteUserParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) DeleteUser(ctx context.Context, arg DeleteUserParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUser, arg.TenantID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const listUsers = `-- name: ListUsers :many
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at FROM users WHERE tenant_id = $1 ORDER BY created_at, id
+`
+
+func (q *Queries) ListUsers(ctx context.Context, tenantID uuid.UUID) ([]User, error) {
+	rows, err := q.db.Query(ctx, listUsers, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.Email,
+			&i.Name,
+			&i.PasswordHash,
+			&i.Role,
+			&i.CreatedAt,
+			&i.LastLoginAt,
+			&i.DisabledAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordLogin = `-- name: RecordLogin :exec
 UPDATE users SET last_login_at = $1::timestamptz WHERE id = $2
 `
@@ -131,6 +182,48 @@ type RevokeRefreshFamilyParams struct {
 func (q *Queries) RevokeRefreshFamily(ctx context.Context, arg RevokeRefreshFamilyParams) error {
 	_, err := q.db.Exec(ctx, revokeRefreshFamily, arg.At, arg.FamilyID)
 	return err
+}
+
+const updateUser = `-- name: UpdateUser :one
+UPDATE users SET
+    name        = coalesce($1, name),
+    role        = coalesce($2, role),
+    disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at
+                       WHEN $3::boolean THEN coalesce(disabled_at, now())
+                       ELSE NULL END
+WHERE tenant_id = $4 AND id = $5
+RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at
+`
+
+type UpdateUserParams struct {
+	Name     *string
+	Role     *string
+	Disabled *bool
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error) {
+	row := q.db.QueryRow(ctx, updateUser,
+		arg.Name,
+		arg.Role,
+		arg.Disabled,
+		arg.TenantID,
+		arg.ID,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.DisabledAt,
+	)
+	return i, err
 }
 
 const useRefreshToken = `-- name: UseRefreshToken :exec

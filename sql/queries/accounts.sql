@@ -29,3 +29,19 @@ UPDATE refresh_tokens SET used_at = @at::timestamptz WHERE id = @id;
 -- name: RevokeRefreshFamily :exec
 UPDATE refresh_tokens SET revoked_at = @at::timestamptz
 WHERE family_id = @family_id AND revoked_at IS NULL;
+
+-- name: ListUsers :many
+SELECT * FROM users WHERE tenant_id = @tenant_id ORDER BY created_at, id;
+
+-- name: UpdateUser :one
+UPDATE users SET
+    name        = coalesce(sqlc.narg(name), name),
+    role        = coalesce(sqlc.narg(role), role),
+    disabled_at = CASE WHEN sqlc.narg(disabled)::boolean IS NULL THEN disabled_at
+                       WHEN sqlc.narg(disabled)::boolean THEN coalesce(disabled_at, now())
+                       ELSE NULL END
+WHERE tenant_id = @tenant_id AND id = @id
+RETURNING *;
+
+-- name: DeleteUser :execrows
+DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;

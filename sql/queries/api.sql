@@ -59,3 +59,11 @@ SELECT * FROM messages WHERE tenant_id = @tenant_id AND id = @id;
 -- of the tenant named by wam.tenant_id.
 -- name: EnterTenant :exec
 SELECT set_config('role', 'wam_tenant', true), set_config('wam.tenant_id', @tenant_id::text, true);
+
+-- name: ListAPIKeys :many
+SELECT id, name, prefix, created_at, expires_at, last_used_at, revoked_at
+FROM api_keys WHERE tenant_id = @tenant_id ORDER BY created_at, id;
+
+-- name: RevokeAPIKey :execrows
+UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+WHERE tenant_id = @tenant_id AND id = @id;

@@ -1,0 +1,112 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestUsersKeysAndRoles(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@a.example.com")
+
+	// The owner invites an agent, who signs in with the one-time password.
+	rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{
+		"email": "agent@a.example.com", "name": "Agent", "role": "agent",
+	})
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("invite: %d %s", rec.Code, rec.Body)
+	}
+	var invited struct {
+		ID                string `json:"id"`
+		Role              string `json:"role"`
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &invited)
+	if invited.Role != "agent" || len(invited.TemporaryPassword) < 20 {
+		t.Fatalf("invited: %s", rec.Body)
+	}
+	agent := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "agent@a.example.com", "password": invited.TemporaryPassword,
+	}), http.StatusOK)
+
+	// Agents work the inbox but manage nothing.
+	if rec := e.send(http.MethodGet, "/api/conversations", agent.AccessToken, ""); rec.Code != 200 {
+		t.Errorf("agent reading the inbox: %d", rec.Code)
+	}
+	for _, r := range []struct{ method, path, body string }{
+		{http.MethodPost, "/api/users", `{"email":"x@a.example.com","name":"X","role":"admin"}`},
+		{http.MethodGet, "/api/users", ""},
+		{http.MethodPatch, "/api/users/" + invited.ID, `{"role":"admin"}`},
+		{http.MethodDelete, "/api/users/" + invited.ID, ""},
+		{http.MethodPost, "/api/api-keys", `{"name":"mine"}`},
+		{http.MethodGet, "/api/api-keys", ""},
+	} {
+		if rec := e.send(r.method, r.path, agent.AccessToken, r.body); rec.Code != http.StatusForbidden {
+			t.Errorf("agent %s %s: %d, want 403", r.method, r.path, rec.Code)
+		}
+	}
+
+	// API keys: the secret once, never in lists; revoked keys stop working.
+	rec = e.send(http.MethodPost, "/api/api-keys", owner.AccessToken, map[string]string{"name": "ci"})
+	var key struct{ ID, Key, Prefix string }
+	json.Unmarshal(rec.Body.Bytes(), &key)
+	if rec.Code != http.StatusCreated || !strings.HasPrefix(key.Key, key.Prefix) || key.Prefix == "" {
+		t.Fatalf("create key: %d %s", rec.Code, rec.Body)
+	}
+	rec = e.send(http.MethodGet, "/api/api-keys", key.Key, "")
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), key.Key) || !strings.Contains(rec.Body.String(), key.Prefix) {
+		t.Fatalf("list keys: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodGet, "/api/conversations", key.Key, ""); rec.Code != 200 {
+		t.Fatalf("new key: %d", rec.Code)
+	}
+
+	// Another tenant can touch none of it.
+	other := e.register(t, "owner@b.example.com")
+	for _, r := range []struct{ method, path, body string }{
+		{http.MethodPatch, "/api/users/" + invited.ID, `{"disabled":true}`},
+		{http.MethodDelete, "/api/users/" + invited.ID, ""},
+		{http.MethodDelete, "/api/api-keys/" + key.ID, ""},
+	} {
+		if rec := e.send(r.method, r.path, other.AccessToken, r.body); rec.Code != http.StatusNotFound {
+			t.Errorf("tenant b %s %s: %d, want 404", r.method, r.path, rec.Code)
+		}
+	}
+	if rec := e.send(http.MethodGet, "/api/users", other.AccessToken, ""); strings.Contains(rec.Body.String(), "agent@a.example.com") {
+		t.Error("tenant b lists tenant a's users")
+	}
+	if rec := e.send(http.MethodGet, "/api/conversations", key.Key, ""); rec.Code != 200 {
+		t.Fatalf("key after tenant b tried to revoke it: %d", rec.Code)
+	}
+
+	// The owner stays; disabling the agent locks them out.
+	if rec := e.send(http.MethodPatch, "/api/users/"+owner.User.ID, owner.AccessToken, `{"disabled":true}`); rec.Code != http.StatusForbidden {
+		t.Errorf("owner disabling themselves: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodPatch, "/api/users/"+invited.ID, owner.AccessToken, `{"disabled":true}`); rec.Code != 200 {
+		t.Fatalf("disable agent: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "agent@a.example.com", "password": invited.TemporaryPassword,
+	}); rec.Code != 401 {
+		t.Errorf("disabled agent signed in: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodPatch, "/api/users/"+invited.ID, owner.AccessToken, `{"role":"owner"}`); rec.Code != 400 {
+		t.Errorf("making a second owner: %d", rec.Code)
+	}
+
+	if rec := e.send(http.MethodDelete, "/api/api-keys/"+key.ID, owner.AccessToken, ""); rec.Code != 204 {
+		t.Fatalf("revoke: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodGet, "/api/conversations", key.Key, ""); rec.Code != 401 {
+		t.Fatalf("revoked key: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodDelete, "/api/users/"+invited.ID, owner.AccessToken, ""); rec.Code != 204 {
+		t.Fatalf("delete agent: %d", rec.Code)
+	}
+	if strings.Contains(e.logs.String(), invited.TemporaryPassword) || strings.Contains(e.logs.String(), key.Key) {
+		t.Error("a password or key was logged")
+	}
+}
