@@ -132,10 +132,19 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	if err := auth.VerifyPassword(r.Password, u.PasswordHash); err != nil || u.DisabledAt != nil {
-		s.log.Info("failed login", "user_id", u.ID, "tenant_id", u.TenantID, "request_id", requestID(c))
+		reason := "wrong password"
+		if err == nil {
+			reason = "account disabled"
+		}
+		if err := s.audit(ctx, s.q, c, u.TenantID, "login_failed", u.ID.String(), map[string]any{"reason": reason}); err != nil {
+			return err
+		}
 		return errBadLogin
 	}
 	if err := s.q.RecordLogin(ctx, db.RecordLoginParams{ID: u.ID, At: s.now()}); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, s.q, c, u.TenantID, "login", u.ID.String(), nil); err != nil {
 		return err
 	}
 	sess, err := s.newSession(ctx, u, uuid.New())
@@ -158,7 +167,7 @@ func (s *Server) refresh(c echo.Context) error {
 	var (
 		u      db.User
 		family uuid.UUID
-		reused bool
+		reused *db.RefreshToken // the spent token presented again
 	)
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
@@ -173,7 +182,7 @@ func (s *Server) refresh(c echo.Context) error {
 		case rt.RevokedAt != nil:
 			return domain.Errorf(domain.ErrUnauthorized, "refresh token revoked; sign in again")
 		case rt.UsedAt != nil:
-			reused = true
+			reused = &rt
 			return q.RevokeRefreshFamily(ctx, db.RevokeRefreshFamilyParams{FamilyID: rt.FamilyID, At: now})
 		case !now.Before(rt.ExpiresAt):
 			return domain.Errorf(domain.ErrUnauthorized, "refresh token expired; sign in again")
@@ -190,8 +199,11 @@ func (s *Server) refresh(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if reused {
-		s.log.Warn("refresh token reused: family revoked", "request_id", requestID(c))
+	if reused != nil {
+		s.log.Warn("refresh token reused: family revoked", "request_id", requestID(c), "tenant_id", reused.TenantID)
+		if err := s.audit(ctx, s.q, c, reused.TenantID, "refresh_token_reused", reused.UserID.String(), map[string]any{"family": reused.FamilyID}); err != nil {
+			return err
+		}
 		return domain.Errorf(domain.ErrUnauthorized, "refresh token already used; every session of this sign-in is revoked, sign in again")
 	}
 	if u.DisabledAt != nil {
@@ -247,7 +259,7 @@ func (s *Server) me(c echo.Context) error {
 
 // newSession issues an access token and a refresh token of family for u.
 func (s *Server) newSession(ctx context.Context, u db.User, family uuid.UUID) (Session, error) {
-	access, exp, err := s.tokens.Issue(auth.Claims{UserID: u.ID, TenantID: u.TenantID, Role: u.Role})
+	access, _, err := s.tokens.Issue(auth.Claims{UserID: u.ID, TenantID: u.TenantID, Role: u.Role})
 	if err != nil {
 		return Session{}, err
 	}
@@ -263,7 +275,7 @@ func (s *Server) newSession(ctx context.Context, u db.User, family uuid.UUID) (S
 		return Session{}, err
 	}
 	return Session{
-		AccessToken: access, TokenType: "Bearer", ExpiresIn: int(time.Until(exp).Seconds() + 0.5),
+		AccessToken: access, TokenType: "Bearer", ExpiresIn: int(auth.AccessTTL / time.Second),
 		RefreshToken: refresh, User: userOf(u),
 	}, nil
 }

@@ -52,12 +52,14 @@ func (s *Server) createAPIKey(c echo.Context) error {
 		k, err = q.CreateAPIKey(c.Request().Context(), db.CreateAPIKeyParams{
 			ID: uuid.New(), TenantID: p.TenantID, Name: r.Name, Prefix: key.Prefix, Hash: key.Hash, ExpiresAt: r.ExpiresAt,
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(c.Request().Context(), q, c, p.TenantID, "api_key.created", k.ID.String(), map[string]any{"prefix": k.Prefix, "name": k.Name})
 	})
 	if err != nil {
 		return err
 	}
-	s.log.Info("audit: api key created", "tenant_id", p.TenantID, "by_user", p.UserID, "by_key", p.APIKeyID, "key_id", k.ID, "prefix", k.Prefix)
 	return c.JSON(http.StatusCreated, APIKey{
 		ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt.UTC(), ExpiresAt: utc(k.ExpiresAt), Key: key.Secret,
 	})
@@ -90,7 +92,10 @@ func (s *Server) revokeAPIKey(c echo.Context) error {
 	var n int64
 	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
 		n, err = q.RevokeAPIKey(c.Request().Context(), db.RevokeAPIKeyParams{TenantID: p.TenantID, ID: id})
-		return err
+		if err != nil || n == 0 {
+			return err
+		}
+		return s.audit(c.Request().Context(), q, c, p.TenantID, "api_key.revoked", id.String(), nil)
 	})
 	if err != nil {
 		return err
@@ -98,6 +103,5 @@ func (s *Server) revokeAPIKey(c echo.Context) error {
 	if n == 0 {
 		return domain.Errorf(domain.ErrNotFound, "api key not found")
 	}
-	s.log.Info("audit: api key revoked", "tenant_id", p.TenantID, "by_user", p.UserID, "by_key", p.APIKeyID, "key_id", id)
 	return c.NoContent(http.StatusNoContent)
 }

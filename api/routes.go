@@ -37,6 +37,7 @@ func (s *Server) routes(e *echo.Echo) {
 	g.POST("/api-keys", s.createAPIKey, admin)
 	g.GET("/api-keys", s.listAPIKeys, admin)
 	g.DELETE("/api-keys/:id", s.revokeAPIKey, admin)
+	g.GET("/audit-log", s.listAudit, requireRole(auth.RoleOwner))
 
 	g.GET("/conversations/:id/messages", s.listMessages)
 	g.GET("/messages/:id", s.getMessage)

@@ -79,7 +79,10 @@ func (s *Server) inviteUser(c echo.Context) error {
 		u, err = q.CreateUser(c.Request().Context(), db.CreateUserParams{
 			ID: uuid.New(), TenantID: p.TenantID, Email: email, Name: r.Name, PasswordHash: hash, Role: r.Role,
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(c.Request().Context(), q, c, p.TenantID, "user.invited", u.ID.String(), map[string]any{"email": u.Email, "role": u.Role})
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -88,7 +91,6 @@ func (s *Server) inviteUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("audit: user invited", "tenant_id", p.TenantID, "by_user", p.UserID, "by_key", p.APIKeyID, "user_id", u.ID, "role", u.Role)
 	out := userAdminOf(u)
 	out.TemporaryPassword = password
 	return c.JSON(http.StatusCreated, out)
@@ -150,12 +152,14 @@ func (s *Server) updateUser(c echo.Context) error {
 			return domain.Errorf(domain.ErrForbidden, "the owner's role cannot be changed, nor the owner disabled")
 		}
 		u, err = q.UpdateUser(ctx, db.UpdateUserParams{TenantID: p.TenantID, ID: id, Name: r.Name, Role: r.Role, Disabled: r.Disabled})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, q, c, p.TenantID, "user.changed", u.ID.String(), map[string]any{"role": u.Role, "disabled": u.DisabledAt != nil, "name": u.Name})
 	})
 	if err != nil {
 		return err
 	}
-	s.log.Info("audit: user changed", "tenant_id", p.TenantID, "by_user", p.UserID, "by_key", p.APIKeyID, "user_id", u.ID, "role", u.Role, "disabled", u.DisabledAt != nil)
 	return c.JSON(http.StatusOK, userAdminOf(u))
 }
 
@@ -177,12 +181,13 @@ func (s *Server) deleteUser(c echo.Context) error {
 		if cur.Role == auth.RoleOwner {
 			return domain.Errorf(domain.ErrForbidden, "the owner cannot be deleted")
 		}
-		_, err = q.DeleteUser(ctx, db.DeleteUserParams{TenantID: p.TenantID, ID: id})
-		return err
+		if _, err := q.DeleteUser(ctx, db.DeleteUserParams{TenantID: p.TenantID, ID: id}); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, c, p.TenantID, "user.deleted", id.String(), map[string]any{"email": cur.Email})
 	})
 	if err != nil {
 		return err
 	}
-	s.log.Info("audit: user deleted", "tenant_id", p.TenantID, "by_user", p.UserID, "by_key", p.APIKeyID, "user_id", id)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -110,3 +110,51 @@ func TestUsersKeysAndRoles(t *testing.T) {
 		t.Error("a password or key was logged")
 	}
 }
+
+func TestAuditLog(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@audit.example.com")
+	e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "owner@audit.example.com", "password": "not it at all"})
+	login := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "owner@audit.example.com", "password": "correct horse battery",
+	}), 200)
+	e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": login.RefreshToken})
+	e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": login.RefreshToken}) // reuse
+	rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": "ag@audit.example.com", "name": "Ag", "role": "agent"})
+	var agent struct {
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &agent)
+	rec = e.send(http.MethodPost, "/api/api-keys", owner.AccessToken, map[string]string{"name": "k"})
+	var key struct{ ID string }
+	json.Unmarshal(rec.Body.Bytes(), &key)
+	e.send(http.MethodDelete, "/api/api-keys/"+key.ID, owner.AccessToken, "")
+
+	var entries struct {
+		Data []struct{ Action, Target string } `json:"data"`
+	}
+	rec = e.send(http.MethodGet, "/api/audit-log", owner.AccessToken, "")
+	if rec.Code != 200 {
+		t.Fatalf("audit log: %d %s", rec.Code, rec.Body)
+	}
+	json.Unmarshal(rec.Body.Bytes(), &entries)
+	var actions []string
+	for _, en := range entries.Data {
+		actions = append(actions, en.Action)
+	}
+	want := "api_key.revoked api_key.created user.invited refresh_token_reused login login_failed"
+	if got := strings.Join(actions, " "); got != want {
+		t.Errorf("audit log (newest first): %s, want %s", got, want)
+	}
+	agentSession := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "ag@audit.example.com", "password": agent.TemporaryPassword,
+	}), 200)
+	if rec := e.send(http.MethodGet, "/api/audit-log", agentSession.AccessToken, ""); rec.Code != 403 {
+		t.Errorf("agent reading the audit log: %d", rec.Code)
+	}
+	other := e.register(t, "owner@other.example.com")
+	rec = e.send(http.MethodGet, "/api/audit-log", other.AccessToken, "")
+	if strings.Contains(rec.Body.String(), "user.invited") {
+		t.Error("another tenant sees this audit log")
+	}
+}

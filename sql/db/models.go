@@ -22,6 +22,19 @@ type ApiKey struct {
 	RevokedAt  *time.Time
 }
 
+type AuditLog struct {
+	ID        int64
+	TenantID  uuid.UUID
+	At        time.Time
+	ActorUser *uuid.UUID
+	ActorKey  *uuid.UUID
+	Action    string
+	Target    string
+	Detail    []byte
+	RequestID string
+	Ip        string
+}
+
 type Contact struct {
 	ID          uuid.UUID
 	TenantID    uuid.UUID
