@@ -38,6 +38,8 @@ func (s *Server) routes(e *echo.Echo) {
 	g.GET("/api-keys", s.listAPIKeys, admin)
 	g.DELETE("/api-keys/:id", s.revokeAPIKey, admin)
 	g.GET("/audit-log", s.listAudit, requireRole(auth.RoleOwner))
+	g.GET("/tenant", s.getTenant)
+	g.PUT("/tenant", s.putTenant, admin)
 
 	g.GET("/conversations/:id/messages", s.listMessages)
 	g.GET("/messages/:id", s.getMessage)

@@ -158,3 +158,50 @@ func TestAuditLog(t *testing.T) {
 		t.Error("another tenant sees this audit log")
 	}
 }
+
+func TestTenantSettings(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@settings.example.com")
+	rec := e.send(http.MethodPut, "/api/tenant", owner.AccessToken, map[string]any{
+		"name": "Acme Support",
+		"branding": map[string]string{"app_name": "Acme Inbox", "logo_url": "https://cdn.example.com/logo.png",
+			"primary_color": "#0a7cff", "accent_color": "#FF9900", "theme": "dark"},
+	})
+	if rec.Code != 200 {
+		t.Fatalf("put: %d %s", rec.Code, rec.Body)
+	}
+	rec = e.send(http.MethodGet, "/api/tenant", owner.AccessToken, "")
+	for _, want := range []string{`"name":"Acme Support"`, `"plan":"free"`, `"api_requests_per_minute":600`, `"theme":"dark"`, `"primary_color":"#0a7cff"`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("GET /api/tenant lacks %s: %s", want, rec.Body)
+		}
+	}
+	for body, field := range map[string]string{
+		`{"name":"A","branding":{"primary_color":"blue"}}`:             "branding.primary_color",
+		`{"name":"A","branding":{"logo_url":"http://x.example.com/a"}}`: "branding.logo_url",
+		`{"name":"A","branding":{"theme":"pink"}}`:                      "branding.theme",
+		`{"name":"","branding":{}}`:                                     "name",
+		`{"name":"A","plan":"enterprise"}`:                              "plan",
+	} {
+		rec := e.send(http.MethodPut, "/api/tenant", owner.AccessToken, body)
+		if rec.Code != 400 || !strings.Contains(problemDetail(t, rec), field) {
+			t.Errorf("%s: %d %s, want 400 naming %s", body, rec.Code, rec.Body, field)
+		}
+	}
+	rec = e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": "ag@settings.example.com", "name": "Ag", "role": "agent"})
+	var agent struct {
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &agent)
+	as := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "ag@settings.example.com", "password": agent.TemporaryPassword}), 200)
+	if rec := e.send(http.MethodGet, "/api/tenant", as.AccessToken, ""); rec.Code != 200 {
+		t.Errorf("agent reading branding: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodPut, "/api/tenant", as.AccessToken, `{"name":"Mine now","branding":{}}`); rec.Code != 403 {
+		t.Errorf("agent renaming the tenant: %d", rec.Code)
+	}
+	other := e.register(t, "owner@other-settings.example.com")
+	if rec := e.send(http.MethodGet, "/api/tenant", other.AccessToken, ""); strings.Contains(rec.Body.String(), "Acme Support") {
+		t.Error("another tenant sees these settings")
+	}
+}

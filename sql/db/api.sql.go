@@ -94,7 +94,7 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 const createTenant = `-- name: CreateTenant :one
 
 INSERT INTO tenants (id, name) VALUES ($1, $2)
-RETURNING id, name, created_at
+RETURNING id, name, created_at, plan, api_requests_per_minute, branding
 `
 
 type CreateTenantParams struct {
@@ -107,7 +107,14 @@ type CreateTenantParams struct {
 func (q *Queries) CreateTenant(ctx context.Context, arg CreateTenantParams) (Tenant, error) {
 	row := q.db.QueryRow(ctx, createTenant, arg.ID, arg.Name)
 	var i Tenant
-	err := row.Scan(&i.ID, &i.Name, &i.CreatedAt)
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.CreatedAt,
+		&i.Plan,
+		&i.ApiRequestsPerMinute,
+		&i.Branding,
+	)
 	return i, err
 }
 
@@ -203,6 +210,24 @@ func (q *Queries) GetMessage(ctx context.Context, arg GetMessageParams) (Message
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastSeq,
+	)
+	return i, err
+}
+
+const getTenant = `-- name: GetTenant :one
+SELECT id, name, created_at, plan, api_requests_per_minute, branding FROM tenants WHERE id = $1
+`
+
+func (q *Queries) GetTenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
+	row := q.db.QueryRow(ctx, getTenant, id)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.CreatedAt,
+		&i.Plan,
+		&i.ApiRequestsPerMinute,
+		&i.Branding,
 	)
 	return i, err
 }
@@ -465,4 +490,29 @@ type TouchAPIKeyParams struct {
 func (q *Queries) TouchAPIKey(ctx context.Context, arg TouchAPIKeyParams) error {
 	_, err := q.db.Exec(ctx, touchAPIKey, arg.Now, arg.ID)
 	return err
+}
+
+const updateTenant = `-- name: UpdateTenant :one
+UPDATE tenants SET name = $1, branding = $2 WHERE id = $3
+RETURNING id, name, created_at, plan, api_requests_per_minute, branding
+`
+
+type UpdateTenantParams struct {
+	Name     string
+	Branding []byte
+	ID       uuid.UUID
+}
+
+func (q *Queries) UpdateTenant(ctx context.Context, arg UpdateTenantParams) (Tenant, error) {
+	row := q.db.QueryRow(ctx, updateTenant, arg.Name, arg.Branding, arg.ID)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.CreatedAt,
+		&i.Plan,
+		&i.ApiRequestsPerMinute,
+		&i.Branding,
+	)
+	return i, err
 }

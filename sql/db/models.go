@@ -139,9 +139,12 @@ type Template struct {
 }
 
 type Tenant struct {
-	ID        uuid.UUID
-	Name      string
-	CreatedAt time.Time
+	ID                   uuid.UUID
+	Name                 string
+	CreatedAt            time.Time
+	Plan                 string
+	ApiRequestsPerMinute int32
+	Branding             []byte
 }
 
 type User struct {

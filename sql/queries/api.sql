@@ -67,3 +67,10 @@ FROM api_keys WHERE tenant_id = @tenant_id ORDER BY created_at, id;
 -- name: RevokeAPIKey :execrows
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
 WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: GetTenant :one
+SELECT * FROM tenants WHERE id = @id;
+
+-- name: UpdateTenant :one
+UPDATE tenants SET name = @name, branding = @branding WHERE id = @id
+RETURNING *;

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/sql/db"
+)
+
+// Branding is how the tenant's inbox looks.
+type Branding struct {
+	AppName      string `json:"app_name,omitempty"`
+	LogoURL      string `json:"logo_url,omitempty"`
+	PrimaryColor string `json:"primary_color,omitempty"`
+	AccentColor  string `json:"accent_color,omitempty"`
+	Theme        string `json:"theme,omitempty"` // light or dark: the default
+}
+
+// TenantSettings is a tenant as its people see it.
+type TenantSettings struct {
+	ID     uuid.UUID `json:"id"`
+	Name   string    `json:"name"`
+	Plan   string    `json:"plan"`
+	Limits struct {
+		APIRequestsPerMinute int32 `json:"api_requests_per_minute"`
+	} `json:"limits"`
+	Branding Branding `json:"branding"`
+}
+
+func tenantSettingsOf(t db.Tenant) TenantSettings {
+	out := TenantSettings{ID: t.ID, Name: t.Name, Plan: t.Plan}
+	out.Limits.APIRequestsPerMinute = t.ApiRequestsPerMinute
+	_ = json.Unmarshal(t.Branding, &out.Branding)
+	return out
+}
+
+func (s *Server) getTenant(c echo.Context) error {
+	p := principal(c)
+	var t db.Tenant
+	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
+		t, err = q.GetTenant(c.Request().Context(), p.TenantID)
+		return notFound(err, "tenant")
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tenantSettingsOf(t))
+}
+
+type putTenantRequest struct {
+	Name     string   `json:"name"`
+	Branding Branding `json:"branding"`
+}
+
+var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// putTenant changes the name and branding; the plan and its limits are the
+// operator's to set.
+func (s *Server) putTenant(c echo.Context) error {
+	p := principal(c)
+	var r putTenantRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	r.Name = strings.TrimSpace(r.Name)
+	if err := validText("name", r.Name, 200); err != nil {
+		return err
+	}
+	b := r.Branding
+	if len([]rune(b.AppName)) > 60 {
+		return domain.Errorf(domain.ErrInvalid, "branding.app_name: at most 60 characters")
+	}
+	if b.LogoURL != "" {
+		u, err := url.Parse(b.LogoURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || len(b.LogoURL) > 2048 {
+			return domain.Errorf(domain.ErrInvalid, "branding.logo_url: an https URL of at most 2048 characters")
+		}
+	}
+	for field, v := range map[string]string{"branding.primary_color": b.PrimaryColor, "branding.accent_color": b.AccentColor} {
+		if v != "" && !hexColor.MatchString(v) {
+			return domain.Errorf(domain.ErrInvalid, "%s: a colour as #rrggbb", field)
+		}
+	}
+	if b.Theme != "" && b.Theme != "light" && b.Theme != "dark" {
+		return domain.Errorf(domain.ErrInvalid, "branding.theme: light or dark")
+	}
+	branding, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var t db.Tenant
+	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) (err error) {
+		t, err = q.UpdateTenant(ctx, db.UpdateTenantParams{ID: p.TenantID, Name: r.Name, Branding: branding})
+		if err != nil {
+			return notFound(err, "tenant")
+		}
+		return s.audit(ctx, q, c, p.TenantID, "tenant.changed", p.TenantID.String(), map[string]any{"name": t.Name})
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tenantSettingsOf(t))
+}
