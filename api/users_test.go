@@ -177,7 +177,7 @@ func TestTenantSettings(t *testing.T) {
 		}
 	}
 	for body, field := range map[string]string{
-		`{"name":"A","branding":{"primary_color":"blue"}}`:             "branding.primary_color",
+		`{"name":"A","branding":{"primary_color":"blue"}}`:              "branding.primary_color",
 		`{"name":"A","branding":{"logo_url":"http://x.example.com/a"}}`: "branding.logo_url",
 		`{"name":"A","branding":{"theme":"pink"}}`:                      "branding.theme",
 		`{"name":"","branding":{}}`:                                     "name",
