@@ -100,7 +100,7 @@ func (s *Server) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := s.newSession(ctx, u, uuid.New())
+	sess, err := s.newSession(ctx, s.q, u, uuid.New())
 	if err != nil {
 		return err
 	}
@@ -112,10 +112,15 @@ func (s *Server) login(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	if len(r.Password) > auth.MaxPasswordLen {
+	email := strings.ToLower(strings.TrimSpace(r.Email))
+	switch {
+	case email == "":
+		return domain.Errorf(domain.ErrInvalid, "email: required")
+	case r.Password == "":
+		return domain.Errorf(domain.ErrInvalid, "password: required")
+	case len(r.Password) > auth.MaxPasswordLen:
 		return errBadLogin
 	}
-	email := strings.ToLower(strings.TrimSpace(r.Email))
 	if !s.allowAccount(email) {
 		s.log.Warn("sign-in attempts limited", "request_id", requestID(c))
 		return errTooMany(c)
@@ -147,7 +152,7 @@ func (s *Server) login(c echo.Context) error {
 	if err := s.audit(ctx, s.q, c, u.TenantID, "login", u.ID.String(), nil); err != nil {
 		return err
 	}
-	sess, err := s.newSession(ctx, u, uuid.New())
+	sess, err := s.newSession(ctx, s.q, u, uuid.New())
 	if err != nil {
 		return err
 	}
@@ -164,11 +169,16 @@ func (s *Server) refresh(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	now := s.now()
+	if r.RefreshToken == "" {
+		return domain.Errorf(domain.ErrInvalid, "refresh_token: required")
+	}
 	var (
-		u      db.User
-		family uuid.UUID
+		sess   Session
 		reused *db.RefreshToken // the spent token presented again
 	)
+	// The next token is stored in the same transaction that spends this
+	// one. Stored after the commit, it could arrive after a concurrent
+	// reuse of this token had revoked the family, and outlive it.
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		rt, err := q.RefreshTokenForUpdate(ctx, auth.HashRefreshToken(r.RefreshToken))
@@ -187,14 +197,18 @@ func (s *Server) refresh(c echo.Context) error {
 		case !now.Before(rt.ExpiresAt):
 			return domain.Errorf(domain.ErrUnauthorized, "refresh token expired; sign in again")
 		}
+		u, err := q.UserByID(ctx, db.UserByIDParams{TenantID: rt.TenantID, ID: rt.UserID})
+		if err != nil {
+			return err
+		}
+		if u.DisabledAt != nil {
+			return domain.Errorf(domain.ErrUnauthorized, "account disabled")
+		}
 		if err := q.UseRefreshToken(ctx, db.UseRefreshTokenParams{ID: rt.ID, At: now}); err != nil {
 			return err
 		}
-		if u, err = q.UserByID(ctx, db.UserByIDParams{TenantID: rt.TenantID, ID: rt.UserID}); err != nil {
-			return err
-		}
-		family = rt.FamilyID
-		return nil
+		sess, err = s.newSession(ctx, q, u, rt.FamilyID)
+		return err
 	})
 	if err != nil {
 		return err
@@ -206,13 +220,6 @@ func (s *Server) refresh(c echo.Context) error {
 		}
 		return domain.Errorf(domain.ErrUnauthorized, "refresh token already used; every session of this sign-in is revoked, sign in again")
 	}
-	if u.DisabledAt != nil {
-		return domain.Errorf(domain.ErrUnauthorized, "account disabled")
-	}
-	sess, err := s.newSession(ctx, u, family)
-	if err != nil {
-		return err
-	}
 	return c.JSON(http.StatusOK, sess)
 }
 
@@ -222,6 +229,9 @@ func (s *Server) logout(c echo.Context) error {
 	var r refreshRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
+	}
+	if r.RefreshToken == "" {
+		return domain.Errorf(domain.ErrInvalid, "refresh_token: required")
 	}
 	ctx := c.Request().Context()
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
@@ -257,8 +267,9 @@ func (s *Server) me(c echo.Context) error {
 	return c.JSON(http.StatusOK, userOf(u))
 }
 
-// newSession issues an access token and a refresh token of family for u.
-func (s *Server) newSession(ctx context.Context, u db.User, family uuid.UUID) (Session, error) {
+// newSession issues an access token and a refresh token of family for u,
+// storing the refresh token with q.
+func (s *Server) newSession(ctx context.Context, q *db.Queries, u db.User, family uuid.UUID) (Session, error) {
 	access, _, err := s.tokens.Issue(auth.Claims{UserID: u.ID, TenantID: u.TenantID, Role: u.Role})
 	if err != nil {
 		return Session{}, err
@@ -268,7 +279,7 @@ func (s *Server) newSession(ctx context.Context, u db.User, family uuid.UUID) (S
 		return Session{}, err
 	}
 	now := s.now()
-	if err := s.q.CreateRefreshToken(ctx, db.CreateRefreshTokenParams{
+	if err := q.CreateRefreshToken(ctx, db.CreateRefreshTokenParams{
 		ID: uuid.New(), TenantID: u.TenantID, UserID: u.ID, FamilyID: family, Hash: hash,
 		CreatedAt: now, ExpiresAt: now.Add(auth.RefreshTTL),
 	}); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
@@ -44,6 +45,7 @@ type env struct {
 	logs   *bytes.Buffer
 	key    ed25519.PrivateKey // signs access tokens
 	nextIP atomic.Uint32      // client addresses for requests, see send
+	meta   *meta.Simulator    // Meta's Graph API
 }
 
 type tenant struct {
@@ -94,12 +96,16 @@ func newEnvConns(t testing.TB, conns int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sim := meta.NewSimulator()
+	graph := httptest.NewServer(sim)
+	t.Cleanup(graph.Close)
 	h := api.New(api.Config{
 		AppSecret: appSecret, VerifyToken: verifyToken, PublishTimeout: 2 * time.Second,
+		Graph:  meta.NewClient(graph.URL, "v23.0"),
 		Tokens: auth.NewTokens(key, time.Now),
 		Argon2: auth.Argon2Params{Memory: 1 << 10, Time: 1, Threads: 1}, // cheap: tests hash many passwords
 	}, pool, streams.NewPublisher(pubs...), log)
-	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key}
+	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key, meta: sim}
 }
 
 // mustTenant creates a tenant with an API key owning the given phone number ids

@@ -38,6 +38,11 @@ func (s *Server) routes(e *echo.Echo) {
 	g.GET("/api-keys", s.listAPIKeys, admin)
 	g.DELETE("/api-keys/:id", s.revokeAPIKey, admin)
 	g.GET("/audit-log", s.listAudit, requireRole(auth.RoleOwner))
+	for _, path := range []string{"/waba/credentials", "/phone-numbers"} {
+		g.POST(path, s.connectNumber, admin)
+		g.GET(path, s.listNumbers)
+		g.DELETE(path+"/:id", s.deleteNumber, admin)
+	}
 	g.GET("/tenant", s.getTenant)
 	g.PUT("/tenant", s.putTenant, admin)
 

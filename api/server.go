@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
 )
@@ -40,6 +42,12 @@ type Config struct {
 	Tokens *auth.Tokens
 	// Argon2 is the cost of new password hashes; zero: auth.DefaultArgon2.
 	Argon2 auth.Argon2Params
+	// Keys encrypts numbers' credentials at rest; nil: a fresh key, which
+	// only suits tests.
+	Keys *auth.KeyRing
+	// Graph is Meta's Graph API, which vouches for access tokens; nil: Meta
+	// at META_API_BASE_URL's default.
+	Graph Graph
 }
 
 // Publisher appends events to the stream.
@@ -68,6 +76,8 @@ type Server struct {
 	dummyHash string
 	// ipLimits and accountLimits slow down password guessing.
 	ipLimits, accountLimits *middleware.RateLimiterMemoryStore
+	keys                    *auth.KeyRing
+	graph                   Graph
 }
 
 // New returns the HTTP handler of wam. ready lists the checks behind /readyz.
@@ -85,6 +95,20 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 			panic(err) // the system's randomness failed: nothing can be signed
 		}
 		cfg.Tokens = auth.NewTokens(priv, time.Now)
+	}
+	if cfg.Keys == nil {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			panic(err)
+		}
+		kr, err := auth.ParseKeyRing(base64.StdEncoding.EncodeToString(k))
+		if err != nil {
+			panic(err)
+		}
+		cfg.Keys = kr
+	}
+	if cfg.Graph == nil {
+		cfg.Graph = meta.NewClient("https://graph.facebook.com", "v23.0")
 	}
 	if cfg.Argon2 == (auth.Argon2Params{}) {
 		cfg.Argon2 = auth.DefaultArgon2
@@ -110,6 +134,8 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 
 		ipLimits:      newSignInStore(),
 		accountLimits: newSignInStore(),
+		keys:          cfg.Keys,
+		graph:         cfg.Graph,
 	}
 	e := echo.New()
 	e.HideBanner = true

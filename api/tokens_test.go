@@ -2,7 +2,10 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -62,5 +65,129 @@ func TestRefreshExpired(t *testing.T) {
 	}
 	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": s.RefreshToken}); rec.Code != http.StatusUnauthorized {
 		t.Fatalf("expired refresh token: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestDisabledUserCannotRefresh: disabling a user ends their sessions at
+// the next refresh (access tokens already out run their 15 minutes).
+func TestDisabledUserCannotRefresh(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "boss@disabled.example.com")
+	rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": "ag@disabled.example.com", "name": "Ag", "role": "agent"})
+	var invited struct {
+		ID                string `json:"id"`
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &invited) != nil {
+		t.Fatalf("invite: %d %s", rec.Code, rec.Body)
+	}
+	agent := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "ag@disabled.example.com", "password": invited.TemporaryPassword,
+	}), http.StatusOK)
+	if rec := e.send(http.MethodPatch, "/api/users/"+invited.ID, owner.AccessToken, map[string]bool{"disabled": true}); rec.Code != http.StatusOK {
+		t.Fatalf("disable: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": agent.RefreshToken}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("a disabled user's refresh: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "ag@disabled.example.com", "password": invited.TemporaryPassword,
+	}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("a disabled user's login: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestSignInValidation: the other account endpoints also name the field at
+// fault, and never echo a secret back or into the logs.
+func TestSignInValidation(t *testing.T) {
+	e := newEnv(t)
+	s := e.register(t, "v@example.com")
+	for _, tc := range []struct {
+		path, body, field string
+	}{
+		{"/api/auth/login", `{"password":"correct horse battery"}`, "email"},
+		{"/api/auth/login", `{"email":"v@example.com"}`, "password"},
+		{"/api/auth/login", `{"email":"v@example.com","password":"correct horse battery","tenant":"x"}`, "tenant"},
+		{"/api/auth/login", `{"email":["v@example.com"],"password":"correct horse battery"}`, "email"},
+		{"/api/auth/refresh", `{}`, "refresh_token"},
+		{"/api/auth/refresh", `{"refresh_token":42}`, "refresh_token"},
+		{"/api/auth/refresh", `{"refresh_token":"` + s.RefreshToken + `","extra":1}`, "extra"},
+		{"/api/auth/logout", `{}`, "refresh_token"},
+		{"/api/auth/logout", `{"token":"` + s.RefreshToken + `"}`, "token"},
+		{"/api/auth/register", `{"tenant_name":"A","name":"N","email":"v2@example.com","password":"` + strings.Repeat("x", 257) + `"}`, "password"},
+		{"/api/auth/register", `{"tenant_name":"A","name":"` + strings.Repeat("n", 201) + `","email":"v2@example.com","password":"long enough pw"}`, "name"},
+		{"/api/auth/register", `{"tenant_name":"A","name":"N","email":"v2@example","password":"long enough pw"}`, "email"},
+		{"/api/auth/register", `{"tenant_name":"A","name":"N","email":"V Two <v2@example.com>","password":"long enough pw"}`, "email"},
+		{"/api/auth/register", `{"tenant_name":"A","name":"N","password":"long enough pw"}`, "email"},
+	} {
+		rec := e.send(http.MethodPost, tc.path, "", tc.body)
+		if rec.Code != http.StatusBadRequest || !strings.HasPrefix(problemDetail(t, rec), tc.field+":") ||
+			rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %.50s…: %d %s, want 400 naming %q", tc.path, tc.body, rec.Code, rec.Body, tc.field)
+		}
+		if strings.Contains(rec.Body.String(), s.RefreshToken) {
+			t.Errorf("%s echoed the refresh token", tc.path)
+		}
+	}
+	// Logging out with a token nobody has is still a 204: the caller is
+	// signed out either way. The session's own token keeps working.
+	if rec := e.send(http.MethodPost, "/api/auth/logout", "", map[string]string{"refresh_token": "never-issued"}); rec.Code != http.StatusNoContent {
+		t.Errorf("logout with an unknown token: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": s.RefreshToken}); rec.Code != http.StatusOK {
+		t.Errorf("refresh after validation failures: %d %s", rec.Code, rec.Body)
+	}
+	for _, secret := range []string{"correct horse battery", s.AccessToken, s.RefreshToken} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("a secret was logged: %.12s…", secret)
+		}
+	}
+}
+
+// TestAPIKeyAndTokenSideBySide: an API key works on the same routes as a
+// signed-in user, by either header, and a request with neither is a 401.
+func TestAPIKeyAndTokenSideBySide(t *testing.T) {
+	e := newEnv(t)
+	a := e.mustTenant("100", "111")
+	u := e.register(t, "side@example.com")
+	for name, set := range map[string]func(*http.Request){
+		"bearer key":   func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+a.APIKey) },
+		"X-API-Key":    func(r *http.Request) { r.Header.Set("X-API-Key", a.APIKey) },
+		"access token": func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+u.AccessToken) },
+	} {
+		for _, path := range []string{"/api/auth/me", "/api/conversations"} {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			set(req)
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Errorf("%s GET %s: %d %s", name, path, rec.Code, rec.Body)
+			}
+		}
+	}
+	var me struct {
+		TenantID string `json:"tenant_id"`
+		Role     string `json:"role"`
+	}
+	if err := json.Unmarshal(e.get("/api/auth/me", a.APIKey).Body.Bytes(), &me); err != nil || me.TenantID != a.ID.String() || me.Role != "admin" {
+		t.Errorf("me with an API key: %+v %v", me, err)
+	}
+	for name, header := range map[string]string{
+		"nothing":         "",
+		"basic":           "Basic dXNlcjpwYXNz",
+		"bearer, empty":   "Bearer ",
+		"unknown key":     "Bearer wam_aaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		"refresh as jwt":  "Bearer " + u.RefreshToken,
+		"token in header": u.AccessToken,
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/api/conversations", nil)
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized {
+			t.Errorf("%s: %d, want 401", name, rec.Code)
+		}
 	}
 }

@@ -42,6 +42,10 @@ func TestUsersKeysAndRoles(t *testing.T) {
 		{http.MethodDelete, "/api/users/" + invited.ID, ""},
 		{http.MethodPost, "/api/api-keys", `{"name":"mine"}`},
 		{http.MethodGet, "/api/api-keys", ""},
+		{http.MethodPost, "/api/waba/credentials", `{"phone_number_id":"1","display_phone_number":"+15550001111","access_token":"EAAG0000000000000000000"}`},
+		{http.MethodPost, "/api/phone-numbers", `{"phone_number_id":"1","display_phone_number":"+15550001111","access_token":"EAAG0000000000000000000"}`},
+		{http.MethodPut, "/api/tenant", `{"name":"x","branding":{}}`},
+		{http.MethodGet, "/api/audit-log", ""},
 	} {
 		if rec := e.send(r.method, r.path, agent.AccessToken, r.body); rec.Code != http.StatusForbidden {
 			t.Errorf("agent %s %s: %d, want 403", r.method, r.path, rec.Code)

@@ -1,5 +1,6 @@
-// Package auth holds wam's credentials: API keys now; passwords, JWTs,
-// refresh tokens and credential encryption as they arrive.
+// Package auth holds wam's credentials: API keys, argon2id passwords,
+// Ed25519-signed access tokens (JWTs), opaque refresh tokens and the
+// encryption of the credentials wam keeps for tenants.
 package auth
 
 import (

@@ -31,6 +31,10 @@ const (
 	MaxPasswordLen = 256
 )
 
+// maxArgon2Memory bounds the memory cost VerifyPassword accepts from a
+// stored hash: 1 GiB, sixteen times the default.
+const maxArgon2Memory = 1 << 20 // KiB
+
 // ErrPasswordMismatch is returned by VerifyPassword for a wrong password.
 var ErrPasswordMismatch = errors.New("password does not match")
 
@@ -62,10 +66,16 @@ func VerifyPassword(password, encoded string) error {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return fmt.Errorf("argon2 parameters: %w", err)
 	}
+	// argon2.IDKey panics on zero time or threads, and memory is
+	// allocated as stated: a damaged row must be an error, not a crash or
+	// a gigabytes-large allocation on every sign-in.
+	if p.Time < 1 || p.Time > 16 || p.Threads < 1 || p.Memory < 8*uint32(p.Threads) || p.Memory > maxArgon2Memory {
+		return fmt.Errorf("argon2 parameters out of range: %s", parts[3])
+	}
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(want) < 16 || len(want) > 64 {
 		return errors.New("malformed argon2 hash")
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))

@@ -25,6 +25,8 @@ type config struct {
 	DuplicateWindow time.Duration
 	DebugListen     string
 	FrontendURL     string
+	MetaBaseURL     string
+	MetaVersion     string
 }
 
 func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -53,6 +55,8 @@ func (c *config) registerServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.VerifyToken, "webhook-verify-token", getenv("WEBHOOK_VERIFY_TOKEN"), "`token` Meta sends to verify the webhook subscription (WEBHOOK_VERIFY_TOKEN)")
 	fs.BoolVar(&c.SyncAlways, "sync-always", getenv("WAM_SYNC_ALWAYS") == "true", "fsync every event before acknowledging it, to survive power loss (WAM_SYNC_ALWAYS)")
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", dup, "JetStream duplicate window; 0: 2m (WAM_DUPLICATE_WINDOW)")
+	fs.StringVar(&c.MetaBaseURL, "meta-api-base-url", or(getenv("META_API_BASE_URL"), "https://graph.facebook.com"), "Meta Graph API `url` (META_API_BASE_URL)")
+	fs.StringVar(&c.MetaVersion, "meta-api-version", or(getenv("META_API_VERSION"), "v23.0"), "Graph API `version` (META_API_VERSION)")
 	fs.StringVar(&c.FrontendURL, "frontend-url", getenv("FRONTEND_URL"), "the one browser `origin` allowed to call the API cross-origin (CORS); empty: same origin only (FRONTEND_URL)")
 	fs.StringVar(&c.DebugListen, "debug-listen", getenv("WAM_DEBUG_LISTEN"), "`host:port` serving Go's /debug/pprof profiles, for operators; keep it private (WAM_DEBUG_LISTEN)")
 }
@@ -63,4 +67,12 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel)
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+// or is a unless it is empty, then b.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -29,7 +29,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("no command given")
 	}
 	cmd, rest := args[1], args[2:]
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "tenant" || cmd == "number" || cmd == "bench") {
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "tenant" || cmd == "number" || cmd == "bench" || cmd == "keys") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return tenantCreate(ctx, rest, getenv, stdout, stderr)
 	case "number add":
 		return numberAdd(ctx, rest, getenv, stdout, stderr)
+	case "keys rotate":
+		return keysRotate(ctx, rest, getenv, stdout, stderr)
 	case "bench ingest":
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":

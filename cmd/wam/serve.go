@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/migrations"
 	"github.com/wam-project/wam/sql/pgserver"
@@ -77,9 +78,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		wg.Wait()
 		return fmt.Errorf("access token signing key: %w", err)
 	}
+	keys, err := auth.LoadKeyRing(getenv("ENCRYPTION_KEY"), cfg.DataDir)
+	if err != nil {
+		stopProjectors()
+		wg.Wait()
+		return fmt.Errorf("credential encryption key: %w", err)
+	}
 	reg := newRegistry(bus, inbox)
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, Registry: reg, Load: load,
-		Tokens: auth.NewTokens(key, time.Now)},
+		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion)},
 		database.Pool, streams.NewPublisher(bus.Publish...), log,
 		database.Ready,
 		bus.Ready,

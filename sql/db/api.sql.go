@@ -15,7 +15,7 @@ import (
 const addPhoneNumber = `-- name: AddPhoneNumber :one
 INSERT INTO phone_numbers (id, tenant_id, phone_number_id, display_phone_number, waba_id)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at
+RETURNING id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc
 `
 
 type AddPhoneNumberParams struct {
@@ -42,6 +42,111 @@ func (q *Queries) AddPhoneNumber(ctx context.Context, arg AddPhoneNumberParams) 
 		&i.DisplayPhoneNumber,
 		&i.WabaID,
 		&i.CreatedAt,
+		&i.VerifiedName,
+		&i.MessagesPerSecond,
+		&i.SecretKeyID,
+		&i.AccessTokenEnc,
+		&i.AppSecretEnc,
+		&i.VerifyTokenEnc,
+	)
+	return i, err
+}
+
+const allNumberSecrets = `-- name: AllNumberSecrets :many
+SELECT id, tenant_id, phone_number_id, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc
+FROM phone_numbers WHERE access_token_enc IS NOT NULL ORDER BY id
+`
+
+type AllNumberSecretsRow struct {
+	ID             uuid.UUID
+	TenantID       uuid.UUID
+	PhoneNumberID  string
+	SecretKeyID    string
+	AccessTokenEnc []byte
+	AppSecretEnc   []byte
+	VerifyTokenEnc []byte
+}
+
+// Every number's secrets, for `wam keys rotate` (run by the operator,
+// across tenants).
+func (q *Queries) AllNumberSecrets(ctx context.Context) ([]AllNumberSecretsRow, error) {
+	rows, err := q.db.Query(ctx, allNumberSecrets)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AllNumberSecretsRow
+	for rows.Next() {
+		var i AllNumberSecretsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.PhoneNumberID,
+			&i.SecretKeyID,
+			&i.AccessTokenEnc,
+			&i.AppSecretEnc,
+			&i.VerifyTokenEnc,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const connectNumber = `-- name: ConnectNumber :one
+INSERT INTO phone_numbers (id, tenant_id, phone_number_id, display_phone_number, waba_id, verified_name,
+                           messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc)
+VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8, $9, $10, $11)
+RETURNING id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc
+`
+
+type ConnectNumberParams struct {
+	ID                 uuid.UUID
+	TenantID           uuid.UUID
+	PhoneNumberID      string
+	DisplayPhoneNumber string
+	WabaID             string
+	VerifiedName       string
+	MessagesPerSecond  int32
+	SecretKeyID        string
+	AccessTokenEnc     []byte
+	AppSecretEnc       []byte
+	VerifyTokenEnc     []byte
+}
+
+func (q *Queries) ConnectNumber(ctx context.Context, arg ConnectNumberParams) (PhoneNumber, error) {
+	row := q.db.QueryRow(ctx, connectNumber,
+		arg.ID,
+		arg.TenantID,
+		arg.PhoneNumberID,
+		arg.DisplayPhoneNumber,
+		arg.WabaID,
+		arg.VerifiedName,
+		arg.MessagesPerSecond,
+		arg.SecretKeyID,
+		arg.AccessTokenEnc,
+		arg.AppSecretEnc,
+		arg.VerifyTokenEnc,
+	)
+	var i PhoneNumber
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.PhoneNumberID,
+		&i.DisplayPhoneNumber,
+		&i.WabaID,
+		&i.CreatedAt,
+		&i.VerifiedName,
+		&i.MessagesPerSecond,
+		&i.SecretKeyID,
+		&i.AccessTokenEnc,
+		&i.AppSecretEnc,
+		&i.VerifyTokenEnc,
 	)
 	return i, err
 }
@@ -116,6 +221,23 @@ func (q *Queries) CreateTenant(ctx context.Context, arg CreateTenantParams) (Ten
 		&i.Branding,
 	)
 	return i, err
+}
+
+const deleteNumber = `-- name: DeleteNumber :one
+DELETE FROM phone_numbers WHERE tenant_id = $1 AND id = $2
+RETURNING phone_number_id
+`
+
+type DeleteNumberParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) DeleteNumber(ctx context.Context, arg DeleteNumberParams) (string, error) {
+	row := q.db.QueryRow(ctx, deleteNumber, arg.TenantID, arg.ID)
+	var phone_number_id string
+	err := row.Scan(&phone_number_id)
+	return phone_number_id, err
 }
 
 const enterTenant = `-- name: EnterTenant :exec
@@ -425,6 +547,43 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]M
 	return items, nil
 }
 
+const listNumbers = `-- name: ListNumbers :many
+SELECT id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc FROM phone_numbers WHERE tenant_id = $1 ORDER BY created_at, id
+`
+
+func (q *Queries) ListNumbers(ctx context.Context, tenantID uuid.UUID) ([]PhoneNumber, error) {
+	rows, err := q.db.Query(ctx, listNumbers, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PhoneNumber
+	for rows.Next() {
+		var i PhoneNumber
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.PhoneNumberID,
+			&i.DisplayPhoneNumber,
+			&i.WabaID,
+			&i.CreatedAt,
+			&i.VerifiedName,
+			&i.MessagesPerSecond,
+			&i.SecretKeyID,
+			&i.AccessTokenEnc,
+			&i.AppSecretEnc,
+			&i.VerifyTokenEnc,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const revokeAPIKey = `-- name: RevokeAPIKey :execrows
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
 WHERE tenant_id = $1 AND id = $2
@@ -441,6 +600,31 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const setNumberSecrets = `-- name: SetNumberSecrets :exec
+UPDATE phone_numbers SET secret_key_id = $1, access_token_enc = $2,
+    app_secret_enc = $3, verify_token_enc = $4
+WHERE id = $5
+`
+
+type SetNumberSecretsParams struct {
+	SecretKeyID    string
+	AccessTokenEnc []byte
+	AppSecretEnc   []byte
+	VerifyTokenEnc []byte
+	ID             uuid.UUID
+}
+
+func (q *Queries) SetNumberSecrets(ctx context.Context, arg SetNumberSecretsParams) error {
+	_, err := q.db.Exec(ctx, setNumberSecrets,
+		arg.SecretKeyID,
+		arg.AccessTokenEnc,
+		arg.AppSecretEnc,
+		arg.VerifyTokenEnc,
+		arg.ID,
+	)
+	return err
 }
 
 const tenantByPhoneNumberID = `-- name: TenantByPhoneNumberID :one

@@ -106,6 +106,12 @@ type PhoneNumber struct {
 	DisplayPhoneNumber string
 	WabaID             string
 	CreatedAt          time.Time
+	VerifiedName       string
+	MessagesPerSecond  int32
+	SecretKeyID        string
+	AccessTokenEnc     []byte
+	AppSecretEnc       []byte
+	VerifyTokenEnc     []byte
 }
 
 type ProjectorCheckpoint struct {

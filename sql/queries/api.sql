@@ -74,3 +74,28 @@ SELECT * FROM tenants WHERE id = @id;
 -- name: UpdateTenant :one
 UPDATE tenants SET name = @name, branding = @branding WHERE id = @id
 RETURNING *;
+
+-- name: ConnectNumber :one
+INSERT INTO phone_numbers (id, tenant_id, phone_number_id, display_phone_number, waba_id, verified_name,
+                           messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc)
+VALUES (@id, @tenant_id, @phone_number_id, @display_phone_number, @waba_id, @verified_name,
+        @messages_per_second, @secret_key_id, @access_token_enc, @app_secret_enc, @verify_token_enc)
+RETURNING *;
+
+-- name: ListNumbers :many
+SELECT * FROM phone_numbers WHERE tenant_id = @tenant_id ORDER BY created_at, id;
+
+-- name: DeleteNumber :one
+DELETE FROM phone_numbers WHERE tenant_id = @tenant_id AND id = @id
+RETURNING phone_number_id;
+
+-- Every number's secrets, for `wam keys rotate` (run by the operator,
+-- across tenants).
+-- name: AllNumberSecrets :many
+SELECT id, tenant_id, phone_number_id, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc
+FROM phone_numbers WHERE access_token_enc IS NOT NULL ORDER BY id;
+
+-- name: SetNumberSecrets :exec
+UPDATE phone_numbers SET secret_key_id = @secret_key_id, access_token_enc = @access_token_enc,
+    app_secret_enc = @app_secret_enc, verify_token_enc = @verify_token_enc
+WHERE id = @id;

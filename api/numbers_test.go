@@ -1,0 +1,98 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+const metaToken = "EAAGm0PX4ZCpsBAKZCZB-secret-access-token-0001"
+
+func TestConnectNumber(t *testing.T) {
+	e := newEnv(t)
+	e.meta.AddNumber("123456123", "+1 555-078-3881", "Acme Support", metaToken)
+	owner := e.register(t, "owner@numbers.example.com")
+	connect := func(token string, body map[string]any) *httptest.ResponseRecorder {
+		return e.send(http.MethodPost, "/api/waba/credentials", token, body)
+	}
+	good := func() map[string]any {
+		return map[string]any{"phone_number_id": "123456123", "display_phone_number": "+1 555-078-3881",
+			"waba_id": "102290129340398", "access_token": metaToken, "app_secret": "per-tenant-app-secret-value"}
+	}
+
+	// Meta refuses a wrong token: nothing stored.
+	bad := good()
+	bad["access_token"] = "EAAGwrong-token-that-meta-rejects"
+	if rec := connect(owner.AccessToken, bad); rec.Code != 400 || !strings.Contains(rec.Body.String(), "access_token") {
+		t.Fatalf("wrong token: %d %s", rec.Code, rec.Body)
+	}
+	rec := connect(owner.AccessToken, good())
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("connect: %d %s", rec.Code, rec.Body)
+	}
+	var n struct {
+		ID             string `json:"id"`
+		VerifiedName   string `json:"verified_name"`
+		HasAccessToken bool   `json:"has_access_token"`
+		HasAppSecret   bool   `json:"has_app_secret"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &n)
+	if n.VerifiedName != "Acme Support" || !n.HasAccessToken || !n.HasAppSecret {
+		t.Errorf("connected: %s", rec.Body)
+	}
+	if rec := connect(owner.AccessToken, good()); rec.Code != http.StatusConflict {
+		t.Errorf("same number twice: %d", rec.Code)
+	}
+	list := e.send(http.MethodGet, "/api/phone-numbers", owner.AccessToken, "")
+	if list.Code != 200 || !strings.Contains(list.Body.String(), "123456123") {
+		t.Fatalf("list: %d %s", list.Code, list.Body)
+	}
+
+	// Stored encrypted: neither secret is in the row's bytes.
+	var enc, secret []byte
+	if err := e.pool.QueryRow(context.Background(),
+		"SELECT access_token_enc, app_secret_enc FROM phone_numbers WHERE phone_number_id = '123456123'").Scan(&enc, &secret); err != nil {
+		t.Fatal(err)
+	}
+	if len(enc) == 0 || strings.Contains(string(enc), "secret-access-token") || strings.Contains(string(secret), "per-tenant") {
+		t.Error("credentials stored in plain text")
+	}
+
+	// Validation names the field; agents and other tenants cannot touch it.
+	for field, mutate := range map[string]func(map[string]any){
+		"phone_number_id":      func(b map[string]any) { b["phone_number_id"] = "12ab" },
+		"display_phone_number": func(b map[string]any) { b["display_phone_number"] = "call me" },
+		"access_token":         func(b map[string]any) { b["access_token"] = "short" },
+		"messages_per_second":  func(b map[string]any) { b["messages_per_second"] = 5000 },
+		"waba_id":              func(b map[string]any) { b["waba_id"] = "x" },
+	} {
+		b := good()
+		mutate(b)
+		if rec := connect(owner.AccessToken, b); rec.Code != 400 || !strings.Contains(rec.Body.String(), field) {
+			t.Errorf("bad %s: %d %s", field, rec.Code, rec.Body)
+		}
+	}
+	other := e.register(t, "owner@other-numbers.example.com")
+	if rec := e.send(http.MethodDelete, "/api/phone-numbers/"+n.ID, other.AccessToken, ""); rec.Code != 404 {
+		t.Errorf("tenant b deleting tenant a's number: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodGet, "/api/phone-numbers", other.AccessToken, ""); strings.Contains(rec.Body.String(), "123456123") {
+		t.Error("tenant b lists tenant a's number")
+	}
+
+	// The token appears in no response and no log line.
+	for _, body := range []string{rec.Body.String(), list.Body.String()} {
+		if strings.Contains(body, metaToken) || strings.Contains(body, "per-tenant-app-secret") {
+			t.Error("a secret in a response")
+		}
+	}
+	if strings.Contains(e.logs.String(), metaToken) || strings.Contains(e.logs.String(), "per-tenant-app-secret") {
+		t.Error("a secret in the logs")
+	}
+	if rec := e.send(http.MethodDelete, "/api/phone-numbers/"+n.ID, owner.AccessToken, ""); rec.Code != 204 {
+		t.Fatalf("delete: %d", rec.Code)
+	}
+}
