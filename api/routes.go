@@ -16,6 +16,9 @@ func (s *Server) routes(e *echo.Echo) {
 	// Meta's webhook contract.
 	e.GET("/api/webhook", s.verifyWebhook)
 	e.POST("/api/webhook", s.receiveWebhook)
+	// Tenants with their own Meta app: signed with that app's secret.
+	e.GET("/api/webhook/:tenant", s.verifyWebhook)
+	e.POST("/api/webhook/:tenant", s.receiveWebhook)
 
 	// Accounts.
 	e.POST("/api/auth/register", s.register, s.limitByIP)

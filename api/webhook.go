@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/wam-project/wam/domain"
@@ -28,12 +29,59 @@ const MaxWebhookBytes = 3 << 20
 // when the verify token matches.
 func (s *Server) verifyWebhook(c echo.Context) error {
 	q := c.Request().URL.Query()
-	token := q.Get("hub.verify_token")
-	if q.Get("hub.mode") != "subscribe" || s.cfg.VerifyToken == "" ||
-		subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.VerifyToken)) != 1 {
-		return domain.Errorf(domain.ErrForbidden, "verify token does not match")
+	tokens := []string{s.cfg.VerifyToken}
+	if c.Param("tenant") != "" {
+		secrets, err := s.tenantWebhookSecrets(c)
+		if err != nil {
+			return err
+		}
+		tokens = secrets.verifyTokens
 	}
-	return c.String(http.StatusOK, q.Get("hub.challenge"))
+	token := []byte(q.Get("hub.verify_token"))
+	if q.Get("hub.mode") == "subscribe" {
+		for _, t := range tokens {
+			if t != "" && subtle.ConstantTimeCompare(token, []byte(t)) == 1 {
+				return c.String(http.StatusOK, q.Get("hub.challenge"))
+			}
+		}
+	}
+	return domain.Errorf(domain.ErrForbidden, "verify token does not match")
+}
+
+// webhookSecrets are a tenant's own Meta app's secrets, for tenants that
+// bring their own app and point it at /api/webhook/{tenant_id}.
+type webhookSecrets struct {
+	appSecrets, verifyTokens []string
+}
+
+func (s *Server) tenantWebhookSecrets(c echo.Context) (webhookSecrets, error) {
+	var out webhookSecrets
+	tenant, err := uuid.Parse(c.Param("tenant"))
+	if err != nil {
+		return out, domain.Errorf(domain.ErrNotFound, "tenant: no such id")
+	}
+	rows, err := s.q.TenantWebhookSecrets(c.Request().Context(), tenant)
+	if err != nil {
+		return out, domain.Errorf(domain.ErrUnavailable, "cannot read the tenant's app secrets; retry later")
+	}
+	for _, r := range rows {
+		for _, sec := range []struct {
+			field string
+			enc   []byte
+			dst   *[]string
+		}{{"app_secret", r.AppSecretEnc, &out.appSecrets}, {"verify_token", r.VerifyTokenEnc, &out.verifyTokens}} {
+			if sec.enc == nil {
+				continue
+			}
+			plain, err := s.keys.Decrypt(r.SecretKeyID, sec.enc, SecretAAD(tenant, r.PhoneNumberID, sec.field))
+			if err != nil {
+				s.log.Error("tenant webhook secret undecryptable", "tenant_id", tenant, "phone_number_id", r.PhoneNumberID, "err", err)
+				continue
+			}
+			*sec.dst = append(*sec.dst, string(plain))
+		}
+	}
+	return out, nil
 }
 
 // receiveWebhook stores what Meta sent before saying OK: the raw bytes are
@@ -47,11 +95,21 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 		s.metrics.webhooks.WithLabelValues("rejected").Inc()
 		return err
 	}
-	if !s.validSignature(req.Header.Get("X-Hub-Signature-256"), body) {
+	secrets, only := []string{s.cfg.AppSecret}, ""
+	if c.Param("tenant") != "" {
+		ts, err := s.tenantWebhookSecrets(c)
+		if err != nil {
+			return err
+		}
+		// Signed with the tenant's own app: its webhooks may only speak
+		// for its own numbers.
+		secrets, only = ts.appSecrets, c.Param("tenant")
+	}
+	if !validSignature(req.Header.Get("X-Hub-Signature-256"), body, secrets) {
 		s.metrics.webhooks.WithLabelValues("rejected").Inc()
 		return domain.Errorf(domain.ErrUnauthorized, "X-Hub-Signature-256 is missing or does not match the body")
 	}
-	events, err := s.webhookEvents(req.Context(), body)
+	events, err := s.webhookEvents(req.Context(), body, only)
 	if err != nil {
 		s.metrics.webhooks.WithLabelValues("unavailable").Inc()
 		return err
@@ -94,18 +152,27 @@ func webhookOutcome(events []streams.Event) string {
 	return "stored"
 }
 
-func (s *Server) validSignature(header string, body []byte) bool {
+// validSignature reports whether header signs body with one of secrets.
+func validSignature(header string, body []byte, secrets []string) bool {
 	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok || s.cfg.AppSecret == "" {
+	if !ok {
 		return false
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil {
 		return false
 	}
-	mac := hmac.New(sha256.New, []byte(s.cfg.AppSecret))
-	mac.Write(body)
-	return hmac.Equal(got, mac.Sum(nil))
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		if hmac.Equal(got, mac.Sum(nil)) {
+			return true
+		}
+	}
+	return false
 }
 
 // readBody reads at most limit bytes of the request body; a larger body is a
@@ -133,7 +200,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // metadata.phone_number_id, or by the entry's WABA id for changes that name no
 // number (template status updates). Bodies that are not JSON, or name nobody
 // we know, go to the unrouted subject: kept, replayable, never dropped.
-func (s *Server) webhookEvents(ctx context.Context, body []byte) ([]streams.Event, error) {
+//
+// only, when set, is the one tenant the body may be routed to (it came
+// signed by that tenant's own Meta app): parts for other owners' numbers go
+// to the unrouted subject instead.
+func (s *Server) webhookEvents(ctx context.Context, body []byte, only string) ([]streams.Event, error) {
 	routes, err := domain.WebhookRoutes(body)
 	if err != nil {
 		e := streams.Event{Tenant: streams.Unrouted, Data: body}
@@ -149,7 +220,7 @@ func (s *Server) webhookEvents(ctx context.Context, body []byte) ([]streams.Even
 	tenants := make(map[string]bool, 1)
 	for i, en := range routes {
 		if len(en.PhoneNumberIDs) == 0 {
-			t, err := s.owner(ctx, "", en.WABAID)
+			t, err := s.owner(ctx, "", en.WABAID, only)
 			if err != nil {
 				return nil, err
 			}
@@ -158,7 +229,7 @@ func (s *Server) webhookEvents(ctx context.Context, body []byte) ([]streams.Even
 		}
 		owners[i] = make([]string, len(en.PhoneNumberIDs))
 		for j, pnid := range en.PhoneNumberIDs {
-			t, err := s.owner(ctx, pnid, en.WABAID)
+			t, err := s.owner(ctx, pnid, en.WABAID, only)
 			if err != nil {
 				return nil, err
 			}
@@ -179,7 +250,7 @@ func (s *Server) webhookEvents(ctx context.Context, body []byte) ([]streams.Even
 
 // owner is the tenant owning phone number pnid, or when pnid is empty the
 // WABA waba; streams.Unrouted when nobody does.
-func (s *Server) owner(ctx context.Context, pnid, waba string) (string, error) {
+func (s *Server) owner(ctx context.Context, pnid, waba, only string) (string, error) {
 	var t string
 	var err error
 	switch {
@@ -192,7 +263,7 @@ func (s *Server) owner(ctx context.Context, pnid, waba string) (string, error) {
 		s.log.Error("webhook routing lookup failed", "err", err)
 		return "", domain.Errorf(domain.ErrUnavailable, "routing unavailable, retry later")
 	}
-	if t == "" {
+	if t == "" || (only != "" && t != only) {
 		return streams.Unrouted, nil
 	}
 	return t, nil

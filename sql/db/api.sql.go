@@ -638,6 +638,43 @@ func (q *Queries) TenantByPhoneNumberID(ctx context.Context, phoneNumberID strin
 	return tenant_id, err
 }
 
+const tenantWebhookSecrets = `-- name: TenantWebhookSecrets :many
+SELECT phone_number_id, secret_key_id, app_secret_enc, verify_token_enc FROM phone_numbers
+WHERE tenant_id = $1 AND (app_secret_enc IS NOT NULL OR verify_token_enc IS NOT NULL)
+`
+
+type TenantWebhookSecretsRow struct {
+	PhoneNumberID  string
+	SecretKeyID    string
+	AppSecretEnc   []byte
+	VerifyTokenEnc []byte
+}
+
+func (q *Queries) TenantWebhookSecrets(ctx context.Context, tenantID uuid.UUID) ([]TenantWebhookSecretsRow, error) {
+	rows, err := q.db.Query(ctx, tenantWebhookSecrets, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TenantWebhookSecretsRow
+	for rows.Next() {
+		var i TenantWebhookSecretsRow
+		if err := rows.Scan(
+			&i.PhoneNumberID,
+			&i.SecretKeyID,
+			&i.AppSecretEnc,
+			&i.VerifyTokenEnc,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const tenantsByWABAID = `-- name: TenantsByWABAID :many
 SELECT DISTINCT tenant_id FROM phone_numbers WHERE waba_id = $1
 `

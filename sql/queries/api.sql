@@ -99,3 +99,7 @@ FROM phone_numbers WHERE access_token_enc IS NOT NULL ORDER BY id;
 UPDATE phone_numbers SET secret_key_id = @secret_key_id, access_token_enc = @access_token_enc,
     app_secret_enc = @app_secret_enc, verify_token_enc = @verify_token_enc
 WHERE id = @id;
+
+-- name: TenantWebhookSecrets :many
+SELECT phone_number_id, secret_key_id, app_secret_enc, verify_token_enc FROM phone_numbers
+WHERE tenant_id = @tenant_id AND (app_secret_enc IS NOT NULL OR verify_token_enc IS NOT NULL);
