@@ -23,11 +23,13 @@ func newSignInStore() *middleware.RateLimiterMemoryStore {
 	})
 }
 
-// errTooMany is the 429 of a limit; Retry-After tells when to try again.
+// errTooMany is the 429 of a sign-in limit; Retry-After tells when to try again.
 func errTooMany(c echo.Context) error {
 	c.Response().Header().Set("Retry-After", "12")
-	return domain.Errorf(domain.ErrTooMany, "too many attempts; retry in a few seconds")
+	return tooMany("too many attempts; retry in a few seconds")
 }
+
+func tooMany(msg string) error { return domain.Errorf(domain.ErrTooMany, "%s", msg) }
 
 // limitByIP limits the routes it wraps per client address.
 func (s *Server) limitByIP(next echo.HandlerFunc) echo.HandlerFunc {

@@ -27,7 +27,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/api/auth/logout", s.logout)
 
 	// Tenant-scoped API: a signed-in user's access token or an API key.
-	g := e.Group("/api", s.requireAuth)
+	g := e.Group("/api", s.requireAuth, s.enforceQuota)
 	g.GET("/auth/me", s.me)
 	g.GET("/conversations", s.listConversations)
 

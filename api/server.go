@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -76,6 +77,7 @@ type Server struct {
 	dummyHash string
 	// ipLimits and accountLimits slow down password guessing.
 	ipLimits, accountLimits *middleware.RateLimiterMemoryStore
+	quotas                  quotas
 	keys                    *auth.KeyRing
 	graph                   Graph
 }
@@ -134,6 +136,7 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 
 		ipLimits:      newSignInStore(),
 		accountLimits: newSignInStore(),
+		quotas:        quotas{limiters: map[uuid.UUID]*quota{}},
 		keys:          cfg.Keys,
 		graph:         cfg.Graph,
 	}

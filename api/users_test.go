@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -207,5 +208,26 @@ func TestTenantSettings(t *testing.T) {
 	other := e.register(t, "owner@other-settings.example.com")
 	if rec := e.send(http.MethodGet, "/api/tenant", other.AccessToken, ""); strings.Contains(rec.Body.String(), "Acme Support") {
 		t.Error("another tenant sees these settings")
+	}
+}
+
+func TestTenantQuota(t *testing.T) {
+	e := newEnv(t)
+	a := e.mustTenant("100", "111")
+	b := e.mustTenant("200", "222")
+	if _, err := e.pool.Exec(context.Background(), "UPDATE tenants SET api_requests_per_minute = 3 WHERE id = $1", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if rec := e.get("/api/conversations", a.APIKey); rec.Code != 200 {
+			t.Fatalf("request %d within the quota: %d", i, rec.Code)
+		}
+	}
+	rec := e.get("/api/conversations", a.APIKey)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("over the quota: %d %s", rec.Code, rec.Header())
+	}
+	if rec := e.get("/api/conversations", b.APIKey); rec.Code != 200 {
+		t.Fatalf("another tenant is not limited by a's quota: %d", rec.Code)
 	}
 }

@@ -38,7 +38,7 @@ func mustRun(t testing.TB, env map[string]string, args ...string) string {
 func bootstrap(t testing.TB, env map[string]string, pnid string) (tenant, apiKey string) {
 	t.Helper()
 	var created struct{ TenantID, APIKey string }
-	out := mustRun(t, env, "tenant", "create", "--name", "Acme")
+	out := mustRun(t, env, "tenant", "create", "--name", "Acme", "--requests-per-minute", "1000000")
 	if err := json.Unmarshal([]byte(lastLine(out)), &struct {
 		TenantID *string `json:"tenant_id"`
 		APIKey   *string `json:"api_key"`

@@ -22,12 +22,16 @@ func tenantCreate(ctx context.Context, args []string, getenv func(string) string
 	fs := newFlagSet("tenant create", stderr)
 	cfg.register(fs, getenv)
 	name := fs.String("name", "", "the tenant's (business's) `name` (required)")
+	perMin := fs.Int("requests-per-minute", 600, "API requests per `minute` the tenant's plan allows")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	*name = strings.TrimSpace(*name)
 	if *name == "" || len(*name) > 200 {
 		return errors.New("--name is required (1 to 200 characters)")
+	}
+	if *perMin < 1 || *perMin > 1_000_000 {
+		return errors.New("--requests-per-minute: 1 to 1000000")
 	}
 	log, err := cfg.logger(stderr)
 	if err != nil {
@@ -52,6 +56,9 @@ func tenantCreate(ctx context.Context, args []string, getenv func(string) string
 	t, err := q.CreateTenant(ctx, db.CreateTenantParams{ID: uuid.New(), Name: *name})
 	if err != nil {
 		return fmt.Errorf("create tenant: %w", err)
+	}
+	if err := q.SetTenantQuota(ctx, db.SetTenantQuotaParams{ID: t.ID, ApiRequestsPerMinute: int32(*perMin)}); err != nil {
+		return fmt.Errorf("set quota: %w", err)
 	}
 	if _, err := q.CreateAPIKey(ctx, db.CreateAPIKeyParams{
 		ID: uuid.New(), TenantID: t.ID, Name: "bootstrap", Prefix: key.Prefix, Hash: key.Hash,

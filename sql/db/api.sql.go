@@ -627,6 +627,20 @@ func (q *Queries) SetNumberSecrets(ctx context.Context, arg SetNumberSecretsPara
 	return err
 }
 
+const setTenantQuota = `-- name: SetTenantQuota :exec
+UPDATE tenants SET api_requests_per_minute = $1 WHERE id = $2
+`
+
+type SetTenantQuotaParams struct {
+	ApiRequestsPerMinute int32
+	ID                   uuid.UUID
+}
+
+func (q *Queries) SetTenantQuota(ctx context.Context, arg SetTenantQuotaParams) error {
+	_, err := q.db.Exec(ctx, setTenantQuota, arg.ApiRequestsPerMinute, arg.ID)
+	return err
+}
+
 const tenantByPhoneNumberID = `-- name: TenantByPhoneNumberID :one
 SELECT tenant_id FROM phone_numbers WHERE phone_number_id = $1
 `

@@ -103,3 +103,6 @@ WHERE id = @id;
 -- name: TenantWebhookSecrets :many
 SELECT phone_number_id, secret_key_id, app_secret_enc, verify_token_enc FROM phone_numbers
 WHERE tenant_id = @tenant_id AND (app_secret_enc IS NOT NULL OR verify_token_enc IS NOT NULL);
+
+-- name: SetTenantQuota :exec
+UPDATE tenants SET api_requests_per_minute = @api_requests_per_minute WHERE id = @id;
