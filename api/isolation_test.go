@@ -1,0 +1,95 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestCrossTenantMatrix calls every tenant-scoped route that names an id
+// with tenant A's ids and tenant B's credentials (a signed-in owner and an
+// API key): each answers 404, and A's data is unchanged afterwards. A new
+// route with an id fails this test until it is added to ids below.
+func TestCrossTenantMatrix(t *testing.T) {
+	e := newEnv(t)
+	e.meta.AddNumber("123456123", "+1 555-078-3881", "Acme", metaToken)
+	a := e.register(t, "owner@matrix-a.example.com")
+	body := textWebhook("100", "123456123", "wamid.matrix", "16505551234", "for a")
+
+	// Tenant A: a number, a conversation with a message, a user, a key.
+	rec := e.send(http.MethodPost, "/api/phone-numbers", a.AccessToken, map[string]any{
+		"phone_number_id": "123456123", "display_phone_number": "+15550783881", "waba_id": "100", "access_token": metaToken,
+	})
+	var number struct{ ID string }
+	json.Unmarshal(rec.Body.Bytes(), &number)
+	if rec := e.post(body, sign(body)); rec.Code != 200 {
+		t.Fatal(rec.Code)
+	}
+	e.project(t)
+	var convs page[conversation]
+	e.mustGet(t, "/api/conversations", a.AccessToken, &convs)
+	var msgs page[message]
+	e.mustGet(t, "/api/conversations/"+convs.Data[0].ID+"/messages", a.AccessToken, &msgs)
+	rec = e.send(http.MethodPost, "/api/users", a.AccessToken, map[string]string{"email": "agent@matrix-a.example.com", "name": "Ag", "role": "agent"})
+	var user struct{ ID string }
+	json.Unmarshal(rec.Body.Bytes(), &user)
+	rec = e.send(http.MethodPost, "/api/api-keys", a.AccessToken, map[string]string{"name": "a's key"})
+	var key struct{ ID, Key string }
+	json.Unmarshal(rec.Body.Bytes(), &key)
+	if number.ID == "" || user.ID == "" || key.ID == "" {
+		t.Fatal("tenant a's fixtures were not made")
+	}
+	snapshot := func() string {
+		var b strings.Builder
+		for _, p := range []string{"/api/conversations", "/api/conversations/" + convs.Data[0].ID + "/messages",
+			"/api/users", "/api/api-keys", "/api/phone-numbers", "/api/tenant"} {
+			b.WriteString(e.send(http.MethodGet, p, a.AccessToken, "").Body.String())
+		}
+		return b.String()
+	}
+	before := snapshot()
+
+	ids := map[string]string{
+		"/api/conversations/:id/messages": convs.Data[0].ID,
+		"/api/messages/:id":               msgs.Data[0].ID,
+		"/api/users/:id":                  user.ID,
+		"/api/api-keys/:id":               key.ID,
+		"/api/waba/credentials/:id":       number.ID,
+		"/api/phone-numbers/:id":          number.ID,
+	}
+	bodies := map[string]string{http.MethodPatch: `{"name":"taken over","disabled":true}`}
+
+	b := e.register(t, "owner@matrix-b.example.com")
+	bKey := struct{ Key string }{}
+	rec = e.send(http.MethodPost, "/api/api-keys", b.AccessToken, map[string]string{"name": "b's key"})
+	json.Unmarshal(rec.Body.Bytes(), &bKey)
+
+	tested := 0
+	for _, r := range e.h.Routes() {
+		if !strings.HasPrefix(r.Path, "/api/") || !strings.Contains(r.Path, ":") || strings.HasPrefix(r.Path, "/api/webhook/") {
+			continue // no id, or not tenant-scoped by credentials
+		}
+		if strings.HasSuffix(r.Path, "/*") || r.Method == "echo_route_any" || r.Method == http.MethodOptions {
+			continue
+		}
+		id, ok := ids[r.Path]
+		if !ok {
+			t.Errorf("route %s %s is not in the cross-tenant matrix", r.Method, r.Path)
+			continue
+		}
+		path := strings.Replace(r.Path, ":id", id, 1)
+		for name, cred := range map[string]string{"owner": b.AccessToken, "api key": bKey.Key} {
+			if rec := e.send(r.Method, path, cred, bodies[r.Method]); rec.Code != http.StatusNotFound {
+				t.Errorf("tenant b (%s) %s %s: %d, want 404: %s", name, r.Method, path, rec.Code, rec.Body)
+			}
+		}
+		tested++
+	}
+	if tested < len(ids) {
+		t.Errorf("only %d routes tested", tested)
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("tenant a's data changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
