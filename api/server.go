@@ -168,5 +168,14 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	}
 	s.routes(e)
 	e.GET("/metrics", metricsHandler(cfg.Registry))
+	doc, err := LoadOpenAPI(context.Background())
+	if err != nil {
+		panic(err) // the embedded document is checked by tests: a bad one is a build defect
+	}
+	serveDoc, err := openapiHandler(doc)
+	if err != nil {
+		panic(err)
+	}
+	e.GET("/api/openapi.json", serveDoc)
 	return e
 }
