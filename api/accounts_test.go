@@ -275,6 +275,7 @@ func TestSignInLimits(t *testing.T) {
 		req := httptest.NewRequest(http.MethodPost, "/api/auth/login",
 			strings.NewReader(`{"email":"`+email+`","password":"not the password"}`))
 		req.RemoteAddr = ip + ":40000"
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", e.nextIP.Add(1)%250)) // ignored
 		rec := httptest.NewRecorder()
 		e.h.ServeHTTP(rec, req)

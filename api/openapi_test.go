@@ -57,3 +57,27 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Errorf("GET /api/openapi.json: %d %.100s", rec.Code, rec.Body)
 	}
 }
+
+// TestRequestsValidatedAgainstContract: wrong types, unknown enum values,
+// oversized fields and unknown fields are refused before any handler runs,
+// with a 400 problem naming the field.
+func TestRequestsValidatedAgainstContract(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@contract.example.com")
+	for _, tc := range []struct{ method, path, body, field string }{
+		{http.MethodPost, "/api/users", `{"email":"a@contract.example.com","name":"A","role":"root"}`, "role"},
+		{http.MethodPost, "/api/users", `{"email":"a@contract.example.com","name":7,"role":"agent"}`, "name"},
+		{http.MethodPatch, "/api/users/" + owner.User.ID, `{"disabled":"yes"}`, "disabled"},
+		{http.MethodPost, "/api/api-keys", `{"name":"` + strings.Repeat("k", 101) + `"}`, "name"},
+		{http.MethodPost, "/api/api-keys", `{"name":"k","scope":"all"}`, "scope"},
+		{http.MethodPut, "/api/tenant", `{"name":"A","branding":{"theme":"sepia"}}`, "branding.theme"},
+		{http.MethodPost, "/api/phone-numbers", `{"phone_number_id":123,"display_phone_number":"+15550001111","access_token":"EAAG0000000000000000000"}`, "phone_number_id"},
+		{http.MethodGet, "/api/conversations?limit=999", "", "limit"},
+	} {
+		rec := e.send(tc.method, tc.path, owner.AccessToken, tc.body)
+		if rec.Code != http.StatusBadRequest || !strings.HasPrefix(problemDetail(t, rec), tc.field+":") ||
+			rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s %.40s: %d %s, want 400 naming %s", tc.method, tc.path, tc.body, rec.Code, rec.Body, tc.field)
+		}
+	}
+}

@@ -166,8 +166,6 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 			MaxAge:           600,
 		}))
 	}
-	s.routes(e)
-	e.GET("/metrics", metricsHandler(cfg.Registry))
 	doc, err := LoadOpenAPI(context.Background())
 	if err != nil {
 		panic(err) // the embedded document is checked by tests: a bad one is a build defect
@@ -176,6 +174,13 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	if err != nil {
 		panic(err)
 	}
+	validate, err := validateRequests(doc)
+	if err != nil {
+		panic(err)
+	}
+	e.Use(validate)
+	s.routes(e)
+	e.GET("/metrics", metricsHandler(cfg.Registry))
 	e.GET("/api/openapi.json", serveDoc)
 	return e
 }
