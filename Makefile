@@ -34,7 +34,7 @@ BUILDFLAGS ?= -trimpath
 # (say -mod=vendor) must not leak into it.
 GO_INSTALL := GOFLAGS= $(GO) install
 
-.PHONY: build run ui test vet staticcheck generate check-generated tools install-staticcheck install-sqlc bench clean
+.PHONY: apidocs build run ui test vet staticcheck generate check-generated tools install-staticcheck install-sqlc bench clean
 
 build: ui
 	$(GO) build $(BUILDFLAGS) -o bin/wam ./cmd/wam
@@ -81,6 +81,12 @@ install-sqlc:
 	@if [ "$$(sqlc version 2>/dev/null)" = "$(SQLC_VERSION)" ]; then echo "sqlc $(SQLC_VERSION): $$(command -v sqlc)"; else \
 		echo "installing sqlc@$(SQLC_VERSION) into $(GOBIN_DIR)"; \
 		$(GO_INSTALL) github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION); fi
+
+# Swagger UI for /api-docs, embedded from api/apidocs: refresh it from npm.
+SWAGGER_UI_VERSION ?= 5.35.0
+apidocs:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack swagger-ui-dist@$(SWAGGER_UI_VERSION) --silent >/dev/null && tar xzf swagger-ui-dist-*.tgz && \
+	cp package/swagger-ui-bundle.js package/swagger-ui.css package/LICENSE $(CURDIR)/api/apidocs/ && rm -rf $$tmp
 
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...

@@ -81,3 +81,18 @@ func TestRequestsValidatedAgainstContract(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIDocsPage(t *testing.T) {
+	e := newEnv(t)
+	for path, want := range map[string]string{
+		"/api-docs":                      "swagger-ui-bundle.js",
+		"/api-docs/init.js":              "/api/openapi.json",
+		"/api-docs/swagger-ui-bundle.js": "SwaggerUIBundle",
+		"/api-docs/swagger-ui.css":       ".swagger-ui",
+	} {
+		rec := e.get(path, "")
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("GET %s: %d, want a body with %q", path, rec.Code, want)
+		}
+	}
+}

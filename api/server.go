@@ -182,5 +182,6 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	s.routes(e)
 	e.GET("/metrics", metricsHandler(cfg.Registry))
 	e.GET("/api/openapi.json", serveDoc)
+	serveAPIDocs(e)
 	return e
 }
