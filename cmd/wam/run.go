@@ -15,6 +15,7 @@ Usage:
   wam serve                 run the server (HTTP, projectors, embedded NATS/PostgreSQL)
   wam tenant create         create a tenant and print its first API key
   wam number add            connect a WhatsApp phone number to a tenant
+  wam keys rotate           re-encrypt stored credentials under the active key of ENCRYPTION_KEY
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
 
