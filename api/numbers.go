@@ -65,10 +65,10 @@ func (s *Server) connectNumber(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	if !isDigits(r.PhoneNumberID, 32) {
+	if !domain.ValidMetaID(r.PhoneNumberID) {
 		return domain.Errorf(domain.ErrInvalid, "phone_number_id: Meta's numeric phone number id")
 	}
-	if r.WABAID != "" && !isDigits(r.WABAID, 32) {
+	if r.WABAID != "" && !domain.ValidMetaID(r.WABAID) {
 		return domain.Errorf(domain.ErrInvalid, "waba_id: Meta's numeric WhatsApp Business Account id")
 	}
 	display, err := domain.NormalizePhone(r.DisplayPhoneNumber)
@@ -172,16 +172,4 @@ func (s *Server) deleteNumber(c echo.Context) error {
 	}
 	s.router.Forget()
 	return c.NoContent(http.StatusNoContent)
-}
-
-func isDigits(s string, max int) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }

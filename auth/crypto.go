@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -64,37 +63,17 @@ func LoadKeyRing(spec, dir string) (*KeyRing, error) {
 	if spec != "" {
 		return ParseKeyRing(spec)
 	}
-	path := filepath.Join(dir, "encryption.key")
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return ParseKeyRing(strings.TrimSpace(string(b)))
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	text := "1:" + base64.StdEncoding.EncodeToString(key)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return LoadKeyRing("", dir)
-	}
+	b, err := readOrCreate(filepath.Join(dir, "encryption.key"), func() ([]byte, error) {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		return []byte("1:" + base64.StdEncoding.EncodeToString(key) + "\n"), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if _, err := f.WriteString(text + "\n"); err != nil {
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		return nil, err
-	}
-	return ParseKeyRing(text)
+	return ParseKeyRing(strings.TrimSpace(string(b)))
 }
 
 // ActiveKey is the id of the key new ciphertexts use.

@@ -125,38 +125,50 @@ func SigningKey(pemText, dir string) (ed25519.PrivateKey, error) {
 	if pemText != "" {
 		return parseKey([]byte(pemText), "JWT_PRIVATE_KEY")
 	}
-	path := filepath.Join(dir, "jwt_ed25519.pem")
+	b, err := readOrCreate(filepath.Join(dir, "jwt_ed25519.pem"), func() ([]byte, error) {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			return nil, err
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parseKey(b, filepath.Join(dir, "jwt_ed25519.pem"))
+}
+
+// readOrCreate returns the contents of the secret file at path, first
+// writing gen's output there (mode 0600) if it does not exist. O_EXCL: two
+// processes starting at once must not each make a different secret.
+func readOrCreate(path string, gen func() ([]byte, error)) ([]byte, error) {
 	b, err := os.ReadFile(path)
-	if err == nil {
-		return parseKey(b, path)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return b, err
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	b, err = gen()
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	// O_EXCL: two processes starting at once must not each make a key.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return SigningKey("", dir)
+		return os.ReadFile(path)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+	if _, err := f.Write(b); err != nil {
 		return nil, err
 	}
-	return priv, f.Sync()
+	return b, f.Sync()
 }
 
 func parseKey(b []byte, from string) (ed25519.PrivateKey, error) {

@@ -27,3 +27,7 @@ func ConversationID(tenant, contactKey, phoneNumberID string) uuid.UUID {
 func MessageID(tenant, wamid string) uuid.UUID {
 	return uuid.NewSHA1(nsMessage, []byte(tenant+"\x00"+wamid))
 }
+
+// ValidMetaID reports whether s can be one of Meta's object ids (a phone
+// number id, a WABA id): 1 to 32 decimal digits.
+func ValidMetaID(s string) bool { return len(s) <= 32 && isDigits(s) }

@@ -88,10 +88,10 @@ func numberAdd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return errors.New("--tenant must be a tenant id as printed by `wam tenant create`")
 	}
-	if !digits(*pnid) {
+	if !domain.ValidMetaID(*pnid) {
 		return errors.New("--phone-number-id is required: Meta's numeric phone number id")
 	}
-	if *waba != "" && !digits(*waba) {
+	if *waba != "" && !domain.ValidMetaID(*waba) {
 		return errors.New("--waba-id must be Meta's numeric WhatsApp Business Account id")
 	}
 	phone, err := domain.NormalizePhone(*display)
@@ -123,18 +123,6 @@ func numberAdd(ctx context.Context, args []string, getenv func(string) string, s
 		"id": n.ID.String(), "tenant_id": n.TenantID.String(), "phone_number_id": n.PhoneNumberID,
 		"display_phone_number": n.DisplayPhoneNumber, "waba_id": n.WabaID,
 	})
-}
-
-func digits(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func printJSON(w io.Writer, v any) error {
