@@ -34,6 +34,9 @@ type Conversation struct {
 	LastMessagePreview string     `json:"last_message_preview"`
 	WindowExpiresAt    *time.Time `json:"window_expires_at"`
 	Status             string     `json:"status"`
+	SnoozedUntil       *time.Time `json:"snoozed_until"`
+	AssigneeID         *uuid.UUID `json:"assignee_id"`
+	Tags               []string   `json:"tags"`
 }
 
 // Message is a message as the API shows it.
@@ -81,11 +84,15 @@ func (s *Server) listConversations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	params := db.ListConversationsParams{
+		TenantID: p.TenantID, After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
+	}
+	if err := conversationFilters(c, p, &params); err != nil {
+		return err
+	}
 	var rows []db.ListConversationsRow
 	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
-		rows, err = q.ListConversations(c.Request().Context(), db.ListConversationsParams{
-			TenantID: p.TenantID, After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
-		})
+		rows, err = q.ListConversations(c.Request().Context(), params)
 		return err
 	})
 	if err != nil {
@@ -107,9 +114,53 @@ func (s *Server) listConversations(c echo.Context) error {
 			LastMessagePreview: r.LastMessagePreview,
 			WindowExpiresAt:    utc(r.WindowExpiresAt),
 			Status:             r.Status,
+			SnoozedUntil:       utc(r.SnoozedUntil),
+			AssigneeID:         r.AssigneeID,
+			Tags:               r.Tags,
 		})
 	}
 	return c.JSON(http.StatusOK, page)
+}
+
+// conversationFilters reads the list's filters: status, assignee (me,
+// unassigned or a user id), phone_number_id, tag, unread=true, and q (in the
+// contact's name or phone number).
+func conversationFilters(c echo.Context, p Principal, params *db.ListConversationsParams) error {
+	opt := func(name string) *string {
+		if v := c.QueryParam(name); v != "" {
+			return &v
+		}
+		return nil
+	}
+	params.Status, params.PhoneNumberID, params.Tag = opt("status"), opt("phone_number_id"), opt("tag")
+	if params.Tag != nil {
+		t := strings.ToLower(*params.Tag)
+		params.Tag = &t
+	}
+	switch a := c.QueryParam("assignee"); a {
+	case "":
+	case "unassigned":
+		params.Unassigned = true
+	case "me":
+		if p.UserID == uuid.Nil {
+			return domain.Errorf(domain.ErrInvalid, "assignee: me needs a signed-in user, not an API key")
+		}
+		me := p.UserID
+		params.Assignee = &me
+	default:
+		id, err := uuid.Parse(a)
+		if err != nil {
+			return domain.Errorf(domain.ErrInvalid, "assignee: me, unassigned or a user id")
+		}
+		params.Assignee = &id
+	}
+	params.UnreadOnly = c.QueryParam("unread") == "true"
+	if q := strings.TrimSpace(c.QueryParam("q")); q != "" {
+		// LIKE's wildcards in what the user typed are meant literally.
+		q = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)
+		params.Search = &q
+	}
+	return nil
 }
 
 func (s *Server) listMessages(c echo.Context) error {

@@ -43,6 +43,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 	snapshot := func() string {
 		var b strings.Builder
 		for _, p := range []string{"/api/conversations", "/api/conversations/" + convs.Data[0].ID + "/messages",
+			"/api/conversations/" + convs.Data[0].ID + "/notes",
 			"/api/users", "/api/api-keys", "/api/phone-numbers", "/api/tenant"} {
 			b.WriteString(e.send(http.MethodGet, p, a.AccessToken, "").Body.String())
 		}
@@ -52,6 +53,9 @@ func TestCrossTenantMatrix(t *testing.T) {
 
 	ids := map[string]string{
 		"/api/conversations/:id/messages": convs.Data[0].ID,
+		"/api/conversations/:id":          convs.Data[0].ID,
+		"/api/conversations/:id/notes":    convs.Data[0].ID,
+		"/api/conversations/:id/read":     convs.Data[0].ID,
 		"/api/messages/:id":               msgs.Data[0].ID,
 		"/api/users/:id":                  user.ID,
 		"/api/api-keys/:id":               key.ID,
@@ -59,6 +63,15 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"/api/phone-numbers/:id":          number.ID,
 	}
 	bodies := map[string]string{http.MethodPatch: `{"name":"taken over","disabled":true}`}
+	bodyFor := func(method, path string) string {
+		switch {
+		case method == http.MethodPatch && path == "/api/conversations/:id":
+			return `{"status":"closed"}`
+		case method == http.MethodPost && strings.HasSuffix(path, "/notes"):
+			return `{"body":"from tenant b"}`
+		}
+		return bodies[method]
+	}
 
 	b := e.register(t, "owner@matrix-b.example.com")
 	bKey := struct{ Key string }{}
@@ -80,7 +93,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		}
 		path := strings.Replace(r.Path, ":id", id, 1)
 		for name, cred := range map[string]string{"owner": b.AccessToken, "api key": bKey.Key} {
-			if rec := e.send(r.Method, path, cred, bodies[r.Method]); rec.Code != http.StatusNotFound {
+			if rec := e.send(r.Method, path, cred, bodyFor(r.Method, r.Path)); rec.Code != http.StatusNotFound {
 				t.Errorf("tenant b (%s) %s %s: %d, want 404: %s", name, r.Method, path, rec.Code, rec.Body)
 			}
 		}
@@ -89,6 +102,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 	if tested < len(ids) {
 		t.Errorf("only %d routes tested", tested)
 	}
+	e.project(t) // anything tenant b managed to store would show now
 	if after := snapshot(); after != before {
 		t.Errorf("tenant a's data changed:\nbefore %s\nafter  %s", before, after)
 	}

@@ -30,6 +30,10 @@ func (s *Server) routes(e *echo.Echo) {
 	g := e.Group("/api", s.requireAuth, s.enforceQuota)
 	g.GET("/auth/me", s.me)
 	g.GET("/conversations", s.listConversations)
+	g.PATCH("/conversations/:id", s.patchConversation)
+	g.GET("/conversations/:id/notes", s.listNotes)
+	g.POST("/conversations/:id/notes", s.addNote)
+	g.POST("/conversations/:id/read", s.markRead)
 
 	// Administration: owners and admins (API keys act as admins).
 	admin := requireRole(auth.RoleOwner, auth.RoleAdmin)

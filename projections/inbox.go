@@ -42,8 +42,17 @@ type Inbox struct{}
 // Name is InboxName.
 func (Inbox) Name() string { return InboxName }
 
-// Subjects are the raw webhooks of every tenant, and the unrouted ones.
-func (Inbox) Subjects() []string { return []string{streams.Subject("*", streams.TypeWebhookMeta)} }
+// Subjects are the raw webhooks of every tenant, the unrouted ones, and
+// what agents do to conversations.
+func (Inbox) Subjects() []string {
+	return []string{streams.Subject("*", streams.TypeWebhookMeta), streams.Subject("*", "conversation.>")}
+}
+
+// conversationEvent is what Prepare leaves on a conversation event.
+type conversationEvent struct {
+	tenant uuid.UUID
+	domain.ConversationEvent
+}
 
 // decodedWebhook is what Prepare leaves on an Event.
 type decodedWebhook struct {
@@ -57,6 +66,18 @@ type decodedWebhook struct {
 // it is logged as undecodable. Only a tenant token that is not a uuid (which
 // no publisher of ours produces) parks the event.
 func (Inbox) Prepare(ev *Event) error {
+	if strings.HasPrefix(ev.Type, "conversation.") {
+		tenant, err := uuid.Parse(ev.Tenant)
+		if err != nil {
+			return &PoisonError{Err: fmt.Errorf("tenant %q of %s is not a uuid", ev.Tenant, ev.Subject)}
+		}
+		ce := &conversationEvent{tenant: tenant}
+		if err := json.Unmarshal(ev.Data, &ce.ConversationEvent); err != nil {
+			return &PoisonError{Err: fmt.Errorf("%s: %w", ev.Subject, err)}
+		}
+		ev.Prepared = ce
+		return nil
+	}
 	d := &decodedWebhook{result: DecodeOK}
 	ev.Prepared = d
 	if ev.Tenant != streams.Unrouted {
@@ -85,15 +106,63 @@ func (Inbox) Prepare(ev *Event) error {
 // Apply merges the events of the batch in memory, per row key and in stream
 // order (one statement cannot touch a row twice), and writes each kind of
 // row with one set-based statement.
+//
+// Conversation events split the batch: the webhooks before one are applied
+// first, so that, say, a "read" clears the messages that came before it and
+// not those after.
 func (Inbox) Apply(ctx context.Context, q db.DBTX, events []*Event, notices *[]Notice) error {
-	if len(events) == 0 {
-		return nil
+	queries := db.New(q)
+	var run []*Event
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		p := newInboxPlan(int64(run[0].Seq))
+		for _, ev := range run {
+			p.add(ev)
+		}
+		run = run[:0]
+		return p.exec(ctx, queries, notices)
 	}
-	p := newInboxPlan(int64(events[0].Seq))
 	for _, ev := range events {
-		p.add(ev)
+		ce, ok := ev.Prepared.(*conversationEvent)
+		if !ok {
+			run = append(run, ev)
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := applyConversationEvent(ctx, queries, ev, ce); err != nil {
+			return err
+		}
+		*notices = append(*notices, Notice{Tenant: ev.Tenant, Kind: "conversation", ID: ce.ConversationID, Seq: int64(ev.Seq)})
 	}
-	return p.exec(ctx, db.New(q), notices)
+	return flush()
+}
+
+func applyConversationEvent(ctx context.Context, q *db.Queries, ev *Event, ce *conversationEvent) error {
+	seq, at, id := int64(ev.Seq), ev.ReceivedAt, ce.ConversationID
+	switch ev.Type {
+	case domain.EventAssigned:
+		return q.SetConversationAssignee(ctx, db.SetConversationAssigneeParams{TenantID: ce.tenant, ID: id, AssigneeID: ce.AssigneeID, At: at, Seq: seq})
+	case domain.EventStatusChanged:
+		return q.SetConversationStatus(ctx, db.SetConversationStatusParams{TenantID: ce.tenant, ID: id, Status: ce.Status, SnoozedUntil: ce.SnoozedUntil, At: at, Seq: seq})
+	case domain.EventTagsSet:
+		tags := ce.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		return q.SetConversationTags(ctx, db.SetConversationTagsParams{TenantID: ce.tenant, ID: id, Tags: tags, At: at, Seq: seq})
+	case domain.EventRead:
+		return q.MarkConversationRead(ctx, db.MarkConversationReadParams{TenantID: ce.tenant, ID: id, At: at, Seq: seq})
+	case domain.EventNoteAdded:
+		if ce.NoteID == nil {
+			return &PoisonError{Err: fmt.Errorf("%s: note without id", ev.Subject)}
+		}
+		return q.InsertNote(ctx, db.InsertNoteParams{ID: *ce.NoteID, TenantID: ce.tenant, ConversationID: id, AuthorID: ce.ActorUserID, Body: ce.Body, At: at, Seq: seq})
+	}
+	return nil // an event type of a later version: nothing to do here
 }
 
 // sep joins the elements of text[] columns sent as one text (see

@@ -400,6 +400,7 @@ func (q *Queries) ListAPIKeys(ctx context.Context, tenantID uuid.UUID) ([]ListAP
 const listConversations = `-- name: ListConversations :many
 SELECT c.id, c.phone_number_id, c.status, c.unread_count, c.last_message_at,
        c.last_message_preview, c.window_expires_at, c.created_at, c.last_seq,
+       c.assignee_id, c.snoozed_until, c.tags,
        coalesce(c.last_message_at, 'epoch')::timestamptz AS sort_at,
        k.wa_id, k.user_id, k.phone, k.profile_name
 FROM conversations c
@@ -407,16 +408,32 @@ JOIN contacts k ON k.id = c.contact_id
 WHERE c.tenant_id = $1
   AND (NOT $2::boolean
        OR (coalesce(c.last_message_at, 'epoch'), c.id) < ($3::timestamptz, $4::uuid))
+  AND ($5::text IS NULL OR c.status = $5::text)
+  AND ($6::uuid IS NULL OR c.assignee_id = $6::uuid)
+  AND (NOT $7::boolean OR c.assignee_id IS NULL)
+  AND ($8::text IS NULL OR c.phone_number_id = $8::text)
+  AND ($9::text IS NULL OR $9::text = ANY (c.tags))
+  AND (NOT $10::boolean OR c.unread_count > 0)
+  AND ($11::text IS NULL
+       OR k.profile_name ILIKE '%' || $11::text || '%'
+       OR k.phone LIKE '%' || $11::text || '%')
 ORDER BY coalesce(c.last_message_at, 'epoch') DESC, c.id DESC
-LIMIT $5
+LIMIT $12
 `
 
 type ListConversationsParams struct {
-	TenantID uuid.UUID
-	After    bool
-	CursorAt time.Time
-	CursorID uuid.UUID
-	Lim      int32
+	TenantID      uuid.UUID
+	After         bool
+	CursorAt      time.Time
+	CursorID      uuid.UUID
+	Status        *string
+	Assignee      *uuid.UUID
+	Unassigned    bool
+	PhoneNumberID *string
+	Tag           *string
+	UnreadOnly    bool
+	Search        *string
+	Lim           int32
 }
 
 type ListConversationsRow struct {
@@ -429,6 +446,9 @@ type ListConversationsRow struct {
 	WindowExpiresAt    *time.Time
 	CreatedAt          time.Time
 	LastSeq            int64
+	AssigneeID         *uuid.UUID
+	SnoozedUntil       *time.Time
+	Tags               []string
 	SortAt             time.Time
 	WaID               string
 	UserID             string
@@ -436,12 +456,21 @@ type ListConversationsRow struct {
 	ProfileName        string
 }
 
+// Filters are optional (NULL: no filter). assignee: a user id;
+// unassigned: only conversations without one.
 func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsParams) ([]ListConversationsRow, error) {
 	rows, err := q.db.Query(ctx, listConversations,
 		arg.TenantID,
 		arg.After,
 		arg.CursorAt,
 		arg.CursorID,
+		arg.Status,
+		arg.Assignee,
+		arg.Unassigned,
+		arg.PhoneNumberID,
+		arg.Tag,
+		arg.UnreadOnly,
+		arg.Search,
 		arg.Lim,
 	)
 	if err != nil {
@@ -461,6 +490,9 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 			&i.WindowExpiresAt,
 			&i.CreatedAt,
 			&i.LastSeq,
+			&i.AssigneeID,
+			&i.SnoozedUntil,
+			&i.Tags,
 			&i.SortAt,
 			&i.WaID,
 			&i.UserID,
@@ -535,6 +567,44 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]M
 			&i.Timestamp,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.LastSeq,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listNotes = `-- name: ListNotes :many
+SELECT id, tenant_id, conversation_id, author_id, body, created_at, last_seq FROM notes WHERE tenant_id = $1 AND conversation_id = $2
+ORDER BY created_at, id
+`
+
+type ListNotesParams struct {
+	TenantID       uuid.UUID
+	ConversationID uuid.UUID
+}
+
+func (q *Queries) ListNotes(ctx context.Context, arg ListNotesParams) ([]Note, error) {
+	rows, err := q.db.Query(ctx, listNotes, arg.TenantID, arg.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Note
+	for rows.Next() {
+		var i Note
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.ConversationID,
+			&i.AuthorID,
+			&i.Body,
+			&i.CreatedAt,
 			&i.LastSeq,
 		); err != nil {
 			return nil, err

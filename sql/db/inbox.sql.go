@@ -75,6 +75,36 @@ func (q *Queries) GetCheckpoint(ctx context.Context, name string) (int64, error)
 	return last_seq, err
 }
 
+const insertNote = `-- name: InsertNote :exec
+INSERT INTO notes (id, tenant_id, conversation_id, author_id, body, created_at, last_seq)
+SELECT $1, $2, c.id, $3, $4, $5, $6
+FROM conversations c WHERE c.tenant_id = $2 AND c.id = $7
+ON CONFLICT (id) DO NOTHING
+`
+
+type InsertNoteParams struct {
+	ID             uuid.UUID
+	TenantID       uuid.UUID
+	AuthorID       *uuid.UUID
+	Body           string
+	At             time.Time
+	Seq            int64
+	ConversationID uuid.UUID
+}
+
+func (q *Queries) InsertNote(ctx context.Context, arg InsertNoteParams) error {
+	_, err := q.db.Exec(ctx, insertNote,
+		arg.ID,
+		arg.TenantID,
+		arg.AuthorID,
+		arg.Body,
+		arg.At,
+		arg.Seq,
+		arg.ConversationID,
+	)
+	return err
+}
+
 const insertWebhookLog = `-- name: InsertWebhookLog :exec
 INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, kinds,
                          decode_result, decode_error, size_bytes)
@@ -203,6 +233,28 @@ func (q *Queries) LockProjector(ctx context.Context, arg LockProjectorParams) er
 	return err
 }
 
+const markConversationRead = `-- name: MarkConversationRead :exec
+UPDATE conversations SET unread_count = 0, updated_at = $1, last_seq = $2
+WHERE tenant_id = $3 AND id = $4
+`
+
+type MarkConversationReadParams struct {
+	At       time.Time
+	Seq      int64
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) MarkConversationRead(ctx context.Context, arg MarkConversationReadParams) error {
+	_, err := q.db.Exec(ctx, markConversationRead,
+		arg.At,
+		arg.Seq,
+		arg.TenantID,
+		arg.ID,
+	)
+	return err
+}
+
 const parkEvent = `-- name: ParkEvent :exec
 INSERT INTO parked_events (projector, seq, subject, error)
 VALUES ($1, $2, $3, $4)
@@ -257,6 +309,83 @@ type SetCheckpointParams struct {
 
 func (q *Queries) SetCheckpoint(ctx context.Context, arg SetCheckpointParams) error {
 	_, err := q.db.Exec(ctx, setCheckpoint, arg.LastSeq, arg.Name)
+	return err
+}
+
+const setConversationAssignee = `-- name: SetConversationAssignee :exec
+
+UPDATE conversations SET assignee_id = $1, updated_at = $2, last_seq = $3
+WHERE tenant_id = $4 AND id = $5
+`
+
+type SetConversationAssigneeParams struct {
+	AssigneeID *uuid.UUID
+	At         time.Time
+	Seq        int64
+	TenantID   uuid.UUID
+	ID         uuid.UUID
+}
+
+// Conversation events (wam.<tenant>.conversation.*), one statement each,
+// in stream order between the batch's webhooks.
+func (q *Queries) SetConversationAssignee(ctx context.Context, arg SetConversationAssigneeParams) error {
+	_, err := q.db.Exec(ctx, setConversationAssignee,
+		arg.AssigneeID,
+		arg.At,
+		arg.Seq,
+		arg.TenantID,
+		arg.ID,
+	)
+	return err
+}
+
+const setConversationStatus = `-- name: SetConversationStatus :exec
+UPDATE conversations SET status = $1, snoozed_until = $2, updated_at = $3, last_seq = $4
+WHERE tenant_id = $5 AND id = $6
+`
+
+type SetConversationStatusParams struct {
+	Status       string
+	SnoozedUntil *time.Time
+	At           time.Time
+	Seq          int64
+	TenantID     uuid.UUID
+	ID           uuid.UUID
+}
+
+func (q *Queries) SetConversationStatus(ctx context.Context, arg SetConversationStatusParams) error {
+	_, err := q.db.Exec(ctx, setConversationStatus,
+		arg.Status,
+		arg.SnoozedUntil,
+		arg.At,
+		arg.Seq,
+		arg.TenantID,
+		arg.ID,
+	)
+	return err
+}
+
+const setConversationTags = `-- name: SetConversationTags :exec
+UPDATE conversations SET tags = $1::text[], updated_at = $2, last_seq = $3
+WHERE tenant_id = $4 AND id = $5
+`
+
+type SetConversationTagsParams struct {
+	Tags     []string
+	At       time.Time
+	Seq      int64
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) SetConversationTags(ctx context.Context, arg SetConversationTagsParams) error {
+	_, err := q.db.Exec(ctx, setConversationTags,
+		arg.Tags,
+		arg.At,
+		arg.Seq,
+		arg.TenantID,
+		arg.ID,
+	)
 	return err
 }
 

@@ -61,6 +61,9 @@ type Conversation struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	LastSeq            int64
+	AssigneeID         *uuid.UUID
+	SnoozedUntil       *time.Time
+	Tags               []string
 }
 
 type Message struct {
@@ -89,6 +92,16 @@ type Message struct {
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
 	LastSeq               int64
+}
+
+type Note struct {
+	ID             uuid.UUID
+	TenantID       uuid.UUID
+	ConversationID uuid.UUID
+	AuthorID       *uuid.UUID
+	Body           string
+	CreatedAt      time.Time
+	LastSeq        int64
 }
 
 type ParkedEvent struct {

@@ -28,9 +28,12 @@ SELECT tenant_id FROM phone_numbers WHERE phone_number_id = @phone_number_id;
 -- name: TenantsByWABAID :many
 SELECT DISTINCT tenant_id FROM phone_numbers WHERE waba_id = @waba_id;
 
+-- Filters are optional (NULL: no filter). assignee: a user id;
+-- unassigned: only conversations without one.
 -- name: ListConversations :many
 SELECT c.id, c.phone_number_id, c.status, c.unread_count, c.last_message_at,
        c.last_message_preview, c.window_expires_at, c.created_at, c.last_seq,
+       c.assignee_id, c.snoozed_until, c.tags,
        coalesce(c.last_message_at, 'epoch')::timestamptz AS sort_at,
        k.wa_id, k.user_id, k.phone, k.profile_name
 FROM conversations c
@@ -38,6 +41,15 @@ JOIN contacts k ON k.id = c.contact_id
 WHERE c.tenant_id = @tenant_id
   AND (NOT @after::boolean
        OR (coalesce(c.last_message_at, 'epoch'), c.id) < (@cursor_at::timestamptz, @cursor_id::uuid))
+  AND (sqlc.narg(status)::text IS NULL OR c.status = sqlc.narg(status)::text)
+  AND (sqlc.narg(assignee)::uuid IS NULL OR c.assignee_id = sqlc.narg(assignee)::uuid)
+  AND (NOT @unassigned::boolean OR c.assignee_id IS NULL)
+  AND (sqlc.narg(phone_number_id)::text IS NULL OR c.phone_number_id = sqlc.narg(phone_number_id)::text)
+  AND (sqlc.narg(tag)::text IS NULL OR sqlc.narg(tag)::text = ANY (c.tags))
+  AND (NOT @unread_only::boolean OR c.unread_count > 0)
+  AND (sqlc.narg(search)::text IS NULL
+       OR k.profile_name ILIKE '%' || sqlc.narg(search)::text || '%'
+       OR k.phone LIKE '%' || sqlc.narg(search)::text || '%')
 ORDER BY coalesce(c.last_message_at, 'epoch') DESC, c.id DESC
 LIMIT @lim;
 
@@ -106,3 +118,7 @@ WHERE tenant_id = @tenant_id AND (app_secret_enc IS NOT NULL OR verify_token_enc
 
 -- name: SetTenantQuota :exec
 UPDATE tenants SET api_requests_per_minute = @api_requests_per_minute WHERE id = @id;
+
+-- name: ListNotes :many
+SELECT * FROM notes WHERE tenant_id = @tenant_id AND conversation_id = @conversation_id
+ORDER BY created_at, id;

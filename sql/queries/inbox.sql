@@ -290,3 +290,28 @@ ON CONFLICT (tenant_id, template_id) DO UPDATE SET
 -- Meta delivers out of order: an older status update must not undo a newer
 -- one. updated_at is the time of Meta's entry.
 WHERE excluded.updated_at >= templates.updated_at;
+
+-- Conversation events (wam.<tenant>.conversation.*), one statement each,
+-- in stream order between the batch's webhooks.
+
+-- name: SetConversationAssignee :exec
+UPDATE conversations SET assignee_id = sqlc.narg(assignee_id), updated_at = @at, last_seq = @seq
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: SetConversationStatus :exec
+UPDATE conversations SET status = @status, snoozed_until = sqlc.narg(snoozed_until), updated_at = @at, last_seq = @seq
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: SetConversationTags :exec
+UPDATE conversations SET tags = @tags::text[], updated_at = @at, last_seq = @seq
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: MarkConversationRead :exec
+UPDATE conversations SET unread_count = 0, updated_at = @at, last_seq = @seq
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: InsertNote :exec
+INSERT INTO notes (id, tenant_id, conversation_id, author_id, body, created_at, last_seq)
+SELECT @id, @tenant_id, c.id, sqlc.narg(author_id), @body, @at, @seq
+FROM conversations c WHERE c.tenant_id = @tenant_id AND c.id = @conversation_id
+ON CONFLICT (id) DO NOTHING;
