@@ -345,3 +345,48 @@ func validPassword(p string) error {
 	}
 	return nil
 }
+
+type acceptInviteRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// acceptInvite lets an invitee set their password with the invitation
+// token, once and before it expires, and signs them in.
+func (s *Server) acceptInvite(c echo.Context) error {
+	var r acceptInviteRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if err := validPassword(r.Password); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(r.Password, s.argon2)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var u db.User
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		cur, err := q.UserByInviteForUpdate(ctx, auth.HashRefreshToken(r.Token))
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (cur.InviteExpiresAt == nil || !s.now().Before(*cur.InviteExpiresAt))) {
+			return domain.Errorf(domain.ErrUnauthorized, "token: unknown, used or expired invitation; ask for a new one")
+		}
+		if err != nil {
+			return err
+		}
+		if u, err = q.AcceptInvite(ctx, db.AcceptInviteParams{ID: cur.ID, PasswordHash: hash}); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, c, u.TenantID, "user.invite_accepted", u.ID.String(), nil)
+	})
+	if err != nil {
+		return err
+	}
+	sess, err := s.newSession(ctx, s.q, u, uuid.New())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sess)
+}

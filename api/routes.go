@@ -25,6 +25,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/api/auth/login", s.login, s.limitByIP)
 	e.POST("/api/auth/refresh", s.refresh)
 	e.POST("/api/auth/logout", s.logout)
+	e.POST("/api/auth/accept-invite", s.acceptInvite, s.limitByIP)
 
 	// Tenant-scoped API: a signed-in user's access token or an API key.
 	g := e.Group("/api", s.requireAuth, s.enforceQuota)

@@ -36,22 +36,32 @@ type UserAdmin struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	LastLoginAt *time.Time `json:"last_login_at"`
 	Disabled    bool       `json:"disabled"`
-	// TemporaryPassword is shown once, in the answer to the invitation.
+	// TemporaryPassword is shown once, in the answer to an invitation by
+	// password.
 	TemporaryPassword string `json:"temporary_password,omitempty"`
+	// InviteToken is shown once, in the answer to an invitation by link: the
+	// invitee sets a password with it at POST /api/auth/accept-invite.
+	InviteToken     string     `json:"invite_token,omitempty"`
+	InviteExpiresAt *time.Time `json:"invite_expires_at,omitempty"`
 }
+
+// InviteTTL is how long an invitation link can be used.
+const InviteTTL = 7 * 24 * time.Hour
 
 func userAdminOf(u db.User) UserAdmin {
 	return UserAdmin{User: userOf(u), CreatedAt: u.CreatedAt.UTC(), LastLoginAt: utc(u.LastLoginAt), Disabled: u.DisabledAt != nil}
 }
 
 type inviteRequest struct {
-	Email string `json:"email"`
-	Name  string `json:"name"`
-	Role  string `json:"role"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	Invite string `json:"invite"` // "password" (default) or "link"
 }
 
-// inviteUser creates a user with a one-time password, shown once, for the
-// inviter to hand over.
+// inviteUser creates a user and answers, once, either a one-time password
+// for the inviter to hand over or a link token with which the invitee sets
+// their own password.
 func (s *Server) inviteUser(c echo.Context) error {
 	p := principal(c)
 	var r inviteRequest
@@ -69,12 +79,22 @@ func (s *Server) inviteUser(c echo.Context) error {
 	if r.Role != auth.RoleAdmin && r.Role != auth.RoleAgent {
 		return domain.Errorf(domain.ErrInvalid, "role: admin or agent")
 	}
-	password := rand.Text() // 26 base32 characters, 130 bits
+	if r.Invite == "" {
+		r.Invite = "password"
+	}
+	if r.Invite != "password" && r.Invite != "link" {
+		return domain.Errorf(domain.ErrInvalid, "invite: password or link")
+	}
+	password := rand.Text() // 26 base32 characters, 130 bits; with a link, nobody ever sees it
 	hash, err := auth.HashPassword(password, s.argon2)
 	if err != nil {
 		return err
 	}
-	var u db.User
+	var (
+		u             db.User
+		inviteToken   string
+		inviteExpires *time.Time
+	)
 	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
 		u, err = q.CreateUser(c.Request().Context(), db.CreateUserParams{
 			ID: uuid.New(), TenantID: p.TenantID, Email: email, Name: r.Name, PasswordHash: hash, Role: r.Role,
@@ -82,7 +102,18 @@ func (s *Server) inviteUser(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return s.audit(c.Request().Context(), q, c, p.TenantID, "user.invited", u.ID.String(), map[string]any{"email": u.Email, "role": u.Role})
+		if r.Invite == "link" {
+			token, hash, err := auth.NewRefreshToken() // the same kind of opaque secret
+			if err != nil {
+				return err
+			}
+			expires := s.now().Add(InviteTTL).UTC()
+			if err := q.SetInvite(c.Request().Context(), db.SetInviteParams{TenantID: p.TenantID, ID: u.ID, InviteHash: hash, ExpiresAt: expires}); err != nil {
+				return err
+			}
+			inviteToken, inviteExpires = token, &expires
+		}
+		return s.audit(c.Request().Context(), q, c, p.TenantID, "user.invited", u.ID.String(), map[string]any{"email": u.Email, "role": u.Role, "by": r.Invite})
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -92,7 +123,11 @@ func (s *Server) inviteUser(c echo.Context) error {
 		return err
 	}
 	out := userAdminOf(u)
-	out.TemporaryPassword = password
+	if r.Invite == "link" {
+		out.InviteToken, out.InviteExpiresAt = inviteToken, inviteExpires
+	} else {
+		out.TemporaryPassword = password
+	}
 	return c.JSON(http.StatusCreated, out)
 }
 

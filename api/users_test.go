@@ -231,3 +231,48 @@ func TestTenantQuota(t *testing.T) {
 		t.Fatalf("another tenant is not limited by a's quota: %d", rec.Code)
 	}
 }
+
+func TestInviteByLink(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@link.example.com")
+	rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{
+		"email": "new@link.example.com", "name": "New", "role": "agent", "invite": "link",
+	})
+	var inv struct {
+		ID                string `json:"id"`
+		InviteToken       string `json:"invite_token"`
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &inv)
+	if rec.Code != 201 || inv.InviteToken == "" || inv.TemporaryPassword != "" {
+		t.Fatalf("invite by link: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/accept-invite", "", map[string]string{"token": inv.InviteToken, "password": "short"}); rec.Code != 400 {
+		t.Errorf("short password: %d", rec.Code)
+	}
+	s := e.mustSession(t, e.send(http.MethodPost, "/api/auth/accept-invite", "", map[string]string{
+		"token": inv.InviteToken, "password": "my own long password",
+	}), 200)
+	if s.User.Role != "agent" || s.User.ID != inv.ID {
+		t.Errorf("accepted: %+v", s.User)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/accept-invite", "", map[string]string{"token": inv.InviteToken, "password": "another long password"}); rec.Code != 401 {
+		t.Errorf("token used twice: %d", rec.Code)
+	}
+	e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "new@link.example.com", "password": "my own long password"}), 200)
+
+	// An expired invitation cannot be accepted.
+	rec = e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{
+		"email": "late@link.example.com", "name": "Late", "role": "agent", "invite": "link",
+	})
+	json.Unmarshal(rec.Body.Bytes(), &inv)
+	if _, err := e.pool.Exec(context.Background(), "UPDATE users SET invite_expires_at = now() - interval '1 minute' WHERE id = $1", inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/accept-invite", "", map[string]string{"token": inv.InviteToken, "password": "my own long password"}); rec.Code != 401 {
+		t.Errorf("expired invitation: %d", rec.Code)
+	}
+	if strings.Contains(e.logs.String(), inv.InviteToken) {
+		t.Error("an invitation token was logged")
+	}
+}

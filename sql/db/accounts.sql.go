@@ -12,6 +12,36 @@ import (
 	"github.com/google/uuid"
 )
 
+const acceptInvite = `-- name: AcceptInvite :one
+UPDATE users SET password_hash = $1, invite_hash = NULL, invite_expires_at = NULL
+WHERE id = $2
+RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at
+`
+
+type AcceptInviteParams struct {
+	PasswordHash string
+	ID           uuid.UUID
+}
+
+func (q *Queries) AcceptInvite(ctx context.Context, arg AcceptInviteParams) (User, error) {
+	row := q.db.QueryRow(ctx, acceptInvite, arg.PasswordHash, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
+	)
+	return i, err
+}
+
 const createRefreshToken = `-- name: CreateRefreshToken :exec
 INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, hash, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -44,7 +74,7 @@ const createUser = `-- name: CreateUser :one
 
 INSERT INTO users (id, tenant_id, email, name, password_hash, role)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at
+RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at
 `
 
 type CreateUserParams struct {
@@ -79,6 +109,8 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
 	)
 	return i, err
 }
@@ -101,7 +133,7 @@ func (q *Queries) DeleteUser(ctx context.Context, arg DeleteUserParams) (int64, 
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at FROM users WHERE tenant_id = $1 ORDER BY created_at, id
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at FROM users WHERE tenant_id = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) ListUsers(ctx context.Context, tenantID uuid.UUID) ([]User, error) {
@@ -123,6 +155,8 @@ func (q *Queries) ListUsers(ctx context.Context, tenantID uuid.UUID) ([]User, er
 			&i.CreatedAt,
 			&i.LastLoginAt,
 			&i.DisabledAt,
+			&i.InviteHash,
+			&i.InviteExpiresAt,
 		); err != nil {
 			return nil, err
 		}
@@ -184,6 +218,28 @@ func (q *Queries) RevokeRefreshFamily(ctx context.Context, arg RevokeRefreshFami
 	return err
 }
 
+const setInvite = `-- name: SetInvite :exec
+UPDATE users SET invite_hash = $1, invite_expires_at = $2::timestamptz
+WHERE tenant_id = $3 AND id = $4
+`
+
+type SetInviteParams struct {
+	InviteHash []byte
+	ExpiresAt  time.Time
+	TenantID   uuid.UUID
+	ID         uuid.UUID
+}
+
+func (q *Queries) SetInvite(ctx context.Context, arg SetInviteParams) error {
+	_, err := q.db.Exec(ctx, setInvite,
+		arg.InviteHash,
+		arg.ExpiresAt,
+		arg.TenantID,
+		arg.ID,
+	)
+	return err
+}
+
 const updateUser = `-- name: UpdateUser :one
 UPDATE users SET
     name        = coalesce($1, name),
@@ -192,7 +248,7 @@ UPDATE users SET
                        WHEN $3::boolean THEN coalesce(disabled_at, now())
                        ELSE NULL END
 WHERE tenant_id = $4 AND id = $5
-RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at
+RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at
 `
 
 type UpdateUserParams struct {
@@ -222,6 +278,8 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
 	)
 	return i, err
 }
@@ -241,7 +299,7 @@ func (q *Queries) UseRefreshToken(ctx context.Context, arg UseRefreshTokenParams
 }
 
 const userByEmail = `-- name: UserByEmail :one
-SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at FROM users WHERE email = $1
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at FROM users WHERE email = $1
 `
 
 func (q *Queries) UserByEmail(ctx context.Context, email string) (User, error) {
@@ -257,12 +315,14 @@ func (q *Queries) UserByEmail(ctx context.Context, email string) (User, error) {
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
 	)
 	return i, err
 }
 
 const userByID = `-- name: UserByID :one
-SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at FROM users WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at FROM users WHERE tenant_id = $1 AND id = $2
 `
 
 type UserByIDParams struct {
@@ -283,6 +343,31 @@ func (q *Queries) UserByID(ctx context.Context, arg UserByIDParams) (User, error
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
+	)
+	return i, err
+}
+
+const userByInviteForUpdate = `-- name: UserByInviteForUpdate :one
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at FROM users WHERE invite_hash = $1 FOR UPDATE
+`
+
+func (q *Queries) UserByInviteForUpdate(ctx context.Context, inviteHash []byte) (User, error) {
+	row := q.db.QueryRow(ctx, userByInviteForUpdate, inviteHash)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
 	)
 	return i, err
 }

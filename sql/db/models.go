@@ -167,15 +167,17 @@ type Tenant struct {
 }
 
 type User struct {
-	ID           uuid.UUID
-	TenantID     uuid.UUID
-	Email        string
-	Name         string
-	PasswordHash string
-	Role         string
-	CreatedAt    time.Time
-	LastLoginAt  *time.Time
-	DisabledAt   *time.Time
+	ID              uuid.UUID
+	TenantID        uuid.UUID
+	Email           string
+	Name            string
+	PasswordHash    string
+	Role            string
+	CreatedAt       time.Time
+	LastLoginAt     *time.Time
+	DisabledAt      *time.Time
+	InviteHash      []byte
+	InviteExpiresAt *time.Time
 }
 
 type WebhookLog struct {

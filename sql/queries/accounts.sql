@@ -45,3 +45,15 @@ RETURNING *;
 
 -- name: DeleteUser :execrows
 DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: SetInvite :exec
+UPDATE users SET invite_hash = @invite_hash, invite_expires_at = @expires_at::timestamptz
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: UserByInviteForUpdate :one
+SELECT * FROM users WHERE invite_hash = @invite_hash FOR UPDATE;
+
+-- name: AcceptInvite :one
+UPDATE users SET password_hash = @password_hash, invite_hash = NULL, invite_expires_at = NULL
+WHERE id = @id
+RETURNING *;
