@@ -3,8 +3,8 @@
 #   make build            bin/wam
 #   make run              build, then `wam serve`
 #   make test             vet, staticcheck, all tests
-#   make generate         regenerate sql/db with sqlc
-#   make check-generated  fail if sql/db differs from what sqlc generates
+#   make generate         regenerate sql/db (sqlc) and api/apigen (oapi-codegen)
+#   make check-generated  fail if the committed generated code is stale
 #   make bench            benchmarks
 #   make tools            install sqlc and staticcheck if missing
 #
@@ -56,15 +56,19 @@ vet:
 staticcheck: install-staticcheck
 	staticcheck ./...
 
+# sqlc: sql/db from sql/queries; oapi-codegen (a tool of go.mod, run with
+# `go tool`): api/apigen from api/openapi.yaml.
+GENERATED := sql/db api/apigen
 generate: install-sqlc
 	sqlc generate
+	$(GO) generate ./api/apigen
 
 # Generated code is committed; CI fails when it is stale or was edited by hand.
 check-generated: generate
-	@git diff --exit-code -- sql/db || { echo "sql/db is out of date: run 'make generate' and commit the result" >&2; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- sql/db); \
+	@git diff --exit-code -- $(GENERATED) || { echo "generated code is out of date: run 'make generate' and commit the result" >&2; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
 	if [ -n "$$untracked" ]; then \
-		echo "sqlc generated files that are not committed: $$untracked" >&2; \
+		echo "generated files that are not committed: $$untracked" >&2; \
 		echo "run 'make generate' and commit the result" >&2; exit 1; fi
 
 # Tools, installed into $(GOBIN_DIR) when missing.

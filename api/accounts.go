@@ -14,51 +14,19 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
 )
 
-// User is a person's account as the API shows it.
-type User struct {
-	ID       uuid.UUID `json:"id"`
-	TenantID uuid.UUID `json:"tenant_id"`
-	Email    string    `json:"email"`
-	Name     string    `json:"name"`
-	Role     string    `json:"role"`
-}
-
-// Session is what signing in returns.
-type Session struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int    `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
-	User         User   `json:"user"`
-}
-
-type registerRequest struct {
-	TenantName string `json:"tenant_name"`
-	Name       string `json:"name"`
-	Email      string `json:"email"`
-	Password   string `json:"password"`
-}
-
-type loginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
-}
-
-type refreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
-}
-
 // errBadLogin is the one answer to a wrong email or password: which of the
 // two was wrong is not told.
 var errBadLogin = domain.Errorf(domain.ErrUnauthorized, "email or password is wrong")
 
-func (s *Server) register(c echo.Context) error {
-	var r registerRequest
+// Register creates a tenant and its owner, and signs the owner in.
+func (s handlers) Register(c echo.Context) error {
+	var r apigen.RegisterRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -107,8 +75,9 @@ func (s *Server) register(c echo.Context) error {
 	return c.JSON(http.StatusCreated, sess)
 }
 
-func (s *Server) login(c echo.Context) error {
-	var r loginRequest
+// Login signs a user in with email and password.
+func (s handlers) Login(c echo.Context) error {
+	var r apigen.LoginRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -159,11 +128,11 @@ func (s *Server) login(c echo.Context) error {
 	return c.JSON(http.StatusOK, sess)
 }
 
-// refresh trades a refresh token for a new access token and the next
+// Refresh trades a refresh token for a new access token and the next
 // refresh token of its family. A token used a second time revokes the
 // family: one of the two users of it is a thief, and both must sign in again.
-func (s *Server) refresh(c echo.Context) error {
-	var r refreshRequest
+func (s handlers) Refresh(c echo.Context) error {
+	var r apigen.RefreshRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -173,7 +142,7 @@ func (s *Server) refresh(c echo.Context) error {
 		return domain.Errorf(domain.ErrInvalid, "refresh_token: required")
 	}
 	var (
-		sess   Session
+		sess   apigen.Session
 		reused *db.RefreshToken // the spent token presented again
 	)
 	// The next token is stored in the same transaction that spends this
@@ -223,10 +192,10 @@ func (s *Server) refresh(c echo.Context) error {
 	return c.JSON(http.StatusOK, sess)
 }
 
-// logout revokes the refresh token's whole family. Unknown tokens are not
+// Logout revokes the refresh token's whole family. Unknown tokens are not
 // an error: the caller is signed out either way.
-func (s *Server) logout(c echo.Context) error {
-	var r refreshRequest
+func (s handlers) Logout(c echo.Context) error {
+	var r apigen.RefreshRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -251,10 +220,11 @@ func (s *Server) logout(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (s *Server) me(c echo.Context) error {
+// Me is the caller: a user, or an API key.
+func (s handlers) Me(c echo.Context) error {
 	p := principal(c)
 	if p.UserID == uuid.Nil {
-		return c.JSON(http.StatusOK, map[string]any{"tenant_id": p.TenantID, "role": p.Role, "api_key_id": p.APIKeyID})
+		return c.JSON(http.StatusOK, apigen.Me{TenantId: p.TenantID, Role: apigen.Role(p.Role), ApiKeyId: &p.APIKeyID})
 	}
 	var u db.User
 	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
@@ -264,35 +234,35 @@ func (s *Server) me(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, userOf(u))
+	return c.JSON(http.StatusOK, apigen.Me{Id: &u.ID, TenantId: u.TenantID, Email: &u.Email, Name: &u.Name, Role: apigen.Role(u.Role)})
 }
 
 // newSession issues an access token and a refresh token of family for u,
 // storing the refresh token with q.
-func (s *Server) newSession(ctx context.Context, q *db.Queries, u db.User, family uuid.UUID) (Session, error) {
+func (s *Server) newSession(ctx context.Context, q *db.Queries, u db.User, family uuid.UUID) (apigen.Session, error) {
 	access, _, err := s.tokens.Issue(auth.Claims{UserID: u.ID, TenantID: u.TenantID, Role: u.Role})
 	if err != nil {
-		return Session{}, err
+		return apigen.Session{}, err
 	}
 	refresh, hash, err := auth.NewRefreshToken()
 	if err != nil {
-		return Session{}, err
+		return apigen.Session{}, err
 	}
 	now := s.now()
 	if err := q.CreateRefreshToken(ctx, db.CreateRefreshTokenParams{
 		ID: uuid.New(), TenantID: u.TenantID, UserID: u.ID, FamilyID: family, Hash: hash,
 		CreatedAt: now, ExpiresAt: now.Add(auth.RefreshTTL),
 	}); err != nil {
-		return Session{}, err
+		return apigen.Session{}, err
 	}
-	return Session{
-		AccessToken: access, TokenType: "Bearer", ExpiresIn: int(auth.AccessTTL / time.Second),
+	return apigen.Session{
+		AccessToken: access, TokenType: apigen.SessionTokenTypeBearer, ExpiresIn: int(auth.AccessTTL / time.Second),
 		RefreshToken: refresh, User: userOf(u),
 	}, nil
 }
 
-func userOf(u db.User) User {
-	return User{ID: u.ID, TenantID: u.TenantID, Email: u.Email, Name: u.Name, Role: u.Role}
+func userOf(u db.User) apigen.User {
+	return apigen.User{Id: u.ID, TenantId: u.TenantID, Email: u.Email, Name: u.Name, Role: apigen.Role(u.Role)}
 }
 
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
@@ -346,15 +316,10 @@ func validPassword(p string) error {
 	return nil
 }
 
-type acceptInviteRequest struct {
-	Token    string `json:"token"`
-	Password string `json:"password"`
-}
-
-// acceptInvite lets an invitee set their password with the invitation
+// AcceptInvite lets an invitee set their password with the invitation
 // token, once and before it expires, and signs them in.
-func (s *Server) acceptInvite(c echo.Context) error {
-	var r acceptInviteRequest
+func (s handlers) AcceptInvite(c echo.Context) error {
+	var r apigen.AcceptInviteRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}

@@ -7,32 +7,16 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
 )
 
-// APIKey is a developer key as the API lists it: never its secret.
-type APIKey struct {
-	ID         uuid.UUID  `json:"id"`
-	Name       string     `json:"name"`
-	Prefix     string     `json:"prefix"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	RevokedAt  *time.Time `json:"revoked_at"`
-	// Key is the secret, in the answer to its creation only.
-	Key string `json:"key,omitempty"`
-}
-
-type createAPIKeyRequest struct {
-	Name      string     `json:"name"`
-	ExpiresAt *time.Time `json:"expires_at"`
-}
-
-func (s *Server) createAPIKey(c echo.Context) error {
+// CreateAPIKey makes a developer key; its secret is in this answer only.
+func (s handlers) CreateAPIKey(c echo.Context) error {
 	p := principal(c)
-	var r createAPIKeyRequest
+	var r apigen.CreateAPIKeyRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -40,7 +24,8 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	if err := validText("name", r.Name, 100); err != nil {
 		return err
 	}
-	if r.ExpiresAt != nil && !r.ExpiresAt.After(s.now()) {
+	expires := ptr(r.ExpiresAt)
+	if expires != nil && !expires.After(s.now()) {
 		return domain.Errorf(domain.ErrInvalid, "expires_at: must be in the future")
 	}
 	key, err := auth.NewAPIKey()
@@ -50,7 +35,7 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	var k db.CreateAPIKeyRow
 	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
 		k, err = q.CreateAPIKey(c.Request().Context(), db.CreateAPIKeyParams{
-			ID: uuid.New(), TenantID: p.TenantID, Name: r.Name, Prefix: key.Prefix, Hash: key.Hash, ExpiresAt: r.ExpiresAt,
+			ID: uuid.New(), TenantID: p.TenantID, Name: r.Name, Prefix: key.Prefix, Hash: key.Hash, ExpiresAt: expires,
 		})
 		if err != nil {
 			return err
@@ -60,12 +45,14 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, APIKey{
-		ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt.UTC(), ExpiresAt: utc(k.ExpiresAt), Key: key.Secret,
+	return c.JSON(http.StatusCreated, apigen.APIKey{
+		Id: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt.UTC(), ExpiresAt: null(utc(k.ExpiresAt)),
+		LastUsedAt: null[time.Time](nil), RevokedAt: null[time.Time](nil), Key: key.Secret,
 	})
 }
 
-func (s *Server) listAPIKeys(c echo.Context) error {
+// ListAPIKeys lists the tenant's keys, without their secrets.
+func (s handlers) ListAPIKeys(c echo.Context) error {
 	p := principal(c)
 	var rows []db.ListAPIKeysRow
 	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
@@ -75,22 +62,19 @@ func (s *Server) listAPIKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]APIKey, len(rows))
+	out := apigen.APIKeyList{Data: make([]apigen.APIKey, len(rows))}
 	for i, k := range rows {
-		out[i] = APIKey{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt.UTC(),
-			ExpiresAt: utc(k.ExpiresAt), LastUsedAt: utc(k.LastUsedAt), RevokedAt: utc(k.RevokedAt)}
+		out.Data[i] = apigen.APIKey{Id: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt.UTC(),
+			ExpiresAt: null(utc(k.ExpiresAt)), LastUsedAt: null(utc(k.LastUsedAt)), RevokedAt: null(utc(k.RevokedAt))}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": out})
+	return c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) revokeAPIKey(c echo.Context) error {
+// RevokeAPIKey stops a key from working.
+func (s handlers) RevokeAPIKey(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var n int64
-	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
+	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
 		n, err = q.RevokeAPIKey(c.Request().Context(), db.RevokeAPIKeyParams{TenantID: p.TenantID, ID: id})
 		if err != nil || n == 0 {
 			return err

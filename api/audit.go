@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
 )
@@ -41,33 +41,19 @@ func nilUUID(u uuid.UUID) *uuid.UUID {
 	return &u
 }
 
-// AuditEntry is one line of the audit log.
-type AuditEntry struct {
-	ID        int64           `json:"id"`
-	At        time.Time       `json:"at"`
-	ActorUser *uuid.UUID      `json:"actor_user_id"`
-	ActorKey  *uuid.UUID      `json:"actor_api_key_id"`
-	Action    string          `json:"action"`
-	Target    string          `json:"target"`
-	Detail    json.RawMessage `json:"detail"`
-	RequestID string          `json:"request_id"`
-	IP        string          `json:"ip"`
-}
-
-// listAudit pages through the audit log, newest first; the cursor is the id
-// of the last entry seen.
-func (s *Server) listAudit(c echo.Context) error {
+// ListAuditLog pages through the audit log, newest first; the cursor is
+// the id of the last entry seen.
+func (s handlers) ListAuditLog(c echo.Context, f apigen.ListAuditLogParams) error {
 	p := principal(c)
 	limit := defaultLimit
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
+	if f.Limit != nil {
+		if *f.Limit < 1 || *f.Limit > maxLimit {
 			return domain.Errorf(domain.ErrInvalid, "limit: must be an integer from 1 to %d", maxLimit)
 		}
-		limit = n
+		limit = *f.Limit
 	}
 	var before int64
-	if v := c.QueryParam("cursor"); v != "" {
+	if v := deref(f.Cursor); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
 			return domain.Errorf(domain.ErrInvalid, "cursor: not a cursor this API returned")
@@ -82,14 +68,14 @@ func (s *Server) listAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page := Page[AuditEntry]{Data: make([]AuditEntry, 0, len(rows))}
+	page := apigen.AuditPage{Data: make([]apigen.AuditEntry, 0, len(rows))}
 	for i, r := range rows {
 		if i == limit {
 			page.NextCursor = strconv.FormatInt(rows[i-1].ID, 10)
 			break
 		}
-		page.Data = append(page.Data, AuditEntry{ID: r.ID, At: r.At.UTC(), ActorUser: r.ActorUser, ActorKey: r.ActorKey,
-			Action: r.Action, Target: r.Target, Detail: r.Detail, RequestID: r.RequestID, IP: r.Ip})
+		page.Data = append(page.Data, apigen.AuditEntry{Id: r.ID, At: r.At.UTC(), ActorUserId: null(r.ActorUser), ActorApiKeyId: null(r.ActorKey),
+			Action: r.Action, Target: r.Target, Detail: r.Detail, RequestId: r.RequestID, Ip: r.Ip})
 	}
 	return c.JSON(http.StatusOK, page)
 }

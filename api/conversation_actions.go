@@ -2,13 +2,12 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
@@ -20,44 +19,24 @@ import (
 // answer is 202 with the events' stream sequences; the change shows in the
 // read API (and live) once projected, a few milliseconds later.
 
-// Accepted is the answer to an action: the events it became.
-type Accepted struct {
-	ConversationID uuid.UUID  `json:"conversation_id"`
-	NoteID         *uuid.UUID `json:"note_id,omitempty"`
-	Events         []uint64   `json:"events"`
-}
-
-type patchConversationRequest struct {
-	AssigneeID   json.RawMessage `json:"assignee_id"` // absent: unchanged; null: unassign
-	Status       *string         `json:"status"`
-	SnoozedUntil *time.Time      `json:"snoozed_until"`
-	Tags         *[]string       `json:"tags"`
-}
-
-func (s *Server) patchConversation(c echo.Context) error {
+// PatchConversation assigns or unassigns (assignee_id absent: unchanged;
+// null: unassign), opens, closes or snoozes, and sets tags.
+func (s handlers) PatchConversation(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	var r patchConversationRequest
+	var r apigen.PatchConversationRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
 	var events []domain.ConversationEvent
 	var types []string
-	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+	err := s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
 		if _, err := q.GetConversation(ctx, db.GetConversationParams{TenantID: p.TenantID, ID: id}); err != nil {
 			return notFound(err, "conversation")
 		}
-		if len(r.AssigneeID) > 0 {
+		if r.AssigneeId.IsSpecified() {
 			ev := domain.ConversationEvent{ConversationID: id}
-			if string(r.AssigneeID) != "null" {
-				var who uuid.UUID
-				if err := json.Unmarshal(r.AssigneeID, &who); err != nil {
-					return domain.Errorf(domain.ErrInvalid, "assignee_id: a user id or null")
-				}
+			if who, err := r.AssigneeId.Get(); err == nil {
 				if _, err := q.UserByID(ctx, db.UserByIDParams{TenantID: p.TenantID, ID: who}); err != nil {
 					return domain.Errorf(domain.ErrInvalid, "assignee_id: no such user in this tenant")
 				}
@@ -71,8 +50,8 @@ func (s *Server) patchConversation(c echo.Context) error {
 		return err
 	}
 	if r.Status != nil {
-		ev := domain.ConversationEvent{ConversationID: id, Status: *r.Status}
-		switch *r.Status {
+		ev := domain.ConversationEvent{ConversationID: id, Status: string(*r.Status)}
+		switch ev.Status {
 		case domain.ConversationSnoozed:
 			if r.SnoozedUntil == nil || !r.SnoozedUntil.After(s.now()) {
 				return domain.Errorf(domain.ErrInvalid, "snoozed_until: a future time is required to snooze")
@@ -100,7 +79,7 @@ func (s *Server) patchConversation(c echo.Context) error {
 	if len(events) == 0 {
 		return domain.Errorf(domain.ErrInvalid, "body: nothing to change (assignee_id, status, tags)")
 	}
-	out := Accepted{ConversationID: id}
+	out := apigen.Accepted{ConversationId: id}
 	for i := range events {
 		seq, err := s.publishConversation(c, types[i], events[i])
 		if err != nil {
@@ -111,16 +90,12 @@ func (s *Server) patchConversation(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, out)
 }
 
-type noteRequest struct {
-	Body string `json:"body"`
-}
-
-func (s *Server) addNote(c echo.Context) error {
-	id, err := s.tenantConversation(c)
-	if err != nil {
+// AddNote writes an internal note on a conversation.
+func (s handlers) AddNote(c echo.Context, id uuid.UUID) error {
+	if err := s.tenantConversation(c, id); err != nil {
 		return err
 	}
-	var r noteRequest
+	var r apigen.NoteRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -133,38 +108,27 @@ func (s *Server) addNote(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, Accepted{ConversationID: id, NoteID: &note, Events: []uint64{seq}})
+	return c.JSON(http.StatusAccepted, apigen.Accepted{ConversationId: id, NoteId: &note, Events: []uint64{seq}})
 }
 
-func (s *Server) markRead(c echo.Context) error {
-	id, err := s.tenantConversation(c)
-	if err != nil {
+// MarkRead clears the conversation's unread count.
+func (s handlers) MarkRead(c echo.Context, id uuid.UUID) error {
+	if err := s.tenantConversation(c, id); err != nil {
 		return err
 	}
 	seq, err := s.publishConversation(c, domain.EventRead, domain.ConversationEvent{ConversationID: id})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, Accepted{ConversationID: id, Events: []uint64{seq}})
+	return c.JSON(http.StatusAccepted, apigen.Accepted{ConversationId: id, Events: []uint64{seq}})
 }
 
-// Note is an internal note on a conversation.
-type Note struct {
-	ID        uuid.UUID  `json:"id"`
-	AuthorID  *uuid.UUID `json:"author_id"`
-	Body      string     `json:"body"`
-	CreatedAt time.Time  `json:"created_at"`
-}
-
-func (s *Server) listNotes(c echo.Context) error {
+// ListNotes lists a conversation's internal notes, oldest first.
+func (s handlers) ListNotes(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
 	var rows []db.Note
-	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+	err := s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
 		if _, err := q.GetConversation(ctx, db.GetConversationParams{TenantID: p.TenantID, ID: id}); err != nil {
 			return notFound(err, "conversation")
 		}
@@ -175,27 +139,22 @@ func (s *Server) listNotes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Note, len(rows))
+	out := apigen.NoteList{Data: make([]apigen.Note, len(rows))}
 	for i, n := range rows {
-		out[i] = Note{ID: n.ID, AuthorID: n.AuthorID, Body: n.Body, CreatedAt: n.CreatedAt.UTC()}
+		out.Data[i] = apigen.Note{Id: n.ID, AuthorId: null(n.AuthorID), Body: n.Body, CreatedAt: n.CreatedAt.UTC()}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": out})
+	return c.JSON(http.StatusOK, out)
 }
 
-// tenantConversation is the conversation named in the path, if the
-// principal's tenant has it.
-func (s *Server) tenantConversation(c echo.Context) (uuid.UUID, error) {
+// tenantConversation is a 404 unless the principal's tenant has the
+// conversation id.
+func (s *Server) tenantConversation(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return uuid.Nil, err
-	}
 	ctx := c.Request().Context()
-	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+	return s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
 		_, err := q.GetConversation(ctx, db.GetConversationParams{TenantID: p.TenantID, ID: id})
 		return notFound(err, "conversation")
 	})
-	return id, err
 }
 
 // publishConversation stores one conversation event and returns its
@@ -209,16 +168,14 @@ func (s *Server) publishConversation(c echo.Context, typ string, ev domain.Conve
 		ev.ActorUserID = &u
 		actor = "user:" + u.String()
 	}
-	data, err := json.Marshal(ev)
+	e, err := streams.ConversationEvent(p.TenantID, typ, ev)
 	if err != nil {
 		return 0, err
 	}
+	e.RequestID, e.Actor, e.MsgID = requestID(c), actor, uuid.NewString()
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.PublishTimeout)
 	defer cancel()
-	seq, err := s.pub.Publish(ctx, streams.Event{
-		Tenant: p.TenantID.String(), Type: typ, OccurredAt: ev.At, RequestID: requestID(c), Actor: actor,
-		MsgID: uuid.NewString(), Data: data,
-	})
+	seq, err := s.pub.Publish(ctx, e)
 	if err != nil {
 		s.log.Error("conversation event not stored", "err", err, "request_id", requestID(c))
 		return 0, domain.Errorf(domain.ErrUnavailable, "could not store the change; retry")

@@ -5,89 +5,34 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
+	"github.com/oapi-codegen/nullable"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
 )
-
-// Contact is a conversation's other party as the API shows it.
-type Contact struct {
-	WaID   string `json:"wa_id"`
-	UserID string `json:"user_id,omitempty"`
-	Phone  string `json:"phone"`
-	Name   string `json:"name"`
-}
-
-// Conversation is a conversation as the API shows it.
-type Conversation struct {
-	ID                 uuid.UUID  `json:"id"`
-	Contact            Contact    `json:"contact"`
-	PhoneNumberID      string     `json:"phone_number_id"`
-	UnreadCount        int32      `json:"unread_count"`
-	LastMessageAt      *time.Time `json:"last_message_at"`
-	LastMessagePreview string     `json:"last_message_preview"`
-	WindowExpiresAt    *time.Time `json:"window_expires_at"`
-	Status             string     `json:"status"`
-	SnoozedUntil       *time.Time `json:"snoozed_until"`
-	AssigneeID         *uuid.UUID `json:"assignee_id"`
-	Tags               []string   `json:"tags"`
-}
-
-// Message is a message as the API shows it.
-type Message struct {
-	ID             uuid.UUID            `json:"id"`
-	ConversationID uuid.UUID            `json:"conversation_id"`
-	WAMID          string               `json:"wamid"`
-	Direction      string               `json:"direction"`
-	Type           string               `json:"type"`
-	Status         string               `json:"status"`
-	Content        json.RawMessage      `json:"content"`
-	Preview        string               `json:"preview"`
-	Timestamp      time.Time            `json:"timestamp"`
-	ReplyTo        *string              `json:"reply_to"`
-	Context        json.RawMessage      `json:"context,omitempty"`
-	Referral       json.RawMessage      `json:"referral,omitempty"`
-	Error          *MessageError        `json:"error,omitempty"`
-	Statuses       map[string]time.Time `json:"statuses"`
-	Pricing        json.RawMessage      `json:"pricing,omitempty"`
-	Edited         json.RawMessage      `json:"edited,omitempty"`
-	RevokedAt      *time.Time           `json:"revoked_at,omitempty"`
-}
-
-// MessageError is Meta's reason for a failed message.
-type MessageError struct {
-	Code    int32  `json:"code"`
-	Title   string `json:"title"`
-	Details string `json:"details,omitempty"`
-}
-
-// Page is one page of a list; NextCursor is empty on the last page.
-type Page[T any] struct {
-	Data       []T    `json:"data"`
-	NextCursor string `json:"next_cursor"`
-}
 
 const (
 	defaultLimit = 50
 	maxLimit     = 200
 )
 
-func (s *Server) listConversations(c echo.Context) error {
+// ListConversations lists the tenant's conversations, most recent first.
+func (s handlers) ListConversations(c echo.Context, f apigen.ListConversationsParams) error {
 	p := principal(c)
-	limit, cur, err := pageParams(c)
+	limit, cur, err := pageParams(f.Limit, f.Cursor)
 	if err != nil {
 		return err
 	}
 	params := db.ListConversationsParams{
 		TenantID: p.TenantID, After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
 	}
-	if err := conversationFilters(c, p, &params); err != nil {
+	if err := conversationFilters(f, p, &params); err != nil {
 		return err
 	}
 	var rows []db.ListConversationsRow
@@ -98,24 +43,24 @@ func (s *Server) listConversations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page := Page[Conversation]{Data: make([]Conversation, 0, len(rows))}
+	page := apigen.ConversationPage{Data: make([]apigen.Conversation, 0, len(rows))}
 	for i, r := range rows {
 		if i == limit {
 			last := rows[i-1]
 			page.NextCursor = encodeCursor(last.SortAt, last.ID)
 			break
 		}
-		page.Data = append(page.Data, Conversation{
-			ID:                 r.ID,
-			Contact:            Contact{WaID: r.WaID, UserID: r.UserID, Phone: r.Phone, Name: r.ProfileName},
-			PhoneNumberID:      r.PhoneNumberID,
+		page.Data = append(page.Data, apigen.Conversation{
+			Id:                 r.ID,
+			Contact:            apigen.Contact{WaId: r.WaID, UserId: r.UserID, Phone: r.Phone, Name: r.ProfileName},
+			PhoneNumberId:      r.PhoneNumberID,
 			UnreadCount:        r.UnreadCount,
-			LastMessageAt:      utc(r.LastMessageAt),
+			LastMessageAt:      null(utc(r.LastMessageAt)),
 			LastMessagePreview: r.LastMessagePreview,
-			WindowExpiresAt:    utc(r.WindowExpiresAt),
-			Status:             r.Status,
-			SnoozedUntil:       utc(r.SnoozedUntil),
-			AssigneeID:         r.AssigneeID,
+			WindowExpiresAt:    null(utc(r.WindowExpiresAt)),
+			Status:             apigen.ConversationStatus(r.Status),
+			SnoozedUntil:       null(utc(r.SnoozedUntil)),
+			AssigneeId:         null(r.AssigneeID),
 			Tags:               r.Tags,
 		})
 	}
@@ -125,19 +70,17 @@ func (s *Server) listConversations(c echo.Context) error {
 // conversationFilters reads the list's filters: status, assignee (me,
 // unassigned or a user id), phone_number_id, tag, unread=true, and q (in the
 // contact's name or phone number).
-func conversationFilters(c echo.Context, p Principal, params *db.ListConversationsParams) error {
-	opt := func(name string) *string {
-		if v := c.QueryParam(name); v != "" {
+func conversationFilters(f apigen.ListConversationsParams, p Principal, params *db.ListConversationsParams) error {
+	opt := func(v string) *string {
+		if v != "" {
 			return &v
 		}
 		return nil
 	}
-	params.Status, params.PhoneNumberID, params.Tag = opt("status"), opt("phone_number_id"), opt("tag")
-	if params.Tag != nil {
-		t := strings.ToLower(*params.Tag)
-		params.Tag = &t
-	}
-	switch a := c.QueryParam("assignee"); a {
+	params.Status = opt(string(deref(f.Status)))
+	params.PhoneNumberID = opt(deref(f.PhoneNumberId))
+	params.Tag = opt(strings.ToLower(deref(f.Tag)))
+	switch a := deref(f.Assignee); a {
 	case "":
 	case "unassigned":
 		params.Unassigned = true
@@ -154,8 +97,8 @@ func conversationFilters(c echo.Context, p Principal, params *db.ListConversatio
 		}
 		params.Assignee = &id
 	}
-	params.UnreadOnly = c.QueryParam("unread") == "true"
-	if q := strings.TrimSpace(c.QueryParam("q")); q != "" {
+	params.UnreadOnly = deref(f.Unread)
+	if q := strings.TrimSpace(deref(f.Q)); q != "" {
 		// LIKE's wildcards in what the user typed are meant literally.
 		q = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)
 		params.Search = &q
@@ -163,13 +106,10 @@ func conversationFilters(c echo.Context, p Principal, params *db.ListConversatio
 	return nil
 }
 
-func (s *Server) listMessages(c echo.Context) error {
+// ListMessages lists a conversation's messages, newest first.
+func (s handlers) ListMessages(c echo.Context, convID uuid.UUID, f apigen.ListMessagesParams) error {
 	p := principal(c)
-	convID, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	limit, cur, err := pageParams(c)
+	limit, cur, err := pageParams(f.Limit, f.Cursor)
 	if err != nil {
 		return err
 	}
@@ -189,7 +129,7 @@ func (s *Server) listMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page := Page[Message]{Data: make([]Message, 0, len(rows))}
+	page := apigen.MessagePage{Data: make([]apigen.Message, 0, len(rows))}
 	for i, r := range rows {
 		if i == limit {
 			last := rows[i-1]
@@ -201,14 +141,11 @@ func (s *Server) listMessages(c echo.Context) error {
 	return c.JSON(http.StatusOK, page)
 }
 
-func (s *Server) getMessage(c echo.Context) error {
+// GetMessage is one message.
+func (s handlers) GetMessage(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var m db.Message
-	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
+	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
 		m, err = q.GetMessage(c.Request().Context(), db.GetMessageParams{TenantID: p.TenantID, ID: id})
 		return notFound(err, "message")
 	})
@@ -218,12 +155,12 @@ func (s *Server) getMessage(c echo.Context) error {
 	return c.JSON(http.StatusOK, messageOf(m))
 }
 
-func messageOf(r db.Message) Message {
-	m := Message{
-		ID:             r.ID,
-		ConversationID: r.ConversationID,
-		WAMID:          r.Wamid,
-		Direction:      r.Direction,
+func messageOf(r db.Message) apigen.Message {
+	m := apigen.Message{
+		Id:             r.ID,
+		ConversationId: r.ConversationID,
+		Wamid:          r.Wamid,
+		Direction:      apigen.MessageDirection(r.Direction),
 		Type:           r.Type,
 		Status:         r.Status,
 		Content:        r.Content,
@@ -234,16 +171,17 @@ func messageOf(r db.Message) Message {
 		Pricing:        r.Pricing,
 		Edited:         r.Edited,
 		RevokedAt:      utc(r.RevokedAt),
+		ReplyTo:        nullable.NewNullNullable[string](),
 		Statuses:       map[string]time.Time{},
 	}
 	if m.Content == nil {
 		m.Content = json.RawMessage("null")
 	}
 	if r.ReplyTo != "" {
-		m.ReplyTo = &r.ReplyTo
+		m.ReplyTo.Set(r.ReplyTo)
 	}
 	if r.ErrorCode != nil {
-		m.Error = &MessageError{Code: *r.ErrorCode, Title: deref(r.ErrorTitle), Details: deref(r.ErrorDetails)}
+		m.Error = &apigen.MessageError{Code: *r.ErrorCode, Title: deref(r.ErrorTitle), Details: deref(r.ErrorDetails)}
 	}
 	_ = json.Unmarshal(r.Statuses, &m.Statuses)
 	for k, t := range m.Statuses {
@@ -296,31 +234,23 @@ func decodeCursor(s string) (*cursor, error) {
 	return &cursor{At: at, ID: u}, nil
 }
 
-func pageParams(c echo.Context) (int, *cursor, error) {
+// pageParams checks a list's ?limit= and ?cursor=.
+func pageParams(lim *int, cursorText *string) (int, *cursor, error) {
 	limit := defaultLimit
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
+	if lim != nil {
+		if *lim < 1 || *lim > maxLimit {
 			return 0, nil, domain.Errorf(domain.ErrInvalid, "limit: must be an integer from 1 to %d", maxLimit)
 		}
-		limit = n
+		limit = *lim
 	}
 	var cur *cursor
-	if v := c.QueryParam("cursor"); v != "" {
+	if v := deref(cursorText); v != "" {
 		var err error
 		if cur, err = decodeCursor(v); err != nil {
 			return 0, nil, domain.Errorf(domain.ErrInvalid, "cursor: not a cursor this API returned")
 		}
 	}
 	return limit, cur, nil
-}
-
-func pathUUID(c echo.Context, name string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Param(name))
-	if err != nil {
-		return uuid.Nil, domain.Errorf(domain.ErrNotFound, "%s: no such id", name)
-	}
-	return id, nil
 }
 
 func notFound(err error, what string) error {
@@ -336,11 +266,4 @@ func utc(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -164,7 +164,6 @@ func TestReadAPI(t *testing.T) {
 	for _, path := range []string{
 		"/api/conversations/" + c0.ID + "/messages",
 		"/api/messages/" + out.ID,
-		"/api/messages/not-a-uuid",
 	} {
 		if rec := e.get(path, b.APIKey); rec.Code != 404 || !strings.Contains(rec.Header().Get("Content-Type"), "problem+json") {
 			t.Errorf("tenant b GET %s: %d %s", path, rec.Code, rec.Body)
@@ -178,6 +177,7 @@ func TestReadAPI(t *testing.T) {
 		"/api/conversations?limit=x":       "limit",
 		"/api/conversations?cursor=!!!":    "cursor",
 		"/api/conversations?cursor=bm9wZQ": "cursor",
+		"/api/messages/not-a-uuid":         "id: must be a uuid",
 	} {
 		rec := e.get(path, a.APIKey)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), field) {

@@ -6,17 +6,22 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/api/apigen"
 )
 
-// readyz answers 200 only when every dependency is reachable, so a load
+// Healthz answers while the process is up.
+func (s handlers) Healthz(c echo.Context) error { return c.String(http.StatusOK, "ok") }
+
+// Readyz answers 200 only when every dependency is reachable, so a load
 // balancer sends webhooks only to a node that can store them.
-func (s *Server) readyz(c echo.Context) error {
+func (s handlers) Readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	for _, check := range s.ready {
 		if err := check(ctx); err != nil {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			msg := err.Error()
+			return c.JSON(http.StatusServiceUnavailable, apigen.Readiness{Status: apigen.ReadinessStatusUnavailable, Error: &msg})
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	return c.JSON(http.StatusOK, apigen.Readiness{Status: apigen.ReadinessStatusReady})
 }

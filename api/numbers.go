@@ -5,11 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/db"
@@ -20,35 +20,12 @@ type Graph interface {
 	PhoneNumber(ctx context.Context, id, token string) (meta.PhoneNumber, error)
 }
 
-// Number is a connected WhatsApp number as the API shows it: its secrets
-// only as "is there one".
-type Number struct {
-	ID                 uuid.UUID `json:"id"`
-	PhoneNumberID      string    `json:"phone_number_id"`
-	DisplayPhoneNumber string    `json:"display_phone_number"`
-	WABAID             string    `json:"waba_id"`
-	VerifiedName       string    `json:"verified_name"`
-	MessagesPerSecond  int32     `json:"messages_per_second"`
-	HasAccessToken     bool      `json:"has_access_token"`
-	HasAppSecret       bool      `json:"has_app_secret"`
-	HasVerifyToken     bool      `json:"has_verify_token"`
-	CreatedAt          time.Time `json:"created_at"`
-}
-
-func numberOf(n db.PhoneNumber) Number {
-	return Number{ID: n.ID, PhoneNumberID: n.PhoneNumberID, DisplayPhoneNumber: n.DisplayPhoneNumber, WABAID: n.WabaID,
+// numberOf is a connected number as the API shows it: its secrets only as
+// "is there one".
+func numberOf(n db.PhoneNumber) apigen.Number {
+	return apigen.Number{Id: n.ID, PhoneNumberId: n.PhoneNumberID, DisplayPhoneNumber: n.DisplayPhoneNumber, WabaId: n.WabaID,
 		VerifiedName: n.VerifiedName, MessagesPerSecond: n.MessagesPerSecond, HasAccessToken: n.AccessTokenEnc != nil,
 		HasAppSecret: n.AppSecretEnc != nil, HasVerifyToken: n.VerifyTokenEnc != nil, CreatedAt: n.CreatedAt.UTC()}
-}
-
-type connectNumberRequest struct {
-	PhoneNumberID      string `json:"phone_number_id"`
-	DisplayPhoneNumber string `json:"display_phone_number"`
-	WABAID             string `json:"waba_id"`
-	AccessToken        string `json:"access_token"`
-	AppSecret          string `json:"app_secret"`
-	VerifyToken        string `json:"verify_token"`
-	MessagesPerSecond  *int32 `json:"messages_per_second"`
 }
 
 // SecretAAD binds a stored secret to its row: the tenant, the number and
@@ -57,18 +34,19 @@ func SecretAAD(tenant uuid.UUID, phoneNumberID, field string) []byte {
 	return []byte(tenant.String() + "|" + phoneNumberID + "|" + field)
 }
 
-// connectNumber stores a number's credentials after Meta confirmed that the
+// ConnectNumber stores a number's credentials after Meta confirmed that the
 // access token may act for it.
-func (s *Server) connectNumber(c echo.Context) error {
+func (s handlers) ConnectNumber(c echo.Context) error {
 	p := principal(c)
-	var r connectNumberRequest
+	var r apigen.ConnectNumberRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	if !domain.ValidMetaID(r.PhoneNumberID) {
+	waba, appSecret, verifyToken := deref(r.WabaId), deref(r.AppSecret), deref(r.VerifyToken)
+	if !domain.ValidMetaID(r.PhoneNumberId) {
 		return domain.Errorf(domain.ErrInvalid, "phone_number_id: Meta's numeric phone number id")
 	}
-	if r.WABAID != "" && !domain.ValidMetaID(r.WABAID) {
+	if waba != "" && !domain.ValidMetaID(waba) {
 		return domain.Errorf(domain.ErrInvalid, "waba_id: Meta's numeric WhatsApp Business Account id")
 	}
 	display, err := domain.NormalizePhone(r.DisplayPhoneNumber)
@@ -78,7 +56,7 @@ func (s *Server) connectNumber(c echo.Context) error {
 	if n := len(r.AccessToken); n < 20 || n > 4096 || strings.ContainsAny(r.AccessToken, " \t\r\n") {
 		return domain.Errorf(domain.ErrInvalid, "access_token: 20 to 4096 characters without spaces")
 	}
-	if len(r.AppSecret) > 256 || len(r.VerifyToken) > 256 {
+	if len(appSecret) > 256 || len(verifyToken) > 256 {
 		return domain.Errorf(domain.ErrInvalid, "app_secret and verify_token: at most 256 characters")
 	}
 	mps := int32(80)
@@ -88,7 +66,7 @@ func (s *Server) connectNumber(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	info, err := s.graph.PhoneNumber(ctx, r.PhoneNumberID, r.AccessToken)
+	info, err := s.graph.PhoneNumber(ctx, r.PhoneNumberId, r.AccessToken)
 	var ge *meta.Error
 	switch {
 	case errors.As(err, &ge) && ge.Code == 190:
@@ -100,21 +78,21 @@ func (s *Server) connectNumber(c echo.Context) error {
 		return domain.Errorf(domain.ErrUnavailable, "could not reach Meta's Graph API to check the token; try again")
 	}
 	row := db.ConnectNumberParams{
-		ID: uuid.New(), TenantID: p.TenantID, PhoneNumberID: r.PhoneNumberID, DisplayPhoneNumber: display,
-		WabaID: r.WABAID, VerifiedName: info.VerifiedName, MessagesPerSecond: mps,
+		ID: uuid.New(), TenantID: p.TenantID, PhoneNumberID: r.PhoneNumberId, DisplayPhoneNumber: display,
+		WabaID: waba, VerifiedName: info.VerifiedName, MessagesPerSecond: mps,
 	}
 	for _, sec := range []struct {
 		field, value string
 		dst          *[]byte
 	}{
 		{"access_token", r.AccessToken, &row.AccessTokenEnc},
-		{"app_secret", r.AppSecret, &row.AppSecretEnc},
-		{"verify_token", r.VerifyToken, &row.VerifyTokenEnc},
+		{"app_secret", appSecret, &row.AppSecretEnc},
+		{"verify_token", verifyToken, &row.VerifyTokenEnc},
 	} {
 		if sec.value == "" {
 			continue
 		}
-		if row.SecretKeyID, *sec.dst, err = s.keys.Encrypt([]byte(sec.value), SecretAAD(p.TenantID, r.PhoneNumberID, sec.field)); err != nil {
+		if row.SecretKeyID, *sec.dst, err = s.keys.Encrypt([]byte(sec.value), SecretAAD(p.TenantID, r.PhoneNumberId, sec.field)); err != nil {
 			return err
 		}
 	}
@@ -136,7 +114,8 @@ func (s *Server) connectNumber(c echo.Context) error {
 	return c.JSON(http.StatusCreated, numberOf(n))
 }
 
-func (s *Server) listNumbers(c echo.Context) error {
+// ListNumbers lists the tenant's numbers.
+func (s handlers) ListNumbers(c echo.Context) error {
 	p := principal(c)
 	var rows []db.PhoneNumber
 	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
@@ -146,21 +125,18 @@ func (s *Server) listNumbers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Number, len(rows))
+	out := apigen.NumberList{Data: make([]apigen.Number, len(rows))}
 	for i, n := range rows {
-		out[i] = numberOf(n)
+		out.Data[i] = numberOf(n)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": out})
+	return c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) deleteNumber(c echo.Context) error {
+// DeleteNumber disconnects a number and forgets its credentials.
+func (s handlers) DeleteNumber(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
-	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+	err := s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
 		pnid, err := q.DeleteNumber(ctx, db.DeleteNumberParams{TenantID: p.TenantID, ID: id})
 		if err != nil {
 			return notFound(err, "phone number")
@@ -173,3 +149,10 @@ func (s *Server) deleteNumber(c echo.Context) error {
 	s.router.Forget()
 	return c.NoContent(http.StatusNoContent)
 }
+
+// The same operations at /api/phone-numbers, the path of the product wam
+// replaces.
+
+func (s handlers) ConnectNumberAlias(c echo.Context) error              { return s.ConnectNumber(c) }
+func (s handlers) ListNumbersAlias(c echo.Context) error                { return s.ListNumbers(c) }
+func (s handlers) DeleteNumberAlias(c echo.Context, id uuid.UUID) error { return s.DeleteNumber(c, id) }

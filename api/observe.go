@@ -76,7 +76,8 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// metricsHandler serves the registry in Prometheus' text format.
-func metricsHandler(g prometheus.Gatherer) echo.HandlerFunc {
-	return echo.WrapHandler(promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+// Metrics serves the registry in Prometheus' text format.
+func (s handlers) Metrics(c echo.Context) error {
+	promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
+	return nil
 }

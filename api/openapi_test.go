@@ -2,12 +2,14 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/wam-project/wam/api"
 )
 
@@ -94,5 +96,68 @@ func TestAPIDocsPage(t *testing.T) {
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("GET %s: %d, want a body with %q", path, rec.Code, want)
 		}
+	}
+}
+
+// TestGuardsFollowTheContract: the document says who may call what, and
+// the server does as it says, for every operation: without credentials a
+// secured operation is 401; an operation whose x-wam-roles leave out a role
+// is 403 for that role — checked before the request body is looked at.
+func TestGuardsFollowTheContract(t *testing.T) {
+	doc, err := api.LoadOpenAPI(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	owner := e.register(t, "owner@guards.example.com")
+	members := map[string]session{"owner": owner}
+	for _, role := range []string{"admin", "agent"} {
+		email := role + "@guards.example.com"
+		rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": email, "name": role, "role": role})
+		var invited struct {
+			TemporaryPassword string `json:"temporary_password"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &invited); err != nil || rec.Code != http.StatusCreated {
+			t.Fatalf("invite %s: %d %s", role, rec.Code, rec.Body)
+		}
+		members[role] = e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "",
+			map[string]string{"email": email, "password": invited.TemporaryPassword}), http.StatusOK)
+	}
+	secured, restricted := 0, 0
+	for path, item := range doc.Paths.Map() {
+		concrete := strings.NewReplacer("{id}", uuid.NewString(), "{tenant}", uuid.NewString()).Replace(path)
+		for method, op := range item.Operations() {
+			security := doc.Security
+			if op.Security != nil {
+				security = *op.Security
+			}
+			if len(security) == 0 {
+				continue
+			}
+			secured++
+			if rec := e.send(method, concrete, "", "not even JSON"); rec.Code != http.StatusUnauthorized {
+				t.Errorf("%s %s without credentials: %d, want 401", method, path, rec.Code)
+			}
+			roles, ok := op.Extensions["x-wam-roles"].([]any)
+			if !ok {
+				continue
+			}
+			restricted++
+			allowed := map[string]bool{}
+			for _, r := range roles {
+				allowed[r.(string)] = true
+			}
+			for role, s := range members {
+				if allowed[role] {
+					continue
+				}
+				if rec := e.send(method, concrete, s.AccessToken, "not even JSON"); rec.Code != http.StatusForbidden {
+					t.Errorf("%s %s as %s: %d, want 403", method, path, role, rec.Code)
+				}
+			}
+		}
+	}
+	if secured < 20 || restricted < 10 {
+		t.Errorf("only %d secured and %d restricted operations found in the document", secured, restricted)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
@@ -80,6 +81,7 @@ type Server struct {
 	quotas                  quotas
 	keys                    *auth.KeyRing
 	graph                   Graph
+	openapiJSON             []byte // the contract, served at /api/openapi.json
 }
 
 // New returns the HTTP handler of wam. ready lists the checks behind /readyz.
@@ -170,18 +172,9 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	if err != nil {
 		panic(err) // the embedded document is checked by tests: a bad one is a build defect
 	}
-	serveDoc, err := openapiHandler(doc)
-	if err != nil {
+	if s.openapiJSON, err = json.Marshal(doc); err != nil {
 		panic(err)
 	}
-	validate, err := validateRequests(doc)
-	if err != nil {
-		panic(err)
-	}
-	e.Use(validate)
-	s.routes(e)
-	e.GET("/metrics", metricsHandler(cfg.Registry))
-	e.GET("/api/openapi.json", serveDoc)
-	serveAPIDocs(e)
+	s.routes(e, doc)
 	return e
 }

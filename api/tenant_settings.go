@@ -7,40 +7,23 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
 )
 
-// Branding is how the tenant's inbox looks.
-type Branding struct {
-	AppName      string `json:"app_name,omitempty"`
-	LogoURL      string `json:"logo_url,omitempty"`
-	PrimaryColor string `json:"primary_color,omitempty"`
-	AccentColor  string `json:"accent_color,omitempty"`
-	Theme        string `json:"theme,omitempty"` // light or dark: the default
-}
-
-// TenantSettings is a tenant as its people see it.
-type TenantSettings struct {
-	ID     uuid.UUID `json:"id"`
-	Name   string    `json:"name"`
-	Plan   string    `json:"plan"`
-	Limits struct {
-		APIRequestsPerMinute int32 `json:"api_requests_per_minute"`
-	} `json:"limits"`
-	Branding Branding `json:"branding"`
-}
-
-func tenantSettingsOf(t db.Tenant) TenantSettings {
-	out := TenantSettings{ID: t.ID, Name: t.Name, Plan: t.Plan}
-	out.Limits.APIRequestsPerMinute = t.ApiRequestsPerMinute
+// tenantSettingsOf is a tenant as its people see it; the branding (how
+// their inbox looks) is stored as the JSON of apigen.Branding.
+func tenantSettingsOf(t db.Tenant) apigen.Tenant {
+	out := apigen.Tenant{Id: t.ID, Name: t.Name, Plan: t.Plan}
+	out.Limits.ApiRequestsPerMinute = t.ApiRequestsPerMinute
 	_ = json.Unmarshal(t.Branding, &out.Branding)
 	return out
 }
 
-func (s *Server) getTenant(c echo.Context) error {
+// GetTenant shows the tenant's settings.
+func (s handlers) GetTenant(c echo.Context) error {
 	p := principal(c)
 	var t db.Tenant
 	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
@@ -53,18 +36,13 @@ func (s *Server) getTenant(c echo.Context) error {
 	return c.JSON(http.StatusOK, tenantSettingsOf(t))
 }
 
-type putTenantRequest struct {
-	Name     string   `json:"name"`
-	Branding Branding `json:"branding"`
-}
-
 var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
-// putTenant changes the name and branding; the plan and its limits are the
+// PutTenant changes the name and branding; the plan and its limits are the
 // operator's to set.
-func (s *Server) putTenant(c echo.Context) error {
+func (s handlers) PutTenant(c echo.Context) error {
 	p := principal(c)
-	var r putTenantRequest
+	var r apigen.PutTenantRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -72,13 +50,13 @@ func (s *Server) putTenant(c echo.Context) error {
 	if err := validText("name", r.Name, 200); err != nil {
 		return err
 	}
-	b := r.Branding
+	b := deref(r.Branding)
 	if len([]rune(b.AppName)) > 60 {
 		return domain.Errorf(domain.ErrInvalid, "branding.app_name: at most 60 characters")
 	}
-	if b.LogoURL != "" {
-		u, err := url.Parse(b.LogoURL)
-		if err != nil || u.Scheme != "https" || u.Host == "" || len(b.LogoURL) > 2048 {
+	if b.LogoUrl != "" {
+		u, err := url.Parse(b.LogoUrl)
+		if err != nil || u.Scheme != "https" || u.Host == "" || len(b.LogoUrl) > 2048 {
 			return domain.Errorf(domain.ErrInvalid, "branding.logo_url: an https URL of at most 2048 characters")
 		}
 	}
@@ -87,7 +65,7 @@ func (s *Server) putTenant(c echo.Context) error {
 			return domain.Errorf(domain.ErrInvalid, "%s: a colour as #rrggbb", field)
 		}
 	}
-	if b.Theme != "" && b.Theme != "light" && b.Theme != "dark" {
+	if b.Theme != "" && !b.Theme.Valid() {
 		return domain.Errorf(domain.ErrInvalid, "branding.theme: light or dark")
 	}
 	branding, err := json.Marshal(b)

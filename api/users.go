@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
@@ -30,41 +31,20 @@ func requireRole(roles ...string) echo.MiddlewareFunc {
 	}
 }
 
-// UserAdmin is a user as their tenant's admins see them.
-type UserAdmin struct {
-	User
-	CreatedAt   time.Time  `json:"created_at"`
-	LastLoginAt *time.Time `json:"last_login_at"`
-	Disabled    bool       `json:"disabled"`
-	// TemporaryPassword is shown once, in the answer to an invitation by
-	// password.
-	TemporaryPassword string `json:"temporary_password,omitempty"`
-	// InviteToken is shown once, in the answer to an invitation by link: the
-	// invitee sets a password with it at POST /api/auth/accept-invite.
-	InviteToken     string     `json:"invite_token,omitempty"`
-	InviteExpiresAt *time.Time `json:"invite_expires_at,omitempty"`
-}
-
 // InviteTTL is how long an invitation link can be used.
 const InviteTTL = 7 * 24 * time.Hour
 
-func userAdminOf(u db.User) UserAdmin {
-	return UserAdmin{User: userOf(u), CreatedAt: u.CreatedAt.UTC(), LastLoginAt: utc(u.LastLoginAt), Disabled: u.DisabledAt != nil}
+func userAdminOf(u db.User) apigen.UserAdmin {
+	return apigen.UserAdmin{Id: u.ID, TenantId: u.TenantID, Email: u.Email, Name: u.Name, Role: apigen.Role(u.Role),
+		CreatedAt: u.CreatedAt.UTC(), LastLoginAt: null(utc(u.LastLoginAt)), Disabled: u.DisabledAt != nil}
 }
 
-type inviteRequest struct {
-	Email  string `json:"email"`
-	Name   string `json:"name"`
-	Role   string `json:"role"`
-	Invite string `json:"invite"` // "password" (default) or "link"
-}
-
-// inviteUser creates a user and answers, once, either a one-time password
+// InviteUser creates a user and answers, once, either a one-time password
 // for the inviter to hand over or a link token with which the invitee sets
 // their own password.
-func (s *Server) inviteUser(c echo.Context) error {
+func (s handlers) InviteUser(c echo.Context) error {
 	p := principal(c)
-	var r inviteRequest
+	var r apigen.InviteRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -76,13 +56,14 @@ func (s *Server) inviteUser(c echo.Context) error {
 	if err := validText("name", r.Name, 200); err != nil {
 		return err
 	}
-	if r.Role != auth.RoleAdmin && r.Role != auth.RoleAgent {
+	if !r.Role.Valid() {
 		return domain.Errorf(domain.ErrInvalid, "role: admin or agent")
 	}
-	if r.Invite == "" {
-		r.Invite = "password"
+	by := deref(r.Invite)
+	if by == "" {
+		by = apigen.InviteRequestInvitePassword
 	}
-	if r.Invite != "password" && r.Invite != "link" {
+	if !by.Valid() {
 		return domain.Errorf(domain.ErrInvalid, "invite: password or link")
 	}
 	password := rand.Text() // 26 base32 characters, 130 bits; with a link, nobody ever sees it
@@ -97,12 +78,12 @@ func (s *Server) inviteUser(c echo.Context) error {
 	)
 	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
 		u, err = q.CreateUser(c.Request().Context(), db.CreateUserParams{
-			ID: uuid.New(), TenantID: p.TenantID, Email: email, Name: r.Name, PasswordHash: hash, Role: r.Role,
+			ID: uuid.New(), TenantID: p.TenantID, Email: email, Name: r.Name, PasswordHash: hash, Role: string(r.Role),
 		})
 		if err != nil {
 			return err
 		}
-		if r.Invite == "link" {
+		if by == apigen.InviteRequestInviteLink {
 			token, hash, err := auth.NewRefreshToken() // the same kind of opaque secret
 			if err != nil {
 				return err
@@ -113,7 +94,7 @@ func (s *Server) inviteUser(c echo.Context) error {
 			}
 			inviteToken, inviteExpires = token, &expires
 		}
-		return s.audit(c.Request().Context(), q, c, p.TenantID, "user.invited", u.ID.String(), map[string]any{"email": u.Email, "role": u.Role, "by": r.Invite})
+		return s.audit(c.Request().Context(), q, c, p.TenantID, "user.invited", u.ID.String(), map[string]any{"email": u.Email, "role": u.Role, "by": by})
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -123,7 +104,7 @@ func (s *Server) inviteUser(c echo.Context) error {
 		return err
 	}
 	out := userAdminOf(u)
-	if r.Invite == "link" {
+	if by == apigen.InviteRequestInviteLink {
 		out.InviteToken, out.InviteExpiresAt = inviteToken, inviteExpires
 	} else {
 		out.TemporaryPassword = password
@@ -131,7 +112,8 @@ func (s *Server) inviteUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, out)
 }
 
-func (s *Server) listUsers(c echo.Context) error {
+// ListUsers lists the tenant's users.
+func (s handlers) ListUsers(c echo.Context) error {
 	p := principal(c)
 	var us []db.User
 	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
@@ -141,26 +123,17 @@ func (s *Server) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]UserAdmin, len(us))
+	out := apigen.UserList{Data: make([]apigen.UserAdmin, len(us))}
 	for i, u := range us {
-		out[i] = userAdminOf(u)
+		out.Data[i] = userAdminOf(u)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": out})
+	return c.JSON(http.StatusOK, out)
 }
 
-type updateUserRequest struct {
-	Name     *string `json:"name"`
-	Role     *string `json:"role"`
-	Disabled *bool   `json:"disabled"`
-}
-
-func (s *Server) updateUser(c echo.Context) error {
+// UpdateUser renames, changes the role of, disables or enables a user.
+func (s handlers) UpdateUser(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	var r updateUserRequest
+	var r apigen.UpdateUserRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
@@ -170,15 +143,19 @@ func (s *Server) updateUser(c echo.Context) error {
 			return err
 		}
 	}
-	if r.Role != nil && *r.Role != auth.RoleAdmin && *r.Role != auth.RoleAgent {
-		return domain.Errorf(domain.ErrInvalid, "role: admin or agent")
+	var role *string
+	if r.Role != nil {
+		if !r.Role.Valid() {
+			return domain.Errorf(domain.ErrInvalid, "role: admin or agent")
+		}
+		role = (*string)(r.Role)
 	}
 	if id == p.UserID && (r.Role != nil || r.Disabled != nil) {
 		return domain.Errorf(domain.ErrForbidden, "you cannot change your own role or disable yourself")
 	}
 	ctx := c.Request().Context()
 	var u db.User
-	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+	err := s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
 		cur, err := q.UserByID(ctx, db.UserByIDParams{TenantID: p.TenantID, ID: id})
 		if err != nil {
 			return notFound(err, "user")
@@ -186,7 +163,7 @@ func (s *Server) updateUser(c echo.Context) error {
 		if cur.Role == auth.RoleOwner && (r.Role != nil || r.Disabled != nil) {
 			return domain.Errorf(domain.ErrForbidden, "the owner's role cannot be changed, nor the owner disabled")
 		}
-		u, err = q.UpdateUser(ctx, db.UpdateUserParams{TenantID: p.TenantID, ID: id, Name: r.Name, Role: r.Role, Disabled: r.Disabled})
+		u, err = q.UpdateUser(ctx, db.UpdateUserParams{TenantID: p.TenantID, ID: id, Name: r.Name, Role: role, Disabled: r.Disabled})
 		if err != nil {
 			return err
 		}
@@ -198,17 +175,14 @@ func (s *Server) updateUser(c echo.Context) error {
 	return c.JSON(http.StatusOK, userAdminOf(u))
 }
 
-func (s *Server) deleteUser(c echo.Context) error {
+// DeleteUser removes a user; the owner cannot be removed.
+func (s handlers) DeleteUser(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	if id == p.UserID {
 		return domain.Errorf(domain.ErrForbidden, "you cannot delete yourself")
 	}
 	ctx := c.Request().Context()
-	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+	err := s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
 		cur, err := q.UserByID(ctx, db.UserByIDParams{TenantID: p.TenantID, ID: id})
 		if err != nil {
 			return notFound(err, "user")

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
+	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/streams"
 )
@@ -25,23 +26,27 @@ import (
 // about 3 MB into one POST.
 const MaxWebhookBytes = 3 << 20
 
-// verifyWebhook answers Meta's subscription check: the challenge echoed back
-// when the verify token matches.
-func (s *Server) verifyWebhook(c echo.Context) error {
-	q := c.Request().URL.Query()
-	tokens := []string{s.cfg.VerifyToken}
-	if c.Param("tenant") != "" {
-		secrets, err := s.tenantWebhookSecrets(c)
-		if err != nil {
-			return err
-		}
-		tokens = secrets.verifyTokens
+// VerifyWebhook answers Meta's subscription check for wam's own Meta app.
+func (s handlers) VerifyWebhook(c echo.Context, p apigen.VerifyWebhookParams) error {
+	return verifyChallenge(c, []string{s.cfg.VerifyToken}, string(deref(p.HubMode)), deref(p.HubVerifyToken), deref(p.HubChallenge))
+}
+
+// VerifyTenantWebhook answers it for a tenant's own Meta app.
+func (s handlers) VerifyTenantWebhook(c echo.Context, tenant uuid.UUID, p apigen.VerifyTenantWebhookParams) error {
+	secrets, err := s.tenantWebhookSecrets(c.Request().Context(), tenant)
+	if err != nil {
+		return err
 	}
-	token := []byte(q.Get("hub.verify_token"))
-	if q.Get("hub.mode") == "subscribe" {
+	return verifyChallenge(c, secrets.verifyTokens, string(deref(p.HubMode)), deref(p.HubVerifyToken), deref(p.HubChallenge))
+}
+
+// verifyChallenge echoes the challenge back when the verify token is one of
+// tokens.
+func verifyChallenge(c echo.Context, tokens []string, mode, token, challenge string) error {
+	if mode == "subscribe" {
 		for _, t := range tokens {
-			if t != "" && subtle.ConstantTimeCompare(token, []byte(t)) == 1 {
-				return c.String(http.StatusOK, q.Get("hub.challenge"))
+			if t != "" && subtle.ConstantTimeCompare([]byte(token), []byte(t)) == 1 {
+				return c.String(http.StatusOK, challenge)
 			}
 		}
 	}
@@ -54,13 +59,9 @@ type webhookSecrets struct {
 	appSecrets, verifyTokens []string
 }
 
-func (s *Server) tenantWebhookSecrets(c echo.Context) (webhookSecrets, error) {
+func (s *Server) tenantWebhookSecrets(ctx context.Context, tenant uuid.UUID) (webhookSecrets, error) {
 	var out webhookSecrets
-	tenant, err := uuid.Parse(c.Param("tenant"))
-	if err != nil {
-		return out, domain.Errorf(domain.ErrNotFound, "tenant: no such id")
-	}
-	rows, err := s.q.TenantWebhookSecrets(c.Request().Context(), tenant)
+	rows, err := s.q.TenantWebhookSecrets(ctx, tenant)
 	if err != nil {
 		return out, domain.Errorf(domain.ErrUnavailable, "cannot read the tenant's app secrets; retry later")
 	}
@@ -84,11 +85,22 @@ func (s *Server) tenantWebhookSecrets(c echo.Context) (webhookSecrets, error) {
 	return out, nil
 }
 
+// ReceiveWebhook takes Meta's webhooks for wam's own Meta app.
+func (s handlers) ReceiveWebhook(c echo.Context, _ apigen.ReceiveWebhookParams) error {
+	return s.receiveWebhook(c, uuid.Nil)
+}
+
+// ReceiveTenantWebhook takes them for a tenant's own Meta app.
+func (s handlers) ReceiveTenantWebhook(c echo.Context, tenant uuid.UUID, _ apigen.ReceiveTenantWebhookParams) error {
+	return s.receiveWebhook(c, tenant)
+}
+
 // receiveWebhook stores what Meta sent before saying OK: the raw bytes are
 // published to each owning tenant's subject and the 200 goes out only after
 // JetStream acknowledged every part. Anything short of that is a 5xx, and
-// Meta delivers again.
-func (s *Server) receiveWebhook(c echo.Context) error {
+// Meta delivers again. A tenant's own app (tenant not Nil) signs with its
+// app secret and may only speak for that tenant's numbers.
+func (s *Server) receiveWebhook(c echo.Context, tenant uuid.UUID) error {
 	req := c.Request()
 	body, err := readBody(c.Response(), req, MaxWebhookBytes)
 	if err != nil {
@@ -96,14 +108,12 @@ func (s *Server) receiveWebhook(c echo.Context) error {
 		return err
 	}
 	secrets, only := []string{s.cfg.AppSecret}, ""
-	if c.Param("tenant") != "" {
-		ts, err := s.tenantWebhookSecrets(c)
+	if tenant != uuid.Nil {
+		ts, err := s.tenantWebhookSecrets(req.Context(), tenant)
 		if err != nil {
 			return err
 		}
-		// Signed with the tenant's own app: its webhooks may only speak
-		// for its own numbers.
-		secrets, only = ts.appSecrets, c.Param("tenant")
+		secrets, only = ts.appSecrets, tenant.String()
 	}
 	if !validSignature(req.Header.Get("X-Hub-Signature-256"), body, secrets) {
 		s.metrics.webhooks.WithLabelValues("rejected").Inc()
