@@ -49,7 +49,18 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			if err != nil {
 				return domain.Errorf(domain.ErrUnauthorized, "access token invalid or expired")
 			}
-			c.Set(principalKey, Principal{TenantID: claims.TenantID, UserID: claims.UserID, Role: claims.Role})
+			// The token says who; the account says whether they still
+			// may, and as what: a disabled or deleted user is out at once,
+			// and a changed role applies to the next request, not in up to
+			// 15 minutes when the token runs out.
+			role, err := s.q.ActiveUserRole(c.Request().Context(), db.ActiveUserRoleParams{TenantID: claims.TenantID, ID: claims.UserID})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return domain.Errorf(domain.ErrUnauthorized, "account disabled or deleted")
+			}
+			if err != nil {
+				return err
+			}
+			c.Set(principalKey, Principal{TenantID: claims.TenantID, UserID: claims.UserID, Role: role})
 			return next(c)
 		case key == "":
 			key = bearer

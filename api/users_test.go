@@ -93,6 +93,10 @@ func TestUsersKeysAndRoles(t *testing.T) {
 	if rec := e.send(http.MethodPatch, "/api/users/"+invited.ID, owner.AccessToken, `{"disabled":true}`); rec.Code != 200 {
 		t.Fatalf("disable agent: %d %s", rec.Code, rec.Body)
 	}
+	// Their access token, still unexpired, stops working at once.
+	if rec := e.send(http.MethodGet, "/api/conversations", agent.AccessToken, ""); rec.Code != 401 {
+		t.Errorf("disabled agent's access token: %d, want 401", rec.Code)
+	}
 	if rec := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
 		"email": "agent@a.example.com", "password": invited.TemporaryPassword,
 	}); rec.Code != 401 {
@@ -274,5 +278,42 @@ func TestInviteByLink(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), inv.InviteToken) {
 		t.Error("an invitation token was logged")
+	}
+}
+
+// TestRoleChangeAppliesAtOnce: an access token carries its user's role, but
+// the account decides: a demoted admin loses admin rights with the next
+// request, and a deleted user's token stops working.
+func TestRoleChangeAppliesAtOnce(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@demote.example.com")
+	rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": "ad@demote.example.com", "name": "Ad", "role": "admin"})
+	var invited struct {
+		ID                string `json:"id"`
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &invited); err != nil || rec.Code != http.StatusCreated {
+		t.Fatalf("invite: %d %s", rec.Code, rec.Body)
+	}
+	admin := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
+		"email": "ad@demote.example.com", "password": invited.TemporaryPassword,
+	}), http.StatusOK)
+	if rec := e.send(http.MethodGet, "/api/users", admin.AccessToken, ""); rec.Code != 200 {
+		t.Fatalf("admin lists users: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodPatch, "/api/users/"+invited.ID, owner.AccessToken, `{"role":"agent"}`); rec.Code != 200 {
+		t.Fatalf("demote: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodGet, "/api/users", admin.AccessToken, ""); rec.Code != http.StatusForbidden {
+		t.Errorf("demoted admin's token lists users: %d, want 403", rec.Code)
+	}
+	if rec := e.send(http.MethodGet, "/api/conversations", admin.AccessToken, ""); rec.Code != 200 {
+		t.Errorf("demoted admin reads the inbox as an agent: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodDelete, "/api/users/"+invited.ID, owner.AccessToken, ""); rec.Code != 204 {
+		t.Fatalf("delete: %d", rec.Code)
+	}
+	if rec := e.send(http.MethodGet, "/api/conversations", admin.AccessToken, ""); rec.Code != 401 {
+		t.Errorf("deleted user's token: %d, want 401", rec.Code)
 	}
 }

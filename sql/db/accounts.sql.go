@@ -42,6 +42,23 @@ func (q *Queries) AcceptInvite(ctx context.Context, arg AcceptInviteParams) (Use
 	return i, err
 }
 
+const activeUserRole = `-- name: ActiveUserRole :one
+SELECT role FROM users WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL
+`
+
+type ActiveUserRoleParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+// The role of a user who may act now: not disabled, not deleted.
+func (q *Queries) ActiveUserRole(ctx context.Context, arg ActiveUserRoleParams) (string, error) {
+	row := q.db.QueryRow(ctx, activeUserRole, arg.TenantID, arg.ID)
+	var role string
+	err := row.Scan(&role)
+	return role, err
+}
+
 const createRefreshToken = `-- name: CreateRefreshToken :exec
 INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, hash, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

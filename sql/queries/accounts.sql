@@ -57,3 +57,7 @@ SELECT * FROM users WHERE invite_hash = @invite_hash FOR UPDATE;
 UPDATE users SET password_hash = @password_hash, invite_hash = NULL, invite_expires_at = NULL
 WHERE id = @id
 RETURNING *;
+
+-- name: ActiveUserRole :one
+-- The role of a user who may act now: not disabled, not deleted.
+SELECT role FROM users WHERE tenant_id = @tenant_id AND id = @id AND disabled_at IS NULL;
