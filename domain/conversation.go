@@ -14,6 +14,11 @@ const (
 	EventTagsSet       = "conversation.tags_set"       // Tags, the whole set
 	EventNoteAdded     = "conversation.note_added"     // NoteID, Body
 	EventRead          = "conversation.read"           // unread back to 0
+	// EventSnoozeExpired ends a snooze: published by the system when
+	// SnoozedUntil (the snooze that ended) has passed. It reopens the
+	// conversation only if that same snooze still holds, so a late or
+	// repeated one changes nothing.
+	EventSnoozeExpired = "conversation.snooze_expired" // SnoozedUntil
 )
 
 // Conversation statuses.

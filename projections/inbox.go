@@ -148,6 +148,11 @@ func applyConversationEvent(ctx context.Context, q *db.Queries, ev *Event, ce *c
 		return q.SetConversationAssignee(ctx, db.SetConversationAssigneeParams{TenantID: ce.tenant, ID: id, AssigneeID: ce.AssigneeID, At: at, Seq: seq})
 	case domain.EventStatusChanged:
 		return q.SetConversationStatus(ctx, db.SetConversationStatusParams{TenantID: ce.tenant, ID: id, Status: ce.Status, SnoozedUntil: ce.SnoozedUntil, At: at, Seq: seq})
+	case domain.EventSnoozeExpired:
+		if ce.SnoozedUntil == nil {
+			return &PoisonError{Err: fmt.Errorf("%s: snooze expiry without snoozed_until", ev.Subject)}
+		}
+		return q.ExpireSnooze(ctx, db.ExpireSnoozeParams{TenantID: ce.tenant, ID: id, SnoozedUntil: ce.SnoozedUntil, At: at, Seq: seq})
 	case domain.EventTagsSet:
 		tags := ce.Tags
 		if tags == nil {

@@ -2,10 +2,14 @@ package streams
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wam-project/wam/domain"
 )
 
 func TestSubjects(t *testing.T) {
@@ -101,5 +105,29 @@ func TestPublish(t *testing.T) {
 	}
 	if info.State.Msgs != 1 {
 		t.Errorf("%d messages in the stream, want 1", info.State.Msgs)
+	}
+}
+
+func TestConversationEvent(t *testing.T) {
+	tenant := uuid.MustParse("6f1b7c2e-3f61-4c9e-9a54-2f0c3f8f0a01")
+	conv := uuid.MustParse("0b0c5a3e-8c1f-5d0e-9f6a-1c2d3e4f5a6b")
+	until := time.Date(2031, 5, 1, 9, 0, 0, 0, time.UTC)
+	at := time.Date(2031, 5, 1, 9, 0, 1, 0, time.UTC)
+	e, err := ConversationEvent(tenant, domain.EventSnoozeExpired, domain.ConversationEvent{ConversationID: conv, SnoozedUntil: &until, At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Subject(), "wam."+tenant.String()+".conversation.snooze_expired"; got != want {
+		t.Errorf("subject %q, want %q", got, want)
+	}
+	if !e.OccurredAt.Equal(at) || e.Tenant != tenant.String() {
+		t.Errorf("event %+v", e)
+	}
+	var back domain.ConversationEvent
+	if err := json.Unmarshal(e.Data, &back); err != nil || back.ConversationID != conv || !back.SnoozedUntil.Equal(until) {
+		t.Errorf("body %s: %v", e.Data, err)
+	}
+	if _, err := ConversationEvent(tenant, TypeWebhookMeta, domain.ConversationEvent{}); err == nil {
+		t.Error("a webhook type made a conversation event")
 	}
 }

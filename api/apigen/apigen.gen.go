@@ -491,7 +491,7 @@ type PatchConversationRequest struct {
 	// AssigneeId a user of the tenant; null unassigns
 	AssigneeId nullable.Nullable[openapi_types.UUID] `json:"assignee_id,omitempty"`
 
-	// SnoozedUntil required with status snoozed, in the future
+	// SnoozedUntil required with status snoozed, in the future; when it passes (or a message arrives) the conversation reopens by itself
 	SnoozedUntil *time.Time          `json:"snoozed_until,omitempty"`
 	Status       *ConversationStatus `json:"status,omitempty"`
 

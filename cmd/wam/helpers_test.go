@@ -155,8 +155,10 @@ func getJSON(t testing.TB, base, apiKey, path string, v any) int {
 }
 
 type apiConversation struct {
-	ID          string `json:"id"`
-	UnreadCount int    `json:"unread_count"`
+	ID           string  `json:"id"`
+	UnreadCount  int     `json:"unread_count"`
+	Status       string  `json:"status"`
+	SnoozedUntil *string `json:"snoozed_until"`
 	Contact     struct {
 		WaID, Phone, Name string
 	} `json:"contact"`

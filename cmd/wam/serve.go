@@ -61,6 +61,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// webhooks gets the cores; it catches up in larger batches after.
 	load := api.NewLoad(2000, time.Now)
 	inbox := projections.NewInbox(database.Pool, bus.JS, log, projections.Options{Busy: load.Busy})
+	pub := streams.NewPublisher(bus.Publish...)
 	projCtx, stopProjectors := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -68,6 +69,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Error("inbox projector stopped", "err", err)
 		}
 	})
+	// Every process runs a waker: their events are deduplicated.
+	wg.Go(func() { projections.NewSnoozeWaker(database.Pool, pub, log, projections.SnoozeOptions{}).Run(projCtx) })
 
 	if cfg.AppSecret == "" {
 		log.Warn("META_APP_SECRET is not set: every webhook POST will be refused with 401")
@@ -87,7 +90,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := newRegistry(bus, inbox)
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, Registry: reg, Load: load,
 		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion)},
-		database.Pool, streams.NewPublisher(bus.Publish...), log,
+		database.Pool, pub, log,
 		database.Ready,
 		bus.Ready,
 	)

@@ -259,3 +259,60 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 		t.Errorf("unread counts add up to %d for %d inbound messages", unread, len(msgs))
 	}
 }
+
+// TestServeSnoozeExpires: `wam serve` reopens a snoozed conversation when
+// the snooze ends. Its waker looks at start, then at the latest every 30 s;
+// serve is restarted after the snooze so that the test need not wait that
+// long, which also shows that a snooze survives a restart.
+func TestServeSnoozeExpires(t *testing.T) {
+	env := map[string]string{
+		"DATABASE_URL":    pgtest.URL(t),
+		"WAM_DATA_DIR":    t.TempDir(),
+		"META_APP_SECRET": testSecret,
+	}
+	_, key := bootstrap(t, env, "111")
+	base, stop := startServe(t, env)
+	if code, err := postWebhook(base, textWebhook("111", "wamid.snooze", "16505551234", "call me tomorrow")); code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	var convs []apiConversation
+	eventually(t, 20*time.Second, "the conversation projected", func() bool {
+		convs, _ = inbox(t, base, key)
+		return len(convs) == 1
+	})
+	until := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second)
+	body := `{"status":"snoozed","snoozed_until":"` + until.Format(time.RFC3339) + `"}`
+	req, err := http.NewRequest(http.MethodPatch, base+"/api/conversations/"+convs[0].ID, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("PATCH %s: %d", body, resp.StatusCode)
+	}
+	eventually(t, 20*time.Second, "the conversation snoozed", func() bool {
+		convs, _ = inbox(t, base, key)
+		return convs[0].Status == "snoozed"
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("clean shutdown: %v", err)
+	}
+
+	base, _ = startServe(t, env)
+	eventually(t, 30*time.Second, "the conversation reopened", func() bool {
+		convs, _ = inbox(t, base, key)
+		return convs[0].Status == "open"
+	})
+	if convs[0].SnoozedUntil != nil {
+		t.Errorf("reopened with snoozed_until %s", *convs[0].SnoozedUntil)
+	}
+	if time.Now().Before(until) {
+		t.Errorf("reopened before %s", until)
+	}
+}

@@ -64,6 +64,34 @@ func (q *Queries) EnsureConversations(ctx context.Context, arg EnsureConversatio
 	return err
 }
 
+const expireSnooze = `-- name: ExpireSnooze :exec
+UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = $1, last_seq = $2
+WHERE tenant_id = $3 AND id = $4 AND status = 'snoozed' AND snoozed_until = $5
+`
+
+type ExpireSnoozeParams struct {
+	At           time.Time
+	Seq          int64
+	TenantID     uuid.UUID
+	ID           uuid.UUID
+	SnoozedUntil *time.Time
+}
+
+// ExpireSnooze applies conversation.snooze_expired: it reopens the
+// conversation only if the snooze that ended still holds. A conversation
+// re-snoozed (to another time), closed or reopened since the waker saw it
+// is left as it is, so a late or repeated wake-up changes nothing.
+func (q *Queries) ExpireSnooze(ctx context.Context, arg ExpireSnoozeParams) error {
+	_, err := q.db.Exec(ctx, expireSnooze,
+		arg.At,
+		arg.Seq,
+		arg.TenantID,
+		arg.ID,
+		arg.SnoozedUntil,
+	)
+	return err
+}
+
 const getCheckpoint = `-- name: GetCheckpoint :one
 SELECT last_seq FROM projector_checkpoints WHERE name = $1
 `
@@ -569,6 +597,7 @@ WITH u AS (
         last_inbound_at      = GREATEST(c.last_inbound_at, agg.last_at),
         window_expires_at    = GREATEST(c.last_inbound_at, agg.last_at) + interval '24 hours',
         status               = 'open',
+        snoozed_until        = NULL,
         updated_at           = agg.at,
         last_seq             = GREATEST(c.last_seq, agg.seq)
     FROM agg

@@ -251,6 +251,7 @@ WITH u AS (
         last_inbound_at      = GREATEST(c.last_inbound_at, agg.last_at),
         window_expires_at    = GREATEST(c.last_inbound_at, agg.last_at) + interval '24 hours',
         status               = 'open',
+        snoozed_until        = NULL,
         updated_at           = agg.at,
         last_seq             = GREATEST(c.last_seq, agg.seq)
     FROM agg
@@ -301,6 +302,14 @@ WHERE tenant_id = @tenant_id AND id = @id;
 -- name: SetConversationStatus :exec
 UPDATE conversations SET status = @status, snoozed_until = sqlc.narg(snoozed_until), updated_at = @at, last_seq = @seq
 WHERE tenant_id = @tenant_id AND id = @id;
+
+-- ExpireSnooze applies conversation.snooze_expired: it reopens the
+-- conversation only if the snooze that ended still holds. A conversation
+-- re-snoozed (to another time), closed or reopened since the waker saw it
+-- is left as it is, so a late or repeated wake-up changes nothing.
+-- name: ExpireSnooze :exec
+UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = @at, last_seq = @seq
+WHERE tenant_id = @tenant_id AND id = @id AND status = 'snoozed' AND snoozed_until = @snoozed_until;
 
 -- name: SetConversationTags :exec
 UPDATE conversations SET tags = @tags::text[], updated_at = @at, last_seq = @seq
