@@ -3,12 +3,16 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 )
 
@@ -189,5 +193,67 @@ func TestAPIKeyAndTokenSideBySide(t *testing.T) {
 		if rec.Code != http.StatusUnauthorized {
 			t.Errorf("%s: %d, want 401", name, rec.Code)
 		}
+	}
+}
+
+// TestPurgeSessions: refresh tokens of sign-ins that are over are deleted;
+// a family with a live token keeps its spent ones, so reusing one of them
+// still revokes the family.
+func TestPurgeSessions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	over := e.register(t, "over@purge.example.com")
+	e.mustSession(t, e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": over.RefreshToken}), http.StatusOK)
+	live := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "",
+		map[string]string{"email": "over@purge.example.com", "password": "correct horse battery"}), http.StatusOK)
+	spent := live.RefreshToken
+	e.mustSession(t, e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": spent}), http.StatusOK)
+
+	// The first sign-in is over; of the second only the spent token expired.
+	family := func(token string) (id uuid.UUID) {
+		t.Helper()
+		if err := e.pool.QueryRow(ctx, `SELECT family_id FROM refresh_tokens WHERE hash = $1`, auth.HashRefreshToken(token)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	overFamily, liveFamily := family(over.RefreshToken), family(spent)
+	if _, err := e.pool.Exec(ctx, `UPDATE refresh_tokens SET expires_at = now() - interval '1 hour' WHERE family_id = $1 OR hash = $2`,
+		overFamily, auth.HashRefreshToken(spent)); err != nil {
+		t.Fatal(err)
+	}
+	count := func(f uuid.UUID) (n int) {
+		t.Helper()
+		if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE family_id = $1`, f).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if count(overFamily) != 2 || count(liveFamily) != 2 {
+		t.Fatalf("before: %d and %d tokens", count(overFamily), count(liveFamily))
+	}
+	purgeCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		api.PurgeSessions(purgeCtx, e.pool, slog.New(slog.DiscardHandler), 10*time.Millisecond, time.Now)
+		close(done)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); count(overFamily) != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the ended sign-in's tokens were not purged")
+		}
+	}
+	stop()
+	<-done
+	if n := count(liveFamily); n != 2 {
+		t.Errorf("the live sign-in has %d tokens left, want 2", n)
+	}
+	// Reusing the spent, expired token of the live family still revokes it.
+	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": spent}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("reuse: %d", rec.Code)
+	}
+	var revoked int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL`, liveFamily).Scan(&revoked); err != nil || revoked != 2 {
+		t.Errorf("%d of the live family's tokens revoked (%v), want 2", revoked, err)
 	}
 }

@@ -185,6 +185,23 @@ func (q *Queries) ListUsers(ctx context.Context, tenantID uuid.UUID) ([]User, er
 	return items, nil
 }
 
+const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
+DELETE FROM refresh_tokens r
+WHERE r.expires_at < $1::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family_id = r.family_id AND l.expires_at >= $1::timestamptz)
+`
+
+// Forgets sign-ins that are over: families whose every token has expired.
+// A family with a live token keeps its spent ones, so that presenting one
+// of them again still revokes the family.
+func (q *Queries) PurgeRefreshTokens(ctx context.Context, now time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeRefreshTokens, now)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const recordLogin = `-- name: RecordLogin :exec
 UPDATE users SET last_login_at = $1::timestamptz WHERE id = $2
 `

@@ -61,3 +61,11 @@ RETURNING *;
 -- name: ActiveUserRole :one
 -- The role of a user who may act now: not disabled, not deleted.
 SELECT role FROM users WHERE tenant_id = @tenant_id AND id = @id AND disabled_at IS NULL;
+
+-- name: PurgeRefreshTokens :execrows
+-- Forgets sign-ins that are over: families whose every token has expired.
+-- A family with a live token keeps its spent ones, so that presenting one
+-- of them again still revokes the family.
+DELETE FROM refresh_tokens r
+WHERE r.expires_at < @now::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family_id = r.family_id AND l.expires_at >= @now::timestamptz);
