@@ -747,118 +747,118 @@ type ReceiveTenantWebhookJSONRequestBody = ReceiveTenantWebhookJSONBody
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-
+	// ApiDocs This document, rendered
 	// (GET /api-docs)
 	ApiDocs(ctx echo.Context) error
-
+	// ListAPIKeys List API keys
 	// (GET /api/api-keys)
 	ListAPIKeys(ctx echo.Context) error
-
+	// CreateAPIKey Create an API key
 	// (POST /api/api-keys)
 	CreateAPIKey(ctx echo.Context) error
-
+	// RevokeAPIKey Revoke an API key
 	// (DELETE /api/api-keys/{id})
 	RevokeAPIKey(ctx echo.Context, id ID) error
-
+	// ListAuditLog Read the audit log
 	// (GET /api/audit-log)
 	ListAuditLog(ctx echo.Context, params ListAuditLogParams) error
-
+	// AcceptInvite Accept an invitation: set a password and sign in
 	// (POST /api/auth/accept-invite)
 	AcceptInvite(ctx echo.Context) error
-
+	// Login Sign in
 	// (POST /api/auth/login)
 	Login(ctx echo.Context) error
-
+	// Logout Sign out: end the refresh token's sign-in everywhere
 	// (POST /api/auth/logout)
 	Logout(ctx echo.Context) error
-
+	// Me Who the caller is
 	// (GET /api/auth/me)
 	Me(ctx echo.Context) error
-
+	// Refresh Trade a refresh token for a new session
 	// (POST /api/auth/refresh)
 	Refresh(ctx echo.Context) error
-
+	// Register Sign up: a new tenant and its owner
 	// (POST /api/auth/register)
 	Register(ctx echo.Context) error
-
+	// ListConversations List conversations
 	// (GET /api/conversations)
 	ListConversations(ctx echo.Context, params ListConversationsParams) error
-
+	// PatchConversation Assign, open, close, snooze or tag a conversation
 	// (PATCH /api/conversations/{id})
 	PatchConversation(ctx echo.Context, id ID) error
-
+	// ListMessages List a conversation's messages
 	// (GET /api/conversations/{id}/messages)
 	ListMessages(ctx echo.Context, id ID, params ListMessagesParams) error
-
+	// ListNotes List a conversation's internal notes
 	// (GET /api/conversations/{id}/notes)
 	ListNotes(ctx echo.Context, id ID) error
-
+	// AddNote Add an internal note
 	// (POST /api/conversations/{id}/notes)
 	AddNote(ctx echo.Context, id ID) error
-
+	// MarkRead Mark a conversation read
 	// (POST /api/conversations/{id}/read)
 	MarkRead(ctx echo.Context, id ID) error
-
+	// GetMessage Get one message
 	// (GET /api/messages/{id})
 	GetMessage(ctx echo.Context, id ID) error
-
+	// Openapi This document, as JSON
 	// (GET /api/openapi.json)
 	Openapi(ctx echo.Context) error
-
+	// ListNumbersAlias List connected numbers (alias)
 	// (GET /api/phone-numbers)
 	ListNumbersAlias(ctx echo.Context) error
-
+	// ConnectNumberAlias Connect a WhatsApp number (alias)
 	// (POST /api/phone-numbers)
 	ConnectNumberAlias(ctx echo.Context) error
-
+	// DeleteNumberAlias Disconnect a number (alias)
 	// (DELETE /api/phone-numbers/{id})
 	DeleteNumberAlias(ctx echo.Context, id ID) error
-
+	// GetTenant The tenant's settings
 	// (GET /api/tenant)
 	GetTenant(ctx echo.Context) error
-
+	// PutTenant Change the tenant's name and branding
 	// (PUT /api/tenant)
 	PutTenant(ctx echo.Context) error
-
+	// ListUsers List users
 	// (GET /api/users)
 	ListUsers(ctx echo.Context) error
-
+	// InviteUser Invite a user
 	// (POST /api/users)
 	InviteUser(ctx echo.Context) error
-
+	// DeleteUser Delete a user
 	// (DELETE /api/users/{id})
 	DeleteUser(ctx echo.Context, id ID) error
-
+	// UpdateUser Change a user's name, role or access
 	// (PATCH /api/users/{id})
 	UpdateUser(ctx echo.Context, id ID) error
-
+	// ListNumbers List connected numbers
 	// (GET /api/waba/credentials)
 	ListNumbers(ctx echo.Context) error
-
+	// ConnectNumber Connect a WhatsApp number
 	// (POST /api/waba/credentials)
 	ConnectNumber(ctx echo.Context) error
-
+	// DeleteNumber Disconnect a number
 	// (DELETE /api/waba/credentials/{id})
 	DeleteNumber(ctx echo.Context, id ID) error
-
+	// VerifyWebhook Meta's subscription check
 	// (GET /api/webhook)
 	VerifyWebhook(ctx echo.Context, params VerifyWebhookParams) error
-
+	// ReceiveWebhook Meta's webhooks: stored, then acknowledged
 	// (POST /api/webhook)
 	ReceiveWebhook(ctx echo.Context, params ReceiveWebhookParams) error
-
+	// VerifyTenantWebhook Meta's subscription check, for a tenant's own Meta app
 	// (GET /api/webhook/{tenant})
 	VerifyTenantWebhook(ctx echo.Context, tenant openapi_types.UUID, params VerifyTenantWebhookParams) error
-
+	// ReceiveTenantWebhook Meta's webhooks, for a tenant's own Meta app
 	// (POST /api/webhook/{tenant})
 	ReceiveTenantWebhook(ctx echo.Context, tenant openapi_types.UUID, params ReceiveTenantWebhookParams) error
-
+	// Healthz Is the process up
 	// (GET /healthz)
 	Healthz(ctx echo.Context) error
-
+	// Metrics Prometheus metrics
 	// (GET /metrics)
 	Metrics(ctx echo.Context) error
-
+	// Readyz Can it store webhooks (NATS and PostgreSQL reachable)
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
 }
