@@ -41,7 +41,7 @@ func (s handlers) Register(c echo.Context) error {
 	if err := validText("name", r.Name, 200); err != nil {
 		return err
 	}
-	if err := validPassword(r.Password); err != nil {
+	if err := validPassword("password", r.Password); err != nil {
 		return err
 	}
 	hash, err := auth.HashPassword(r.Password, s.argon2)
@@ -240,7 +240,7 @@ func (s handlers) Me(c echo.Context) error {
 // newSession issues an access token and a refresh token of family for u,
 // storing the refresh token with q.
 func (s *Server) newSession(ctx context.Context, q *db.Queries, u db.User, family uuid.UUID) (apigen.Session, error) {
-	access, _, err := s.tokens.Issue(auth.Claims{UserID: u.ID, TenantID: u.TenantID, Role: u.Role})
+	access, _, err := s.tokens.Issue(auth.Claims{UserID: u.ID, TenantID: u.TenantID, Role: u.Role, SessionEpoch: u.SessionEpoch})
 	if err != nil {
 		return apigen.Session{}, err
 	}
@@ -309,9 +309,9 @@ func validText(field, s string, max int) error {
 	return nil
 }
 
-func validPassword(p string) error {
+func validPassword(field, p string) error {
 	if n := len([]rune(p)); n < auth.MinPasswordLen || len(p) > auth.MaxPasswordLen {
-		return domain.Errorf(domain.ErrInvalid, "password: %d to %d characters", auth.MinPasswordLen, auth.MaxPasswordLen)
+		return domain.Errorf(domain.ErrInvalid, "%s: %d to %d characters", field, auth.MinPasswordLen, auth.MaxPasswordLen)
 	}
 	return nil
 }
@@ -323,7 +323,7 @@ func (s handlers) AcceptInvite(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	if err := validPassword(r.Password); err != nil {
+	if err := validPassword("password", r.Password); err != nil {
 		return err
 	}
 	hash, err := auth.HashPassword(r.Password, s.argon2)
@@ -350,6 +350,64 @@ func (s handlers) AcceptInvite(c echo.Context) error {
 		return err
 	}
 	sess, err := s.newSession(ctx, s.q, u, uuid.New())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sess)
+}
+
+// ChangePassword lets a signed-in user change their password, given the
+// current one. Every other sign-in of theirs ends (a password is changed
+// because it may be known to someone else); this one goes on with the new
+// session in the answer.
+func (s handlers) ChangePassword(c echo.Context) error {
+	p := principal(c)
+	if p.UserID == uuid.Nil {
+		return domain.Errorf(domain.ErrForbidden, "an API key has no password: sign in as a user")
+	}
+	var r apigen.ChangePasswordRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if err := validPassword("new_password", r.NewPassword); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var u db.User
+	err := s.inTenant(ctx, p.TenantID, func(q *db.Queries) (err error) {
+		u, err = q.UserByID(ctx, db.UserByIDParams{TenantID: p.TenantID, ID: p.UserID})
+		return notFound(err, "user")
+	})
+	if err != nil {
+		return err
+	}
+	if !s.allowAccount(u.Email) {
+		return errTooMany(c)
+	}
+	if len(r.CurrentPassword) > auth.MaxPasswordLen || auth.VerifyPassword(r.CurrentPassword, u.PasswordHash) != nil {
+		if err := s.audit(ctx, s.q, c, p.TenantID, "password_change_failed", u.ID.String(), nil); err != nil {
+			return err
+		}
+		return domain.Errorf(domain.ErrInvalid, "current_password: does not match")
+	}
+	hash, err := auth.HashPassword(r.NewPassword, s.argon2)
+	if err != nil {
+		return err
+	}
+	var sess apigen.Session
+	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+		u, err := q.SetPassword(ctx, db.SetPasswordParams{TenantID: p.TenantID, ID: u.ID, PasswordHash: hash})
+		if err != nil {
+			return err
+		}
+		if err := q.RevokeUserRefreshTokens(ctx, db.RevokeUserRefreshTokensParams{TenantID: p.TenantID, UserID: u.ID, At: s.now()}); err != nil {
+			return err
+		}
+		if sess, err = s.newSession(ctx, q, u, uuid.New()); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, c, p.TenantID, "password_changed", u.ID.String(), nil)
+	})
 	if err != nil {
 		return err
 	}

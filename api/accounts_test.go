@@ -301,3 +301,56 @@ func TestSignInLimits(t *testing.T) {
 		t.Fatalf("sixth try on one account: %d", rec.Code)
 	}
 }
+
+// TestChangePassword: a user changes their password with the current one;
+// every other sign-in ends at once (access and refresh tokens), and the
+// answer's session goes on.
+func TestChangePassword(t *testing.T) {
+	e := newEnv(t)
+	const email, old, new = "pw@change.example.com", "correct horse battery", "a new long passphrase"
+	first := e.register(t, email)
+	second := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": email, "password": old}), http.StatusOK)
+	rec := e.send(http.MethodPost, "/api/api-keys", first.AccessToken, map[string]string{"name": "k"})
+	var key struct{ Key string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &key); err != nil || key.Key == "" {
+		t.Fatalf("key: %d %s", rec.Code, rec.Body)
+	}
+
+	change := func(token, current, next string) *httptest.ResponseRecorder {
+		return e.send(http.MethodPost, "/api/auth/password", token, map[string]string{"current_password": current, "new_password": next})
+	}
+	if rec := change(key.Key, old, new); rec.Code != http.StatusForbidden {
+		t.Errorf("with an API key: %d, want 403", rec.Code)
+	}
+	if rec := change(first.AccessToken, "not the password", new); rec.Code != http.StatusBadRequest || !strings.HasPrefix(problemDetail(t, rec), "current_password:") {
+		t.Errorf("wrong current password: %d %s", rec.Code, rec.Body)
+	}
+	if rec := change(first.AccessToken, old, "short"); rec.Code != http.StatusBadRequest || !strings.HasPrefix(problemDetail(t, rec), "new_password:") {
+		t.Errorf("short new password: %d %s", rec.Code, rec.Body)
+	}
+	third := e.mustSession(t, change(first.AccessToken, old, new), http.StatusOK)
+
+	for name, s := range map[string]session{"first": first, "second": second} {
+		if rec := e.send(http.MethodGet, "/api/auth/me", s.AccessToken, ""); rec.Code != http.StatusUnauthorized {
+			t.Errorf("%s sign-in's access token after the change: %d, want 401", name, rec.Code)
+		}
+		if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": s.RefreshToken}); rec.Code != http.StatusUnauthorized {
+			t.Errorf("%s sign-in's refresh token after the change: %d, want 401", name, rec.Code)
+		}
+	}
+	if rec := e.send(http.MethodGet, "/api/auth/me", third.AccessToken, ""); rec.Code != http.StatusOK {
+		t.Errorf("the new session: %d", rec.Code)
+	}
+	e.mustSession(t, e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": third.RefreshToken}), http.StatusOK)
+	if rec := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": email, "password": old}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("old password: %d, want 401", rec.Code)
+	}
+	e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": email, "password": new}), http.StatusOK)
+	audit := e.send(http.MethodGet, "/api/audit-log", third.AccessToken, "").Body.String()
+	if !strings.Contains(audit, `"password_changed"`) || !strings.Contains(audit, `"password_change_failed"`) {
+		t.Errorf("audit log without the change and the failed attempt: %s", audit)
+	}
+	if strings.Contains(e.logs.String(), new) || strings.Contains(e.logs.String(), old) {
+		t.Error("a password was logged")
+	}
+}

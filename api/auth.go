@@ -53,14 +53,17 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			// may, and as what: a disabled or deleted user is out at once,
 			// and a changed role applies to the next request, not in up to
 			// 15 minutes when the token runs out.
-			role, err := s.q.ActiveUserRole(c.Request().Context(), db.ActiveUserRoleParams{TenantID: claims.TenantID, ID: claims.UserID})
-			if errors.Is(err, pgx.ErrNoRows) {
+			// A password change ends the sessions before it too.
+			u, err := s.q.ActiveUser(c.Request().Context(), db.ActiveUserParams{TenantID: claims.TenantID, ID: claims.UserID})
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
 				return domain.Errorf(domain.ErrUnauthorized, "account disabled or deleted")
-			}
-			if err != nil {
+			case err != nil:
 				return err
+			case claims.SessionEpoch < u.SessionEpoch:
+				return domain.Errorf(domain.ErrUnauthorized, "the password changed since this sign-in; sign in again")
 			}
-			c.Set(principalKey, Principal{TenantID: claims.TenantID, UserID: claims.UserID, Role: role})
+			c.Set(principalKey, Principal{TenantID: claims.TenantID, UserID: claims.UserID, Role: u.Role})
 			return next(c)
 		case key == "":
 			key = bearer

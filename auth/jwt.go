@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,6 +30,10 @@ type Claims struct {
 	UserID   uuid.UUID
 	TenantID uuid.UUID
 	Role     string
+	// SessionEpoch is the user's session epoch when the token was issued
+	// (claim "sep", 0 when absent): a token of an earlier epoch than the
+	// user's is refused (the password changed since).
+	SessionEpoch int32
 }
 
 // Tokens issues and verifies access tokens: JWTs signed with Ed25519
@@ -59,6 +64,7 @@ func (t *Tokens) Issue(c Claims) (string, time.Time, error) {
 		JwtID(uuid.NewString()).
 		Claim("tid", c.TenantID.String()).
 		Claim("role", c.Role).
+		Claim("sep", c.SessionEpoch).
 		Build()
 	if err != nil {
 		return "", time.Time{}, err
@@ -103,6 +109,13 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 	role, _ := tok.Get("role")
 	if c.Role, ok = role.(string); !ok || !ValidRole(c.Role) {
 		return Claims{}, fmt.Errorf("%w: role", ErrInvalidToken)
+	}
+	if sep, ok := tok.Get("sep"); ok {
+		n, isNumber := sep.(float64) // JSON numbers
+		if !isNumber || n < 0 || n > math.MaxInt32 || n != math.Trunc(n) {
+			return Claims{}, fmt.Errorf("%w: sep", ErrInvalidToken)
+		}
+		c.SessionEpoch = int32(n)
 	}
 	return c, nil
 }

@@ -113,10 +113,13 @@ func TestIssuedClaims(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	tk := NewTokens(priv, func() time.Time { return now })
-	c := Claims{UserID: uuid.New(), TenantID: uuid.New(), Role: RoleAdmin}
+	c := Claims{UserID: uuid.New(), TenantID: uuid.New(), Role: RoleAdmin, SessionEpoch: 3}
 	tok, _, err := tk.Issue(c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if back, err := tk.Verify(tok); err != nil || back != c {
+		t.Errorf("verified %+v (%v), want %+v", back, err, c)
 	}
 	parts := strings.Split(tok, ".")
 	hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
@@ -130,7 +133,7 @@ func TestIssuedClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"iss": "wam", "sub": c.UserID.String(), "tid": c.TenantID.String(), "role": "admin",
+		"iss": "wam", "sub": c.UserID.String(), "tid": c.TenantID.String(), "role": "admin", "sep": float64(3),
 		"iat": float64(now.Unix()), "nbf": float64(now.Unix()), "exp": float64(now.Add(15 * time.Minute).Unix()),
 	}
 	for k, v := range want {

@@ -313,6 +313,12 @@ type Branding struct {
 // BrandingTheme defines model for Branding.Theme.
 type BrandingTheme string
 
+// ChangePasswordRequest defines model for ChangePasswordRequest.
+type ChangePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
 // ConnectNumberRequest defines model for ConnectNumberRequest.
 type ConnectNumberRequest struct {
 	AccessToken        string  `json:"access_token"`
@@ -712,6 +718,9 @@ type LoginJSONRequestBody = LoginRequest
 // LogoutJSONRequestBody defines body for Logout for application/json ContentType.
 type LogoutJSONRequestBody = RefreshRequest
 
+// ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
+type ChangePasswordJSONRequestBody = ChangePasswordRequest
+
 // RefreshJSONRequestBody defines body for Refresh for application/json ContentType.
 type RefreshJSONRequestBody = RefreshRequest
 
@@ -774,6 +783,9 @@ type ServerInterface interface {
 	// Me Who the caller is
 	// (GET /api/auth/me)
 	Me(ctx echo.Context) error
+	// ChangePassword Change my password
+	// (POST /api/auth/password)
+	ChangePassword(ctx echo.Context) error
 	// Refresh Trade a refresh token for a new session
 	// (POST /api/auth/refresh)
 	Refresh(ctx echo.Context) error
@@ -969,6 +981,15 @@ func (w *ServerInterfaceWrapper) Me(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Me(ctx)
+	return err
+}
+
+// ChangePassword converts echo context to params.
+func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChangePassword(ctx)
 	return err
 }
 
@@ -1538,6 +1559,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/auth/refresh", wrapper.Refresh, options.OperationMiddlewares["refresh"]...)
 	router.POST(options.BaseURL+"/api/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.POST(options.BaseURL+"/api/auth/accept-invite", wrapper.AcceptInvite, options.OperationMiddlewares["acceptInvite"]...)
+	router.POST(options.BaseURL+"/api/auth/password", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/api/auth/me", wrapper.Me, options.OperationMiddlewares["me"]...)
 	router.GET(options.BaseURL+"/api/conversations", wrapper.ListConversations, options.OperationMiddlewares["listConversations"]...)
 	router.PATCH(options.BaseURL+"/api/conversations/:id", wrapper.PatchConversation, options.OperationMiddlewares["patchConversation"]...)

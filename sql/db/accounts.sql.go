@@ -15,7 +15,7 @@ import (
 const acceptInvite = `-- name: AcceptInvite :one
 UPDATE users SET password_hash = $1, invite_hash = NULL, invite_expires_at = NULL
 WHERE id = $2
-RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at
+RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch
 `
 
 type AcceptInviteParams struct {
@@ -38,25 +38,32 @@ func (q *Queries) AcceptInvite(ctx context.Context, arg AcceptInviteParams) (Use
 		&i.DisabledAt,
 		&i.InviteHash,
 		&i.InviteExpiresAt,
+		&i.SessionEpoch,
 	)
 	return i, err
 }
 
-const activeUserRole = `-- name: ActiveUserRole :one
-SELECT role FROM users WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL
+const activeUser = `-- name: ActiveUser :one
+SELECT role, session_epoch FROM users WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL
 `
 
-type ActiveUserRoleParams struct {
+type ActiveUserParams struct {
 	TenantID uuid.UUID
 	ID       uuid.UUID
 }
 
-// The role of a user who may act now: not disabled, not deleted.
-func (q *Queries) ActiveUserRole(ctx context.Context, arg ActiveUserRoleParams) (string, error) {
-	row := q.db.QueryRow(ctx, activeUserRole, arg.TenantID, arg.ID)
-	var role string
-	err := row.Scan(&role)
-	return role, err
+type ActiveUserRow struct {
+	Role         string
+	SessionEpoch int32
+}
+
+// The role and session epoch of a user who may act now: not disabled, not
+// deleted.
+func (q *Queries) ActiveUser(ctx context.Context, arg ActiveUserParams) (ActiveUserRow, error) {
+	row := q.db.QueryRow(ctx, activeUser, arg.TenantID, arg.ID)
+	var i ActiveUserRow
+	err := row.Scan(&i.Role, &i.SessionEpoch)
+	return i, err
 }
 
 const createRefreshToken = `-- name: CreateRefreshToken :exec
@@ -91,7 +98,7 @@ const createUser = `-- name: CreateUser :one
 
 INSERT INTO users (id, tenant_id, email, name, password_hash, role)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at
+RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch
 `
 
 type CreateUserParams struct {
@@ -128,6 +135,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.DisabledAt,
 		&i.InviteHash,
 		&i.InviteExpiresAt,
+		&i.SessionEpoch,
 	)
 	return i, err
 }
@@ -150,7 +158,7 @@ func (q *Queries) DeleteUser(ctx context.Context, arg DeleteUserParams) (int64, 
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at FROM users WHERE tenant_id = $1 ORDER BY created_at, id
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch FROM users WHERE tenant_id = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) ListUsers(ctx context.Context, tenantID uuid.UUID) ([]User, error) {
@@ -174,6 +182,7 @@ func (q *Queries) ListUsers(ctx context.Context, tenantID uuid.UUID) ([]User, er
 			&i.DisabledAt,
 			&i.InviteHash,
 			&i.InviteExpiresAt,
+			&i.SessionEpoch,
 		); err != nil {
 			return nil, err
 		}
@@ -252,6 +261,23 @@ func (q *Queries) RevokeRefreshFamily(ctx context.Context, arg RevokeRefreshFami
 	return err
 }
 
+const revokeUserRefreshTokens = `-- name: RevokeUserRefreshTokens :exec
+UPDATE refresh_tokens SET revoked_at = $1::timestamptz
+WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL
+`
+
+type RevokeUserRefreshTokensParams struct {
+	At       time.Time
+	TenantID uuid.UUID
+	UserID   uuid.UUID
+}
+
+// Ends every sign-in of a user.
+func (q *Queries) RevokeUserRefreshTokens(ctx context.Context, arg RevokeUserRefreshTokensParams) error {
+	_, err := q.db.Exec(ctx, revokeUserRefreshTokens, arg.At, arg.TenantID, arg.UserID)
+	return err
+}
+
 const setInvite = `-- name: SetInvite :exec
 UPDATE users SET invite_hash = $1, invite_expires_at = $2::timestamptz
 WHERE tenant_id = $3 AND id = $4
@@ -274,6 +300,39 @@ func (q *Queries) SetInvite(ctx context.Context, arg SetInviteParams) error {
 	return err
 }
 
+const setPassword = `-- name: SetPassword :one
+UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1
+WHERE tenant_id = $2 AND id = $3
+RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch
+`
+
+type SetPasswordParams struct {
+	PasswordHash string
+	TenantID     uuid.UUID
+	ID           uuid.UUID
+}
+
+// A new password starts a new session epoch: older access tokens stop.
+func (q *Queries) SetPassword(ctx context.Context, arg SetPasswordParams) (User, error) {
+	row := q.db.QueryRow(ctx, setPassword, arg.PasswordHash, arg.TenantID, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
+		&i.SessionEpoch,
+	)
+	return i, err
+}
+
 const updateUser = `-- name: UpdateUser :one
 UPDATE users SET
     name        = coalesce($1, name),
@@ -282,7 +341,7 @@ UPDATE users SET
                        WHEN $3::boolean THEN coalesce(disabled_at, now())
                        ELSE NULL END
 WHERE tenant_id = $4 AND id = $5
-RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at
+RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch
 `
 
 type UpdateUserParams struct {
@@ -314,6 +373,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		&i.DisabledAt,
 		&i.InviteHash,
 		&i.InviteExpiresAt,
+		&i.SessionEpoch,
 	)
 	return i, err
 }
@@ -333,7 +393,7 @@ func (q *Queries) UseRefreshToken(ctx context.Context, arg UseRefreshTokenParams
 }
 
 const userByEmail = `-- name: UserByEmail :one
-SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at FROM users WHERE email = $1
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch FROM users WHERE email = $1
 `
 
 func (q *Queries) UserByEmail(ctx context.Context, email string) (User, error) {
@@ -351,12 +411,13 @@ func (q *Queries) UserByEmail(ctx context.Context, email string) (User, error) {
 		&i.DisabledAt,
 		&i.InviteHash,
 		&i.InviteExpiresAt,
+		&i.SessionEpoch,
 	)
 	return i, err
 }
 
 const userByID = `-- name: UserByID :one
-SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at FROM users WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch FROM users WHERE tenant_id = $1 AND id = $2
 `
 
 type UserByIDParams struct {
@@ -379,12 +440,13 @@ func (q *Queries) UserByID(ctx context.Context, arg UserByIDParams) (User, error
 		&i.DisabledAt,
 		&i.InviteHash,
 		&i.InviteExpiresAt,
+		&i.SessionEpoch,
 	)
 	return i, err
 }
 
 const userByInviteForUpdate = `-- name: UserByInviteForUpdate :one
-SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at FROM users WHERE invite_hash = $1 FOR UPDATE
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch FROM users WHERE invite_hash = $1 FOR UPDATE
 `
 
 func (q *Queries) UserByInviteForUpdate(ctx context.Context, inviteHash []byte) (User, error) {
@@ -402,6 +464,7 @@ func (q *Queries) UserByInviteForUpdate(ctx context.Context, inviteHash []byte) 
 		&i.DisabledAt,
 		&i.InviteHash,
 		&i.InviteExpiresAt,
+		&i.SessionEpoch,
 	)
 	return i, err
 }

@@ -178,6 +178,7 @@ type User struct {
 	DisabledAt      *time.Time
 	InviteHash      []byte
 	InviteExpiresAt *time.Time
+	SessionEpoch    int32
 }
 
 type WebhookLog struct {

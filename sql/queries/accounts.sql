@@ -58,9 +58,10 @@ UPDATE users SET password_hash = @password_hash, invite_hash = NULL, invite_expi
 WHERE id = @id
 RETURNING *;
 
--- name: ActiveUserRole :one
--- The role of a user who may act now: not disabled, not deleted.
-SELECT role FROM users WHERE tenant_id = @tenant_id AND id = @id AND disabled_at IS NULL;
+-- name: ActiveUser :one
+-- The role and session epoch of a user who may act now: not disabled, not
+-- deleted.
+SELECT role, session_epoch FROM users WHERE tenant_id = @tenant_id AND id = @id AND disabled_at IS NULL;
 
 -- name: PurgeRefreshTokens :execrows
 -- Forgets sign-ins that are over: families whose every token has expired.
@@ -69,3 +70,14 @@ SELECT role FROM users WHERE tenant_id = @tenant_id AND id = @id AND disabled_at
 DELETE FROM refresh_tokens r
 WHERE r.expires_at < @now::timestamptz
   AND NOT EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family_id = r.family_id AND l.expires_at >= @now::timestamptz);
+
+-- name: SetPassword :one
+-- A new password starts a new session epoch: older access tokens stop.
+UPDATE users SET password_hash = @password_hash, session_epoch = session_epoch + 1
+WHERE tenant_id = @tenant_id AND id = @id
+RETURNING *;
+
+-- name: RevokeUserRefreshTokens :exec
+-- Ends every sign-in of a user.
+UPDATE refresh_tokens SET revoked_at = @at::timestamptz
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND revoked_at IS NULL;
