@@ -58,6 +58,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"/api/conversations/:id/read":     convs.Data[0].ID,
 		"/api/messages/:id":               msgs.Data[0].ID,
 		"/api/users/:id":                  user.ID,
+		"/api/users/:id/reset-password":   user.ID,
 		"/api/api-keys/:id":               key.ID,
 		"/api/waba/credentials/:id":       number.ID,
 		"/api/phone-numbers/:id":          number.ID,
@@ -69,6 +70,8 @@ func TestCrossTenantMatrix(t *testing.T) {
 			return `{"status":"closed"}`
 		case method == http.MethodPost && strings.HasSuffix(path, "/notes"):
 			return `{"body":"from tenant b"}`
+		case strings.HasSuffix(path, "/reset-password"):
+			return `{"invite":"link"}`
 		}
 		return bodies[method]
 	}

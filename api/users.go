@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"net/http"
@@ -59,42 +60,23 @@ func (s handlers) InviteUser(c echo.Context) error {
 	if !r.Role.Valid() {
 		return domain.Errorf(domain.ErrInvalid, "role: admin or agent")
 	}
-	by := deref(r.Invite)
-	if by == "" {
-		by = apigen.InviteRequestInvitePassword
-	}
-	if !by.Valid() {
-		return domain.Errorf(domain.ErrInvalid, "invite: password or link")
-	}
-	password := rand.Text() // 26 base32 characters, 130 bits; with a link, nobody ever sees it
-	hash, err := auth.HashPassword(password, s.argon2)
+	cr, err := s.newCredential(r.Invite)
 	if err != nil {
 		return err
 	}
-	var (
-		u             db.User
-		inviteToken   string
-		inviteExpires *time.Time
-	)
-	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
-		u, err = q.CreateUser(c.Request().Context(), db.CreateUserParams{
-			ID: uuid.New(), TenantID: p.TenantID, Email: email, Name: r.Name, PasswordHash: hash, Role: string(r.Role),
+	ctx := c.Request().Context()
+	var u db.User
+	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) (err error) {
+		u, err = q.CreateUser(ctx, db.CreateUserParams{
+			ID: uuid.New(), TenantID: p.TenantID, Email: email, Name: r.Name, PasswordHash: cr.hash, Role: string(r.Role),
 		})
 		if err != nil {
 			return err
 		}
-		if by == apigen.InviteRequestInviteLink {
-			token, hash, err := auth.NewRefreshToken() // the same kind of opaque secret
-			if err != nil {
-				return err
-			}
-			expires := s.now().Add(InviteTTL).UTC()
-			if err := q.SetInvite(c.Request().Context(), db.SetInviteParams{TenantID: p.TenantID, ID: u.ID, InviteHash: hash, ExpiresAt: expires}); err != nil {
-				return err
-			}
-			inviteToken, inviteExpires = token, &expires
+		if err := cr.store(ctx, q, u, s.now()); err != nil {
+			return err
 		}
-		return s.audit(c.Request().Context(), q, c, p.TenantID, "user.invited", u.ID.String(), map[string]any{"email": u.Email, "role": u.Role, "by": by})
+		return s.audit(ctx, q, c, p.TenantID, "user.invited", u.ID.String(), map[string]any{"email": u.Email, "role": u.Role, "by": cr.by})
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -104,12 +86,107 @@ func (s handlers) InviteUser(c echo.Context) error {
 		return err
 	}
 	out := userAdminOf(u)
-	if by == apigen.InviteRequestInviteLink {
-		out.InviteToken, out.InviteExpiresAt = inviteToken, inviteExpires
-	} else {
-		out.TemporaryPassword = password
-	}
+	cr.show(&out)
 	return c.JSON(http.StatusCreated, out)
+}
+
+// credential is how a user gets in the first time, or again after a reset:
+// a one-time password that the admin hands over, or a link token with which
+// they set their own. It is shown once, in the answer.
+type credential struct {
+	by       apigen.InviteMethod
+	password string // random; with a link nobody ever sees it
+	hash     string // of password
+	token    string // the link's, once stored
+	expires  *time.Time
+}
+
+func (s *Server) newCredential(by *apigen.InviteMethod) (credential, error) {
+	cr := credential{by: deref(by), password: rand.Text()} // 26 base32 characters, 130 bits
+	if cr.by == "" {
+		cr.by = apigen.InviteMethodPassword
+	}
+	if !cr.by.Valid() {
+		return cr, domain.Errorf(domain.ErrInvalid, "invite: password or link")
+	}
+	var err error
+	cr.hash, err = auth.HashPassword(cr.password, s.argon2)
+	return cr, err
+}
+
+// store records a link's token (hashed) for u, valid for InviteTTL.
+func (cr *credential) store(ctx context.Context, q *db.Queries, u db.User, now time.Time) error {
+	if cr.by != apigen.InviteMethodLink {
+		return nil
+	}
+	token, hash, err := auth.NewRefreshToken() // the same kind of opaque secret
+	if err != nil {
+		return err
+	}
+	expires := now.Add(InviteTTL).UTC()
+	if err := q.SetInvite(ctx, db.SetInviteParams{TenantID: u.TenantID, ID: u.ID, InviteHash: hash, ExpiresAt: expires}); err != nil {
+		return err
+	}
+	cr.token, cr.expires = token, &expires
+	return nil
+}
+
+// show puts the credential in the answer about its user.
+func (cr credential) show(out *apigen.UserAdmin) {
+	if cr.by == apigen.InviteMethodLink {
+		out.InviteToken, out.InviteExpiresAt = cr.token, cr.expires
+	} else {
+		out.TemporaryPassword = cr.password
+	}
+}
+
+// ResetPassword is for a user who forgot their password: the old one stops
+// working, every sign-in of theirs ends, and the answer holds a new
+// one-time password or link token. The owner resets admins' and agents',
+// admins agents'; nobody the owner's, nor their own.
+func (s handlers) ResetPassword(c echo.Context, id uuid.UUID) error {
+	p := principal(c)
+	var r apigen.ResetPasswordRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	if id == p.UserID {
+		return domain.Errorf(domain.ErrForbidden, "change your own password at /api/auth/password")
+	}
+	cr, err := s.newCredential(r.Invite)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var u db.User
+	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) error {
+		cur, err := q.UserByID(ctx, db.UserByIDParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return notFound(err, "user")
+		}
+		switch {
+		case cur.Role == auth.RoleOwner:
+			return domain.Errorf(domain.ErrForbidden, "the owner's password is the owner's to change")
+		case cur.Role == auth.RoleAdmin && p.Role != auth.RoleOwner:
+			return domain.Errorf(domain.ErrForbidden, "only the owner resets an admin's password")
+		}
+		if u, err = q.SetPassword(ctx, db.SetPasswordParams{TenantID: p.TenantID, ID: id, PasswordHash: cr.hash}); err != nil {
+			return err
+		}
+		if err := q.RevokeUserRefreshTokens(ctx, db.RevokeUserRefreshTokensParams{TenantID: p.TenantID, UserID: id, At: s.now()}); err != nil {
+			return err
+		}
+		if err := cr.store(ctx, q, u, s.now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, c, p.TenantID, "user.password_reset", id.String(), map[string]any{"by": cr.by})
+	})
+	if err != nil {
+		return err
+	}
+	out := userAdminOf(u)
+	cr.show(&out)
+	return c.JSON(http.StatusOK, out)
 }
 
 // ListUsers lists the tenant's users.

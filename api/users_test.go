@@ -317,3 +317,77 @@ func TestRoleChangeAppliesAtOnce(t *testing.T) {
 		t.Errorf("deleted user's token: %d, want 401", rec.Code)
 	}
 }
+
+// TestResetPassword: an admin resets an agent's forgotten password (the old
+// one and every sign-in end; a one-time password or a link gets them in),
+// the owner an admin's; nobody the owner's, nor their own.
+func TestResetPassword(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@reset.example.com")
+	member := func(role string) (string, string, session) {
+		email := role + "@reset.example.com"
+		rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": email, "name": role, "role": role})
+		var u struct {
+			ID                string `json:"id"`
+			TemporaryPassword string `json:"temporary_password"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &u); err != nil || rec.Code != http.StatusCreated {
+			t.Fatalf("invite %s: %d %s", role, rec.Code, rec.Body)
+		}
+		s := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": email, "password": u.TemporaryPassword}), http.StatusOK)
+		return u.ID, u.TemporaryPassword, s
+	}
+	agentID, agentPassword, agent := member("agent")
+	adminID, _, admin := member("admin")
+
+	for _, tc := range []struct {
+		who, token, id string
+	}{
+		{"admin resetting the owner", admin.AccessToken, owner.User.ID},
+		{"admin resetting itself", admin.AccessToken, adminID},
+		{"owner resetting itself", owner.AccessToken, owner.User.ID},
+	} {
+		if rec := e.send(http.MethodPost, "/api/users/"+tc.id+"/reset-password", tc.token, `{}`); rec.Code != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", tc.who, rec.Code)
+		}
+	}
+
+	// An admin resets an agent's password: a new one-time password.
+	rec := e.send(http.MethodPost, "/api/users/"+agentID+"/reset-password", admin.AccessToken, `{}`)
+	var reset struct {
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &reset); err != nil || rec.Code != http.StatusOK || len(reset.TemporaryPassword) < 20 || reset.TemporaryPassword == agentPassword {
+		t.Fatalf("reset agent: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodGet, "/api/conversations", agent.AccessToken, ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("agent's access token after the reset: %d, want 401", rec.Code)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": agent.RefreshToken}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("agent's refresh token after the reset: %d, want 401", rec.Code)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "agent@reset.example.com", "password": agentPassword}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("agent's old password: %d, want 401", rec.Code)
+	}
+	e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "agent@reset.example.com", "password": reset.TemporaryPassword}), http.StatusOK)
+
+	// The owner resets the admin's by link; the admin sets a new password.
+	rec = e.send(http.MethodPost, "/api/users/"+adminID+"/reset-password", owner.AccessToken, `{"invite":"link"}`)
+	var link struct {
+		InviteToken string `json:"invite_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &link); err != nil || rec.Code != http.StatusOK || link.InviteToken == "" || strings.Contains(rec.Body.String(), "temporary_password") {
+		t.Fatalf("reset admin by link: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodGet, "/api/users", admin.AccessToken, ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("admin's access token after the reset: %d, want 401", rec.Code)
+	}
+	e.mustSession(t, e.send(http.MethodPost, "/api/auth/accept-invite", "", map[string]string{"token": link.InviteToken, "password": "the admin's new passphrase"}), http.StatusOK)
+	audit := e.send(http.MethodGet, "/api/audit-log", owner.AccessToken, "").Body.String()
+	if strings.Count(audit, `"user.password_reset"`) != 2 {
+		t.Errorf("audit log: want two resets in %s", audit)
+	}
+	if strings.Contains(e.logs.String(), reset.TemporaryPassword) || strings.Contains(e.logs.String(), link.InviteToken) {
+		t.Error("a password or link token was logged")
+	}
+}

@@ -54,18 +54,18 @@ func (e ConversationStatus) Valid() bool {
 	}
 }
 
-// Defines values for InviteRequestInvite.
+// Defines values for InviteMethod.
 const (
-	InviteRequestInviteLink     InviteRequestInvite = "link"
-	InviteRequestInvitePassword InviteRequestInvite = "password"
+	InviteMethodLink     InviteMethod = "link"
+	InviteMethodPassword InviteMethod = "password"
 )
 
-// Valid indicates whether the value is a known member of the InviteRequestInvite enum.
-func (e InviteRequestInvite) Valid() bool {
+// Valid indicates whether the value is a known member of the InviteMethod enum.
+func (e InviteMethod) Valid() bool {
 	switch e {
-	case InviteRequestInviteLink:
+	case InviteMethodLink:
 		return true
-	case InviteRequestInvitePassword:
+	case InviteMethodPassword:
 		return true
 	default:
 		return false
@@ -370,18 +370,18 @@ type CreateAPIKeyRequest struct {
 	Name      string                       `json:"name"`
 }
 
+// InviteMethod password: a one-time password in the answer; link: a token with which the user sets a password at /api/auth/accept-invite (valid 7 days)
+type InviteMethod string
+
 // InviteRequest defines model for InviteRequest.
 type InviteRequest struct {
 	Email string `json:"email"`
 
-	// Invite password: a one-time password in the answer; link: a token with which the invitee sets a password at /api/auth/accept-invite
-	Invite *InviteRequestInvite `json:"invite,omitempty"`
-	Name   string               `json:"name"`
-	Role   InviteRequestRole    `json:"role"`
+	// Invite password: a one-time password in the answer; link: a token with which the user sets a password at /api/auth/accept-invite (valid 7 days)
+	Invite *InviteMethod     `json:"invite,omitempty"`
+	Name   string            `json:"name"`
+	Role   InviteRequestRole `json:"role"`
 }
-
-// InviteRequestInvite password: a one-time password in the answer; link: a token with which the invitee sets a password at /api/auth/accept-invite
-type InviteRequestInvite string
 
 // InviteRequestRole defines model for InviteRequest.Role.
 type InviteRequestRole string
@@ -542,6 +542,12 @@ type RegisterRequest struct {
 	Name       string `json:"name"`
 	Password   string `json:"password"`
 	TenantName string `json:"tenant_name"`
+}
+
+// ResetPasswordRequest defines model for ResetPasswordRequest.
+type ResetPasswordRequest struct {
+	// Invite password: a one-time password in the answer; link: a token with which the user sets a password at /api/auth/accept-invite (valid 7 days)
+	Invite *InviteMethod `json:"invite,omitempty"`
 }
 
 // Role defines model for Role.
@@ -745,6 +751,9 @@ type InviteUserJSONRequestBody = InviteRequest
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = UpdateUserRequest
 
+// ResetPasswordJSONRequestBody defines body for ResetPassword for application/json ContentType.
+type ResetPasswordJSONRequestBody = ResetPasswordRequest
+
 // ConnectNumberJSONRequestBody defines body for ConnectNumber for application/json ContentType.
 type ConnectNumberJSONRequestBody = ConnectNumberRequest
 
@@ -843,6 +852,9 @@ type ServerInterface interface {
 	// UpdateUser Change a user's name, role or access
 	// (PATCH /api/users/{id})
 	UpdateUser(ctx echo.Context, id ID) error
+	// ResetPassword Reset a user's password
+	// (POST /api/users/{id}/reset-password)
+	ResetPassword(ctx echo.Context, id ID) error
 	// ListNumbers List connected numbers
 	// (GET /api/waba/credentials)
 	ListNumbers(ctx echo.Context) error
@@ -1301,6 +1313,22 @@ func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
 	return err
 }
 
+// ResetPassword converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetPassword(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetPassword(ctx, id)
+	return err
+}
+
 // ListNumbers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListNumbers(ctx echo.Context) error {
 	var err error
@@ -1572,6 +1600,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/users", wrapper.InviteUser, options.OperationMiddlewares["inviteUser"]...)
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
 	router.PATCH(options.BaseURL+"/api/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
+	router.POST(options.BaseURL+"/api/users/:id/reset-password", wrapper.ResetPassword, options.OperationMiddlewares["resetPassword"]...)
 	router.GET(options.BaseURL+"/api/api-keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listAPIKeys"]...)
 	router.POST(options.BaseURL+"/api/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/api/api-keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
