@@ -74,6 +74,22 @@ func (e *env) register(t *testing.T, email string) session {
 	}), http.StatusCreated)
 }
 
+// member is a user the owner invited with a one-time password, signed in
+// with it: their id, that password and their session.
+func (e *env) member(t *testing.T, owner session, email, role string) (id, password string, s session) {
+	t.Helper()
+	rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": email, "name": role, "role": role})
+	var u struct {
+		ID                string `json:"id"`
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &u); err != nil || rec.Code != http.StatusCreated {
+		t.Fatalf("invite %s: %d %s", email, rec.Code, rec.Body)
+	}
+	s = e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": email, "password": u.TemporaryPassword}), http.StatusOK)
+	return u.ID, u.TemporaryPassword, s
+}
+
 func TestAccounts(t *testing.T) {
 	e := newEnv(t)
 	reg := e.register(t, "Owner@Example.com")

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"sort"
@@ -112,16 +111,7 @@ func TestGuardsFollowTheContract(t *testing.T) {
 	owner := e.register(t, "owner@guards.example.com")
 	members := map[string]session{"owner": owner}
 	for _, role := range []string{"admin", "agent"} {
-		email := role + "@guards.example.com"
-		rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": email, "name": role, "role": role})
-		var invited struct {
-			TemporaryPassword string `json:"temporary_password"`
-		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &invited); err != nil || rec.Code != http.StatusCreated {
-			t.Fatalf("invite %s: %d %s", role, rec.Code, rec.Body)
-		}
-		members[role] = e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "",
-			map[string]string{"email": email, "password": invited.TemporaryPassword}), http.StatusOK)
+		_, _, members[role] = e.member(t, owner, role+"@guards.example.com", role)
 	}
 	secured, restricted := 0, 0
 	for path, item := range doc.Paths.Map() {

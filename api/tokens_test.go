@@ -77,25 +77,15 @@ func TestRefreshExpired(t *testing.T) {
 func TestDisabledUserCannotRefresh(t *testing.T) {
 	e := newEnv(t)
 	owner := e.register(t, "boss@disabled.example.com")
-	rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": "ag@disabled.example.com", "name": "Ag", "role": "agent"})
-	var invited struct {
-		ID                string `json:"id"`
-		TemporaryPassword string `json:"temporary_password"`
-	}
-	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &invited) != nil {
-		t.Fatalf("invite: %d %s", rec.Code, rec.Body)
-	}
-	agent := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
-		"email": "ag@disabled.example.com", "password": invited.TemporaryPassword,
-	}), http.StatusOK)
-	if rec := e.send(http.MethodPatch, "/api/users/"+invited.ID, owner.AccessToken, map[string]bool{"disabled": true}); rec.Code != http.StatusOK {
+	agentID, agentPassword, agent := e.member(t, owner, "ag@disabled.example.com", "agent")
+	if rec := e.send(http.MethodPatch, "/api/users/"+agentID, owner.AccessToken, map[string]bool{"disabled": true}); rec.Code != http.StatusOK {
 		t.Fatalf("disable: %d %s", rec.Code, rec.Body)
 	}
 	if rec := e.send(http.MethodPost, "/api/auth/refresh", "", map[string]string{"refresh_token": agent.RefreshToken}); rec.Code != http.StatusUnauthorized {
 		t.Errorf("a disabled user's refresh: %d %s", rec.Code, rec.Body)
 	}
 	if rec := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
-		"email": "ag@disabled.example.com", "password": invited.TemporaryPassword,
+		"email": "ag@disabled.example.com", "password": agentPassword,
 	}); rec.Code != http.StatusUnauthorized {
 		t.Errorf("a disabled user's login: %d %s", rec.Code, rec.Body)
 	}

@@ -287,21 +287,11 @@ func TestInviteByLink(t *testing.T) {
 func TestRoleChangeAppliesAtOnce(t *testing.T) {
 	e := newEnv(t)
 	owner := e.register(t, "owner@demote.example.com")
-	rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": "ad@demote.example.com", "name": "Ad", "role": "admin"})
-	var invited struct {
-		ID                string `json:"id"`
-		TemporaryPassword string `json:"temporary_password"`
-	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &invited); err != nil || rec.Code != http.StatusCreated {
-		t.Fatalf("invite: %d %s", rec.Code, rec.Body)
-	}
-	admin := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{
-		"email": "ad@demote.example.com", "password": invited.TemporaryPassword,
-	}), http.StatusOK)
+	adminID, _, admin := e.member(t, owner, "ad@demote.example.com", "admin")
 	if rec := e.send(http.MethodGet, "/api/users", admin.AccessToken, ""); rec.Code != 200 {
 		t.Fatalf("admin lists users: %d", rec.Code)
 	}
-	if rec := e.send(http.MethodPatch, "/api/users/"+invited.ID, owner.AccessToken, `{"role":"agent"}`); rec.Code != 200 {
+	if rec := e.send(http.MethodPatch, "/api/users/"+adminID, owner.AccessToken, `{"role":"agent"}`); rec.Code != 200 {
 		t.Fatalf("demote: %d %s", rec.Code, rec.Body)
 	}
 	if rec := e.send(http.MethodGet, "/api/users", admin.AccessToken, ""); rec.Code != http.StatusForbidden {
@@ -310,7 +300,7 @@ func TestRoleChangeAppliesAtOnce(t *testing.T) {
 	if rec := e.send(http.MethodGet, "/api/conversations", admin.AccessToken, ""); rec.Code != 200 {
 		t.Errorf("demoted admin reads the inbox as an agent: %d", rec.Code)
 	}
-	if rec := e.send(http.MethodDelete, "/api/users/"+invited.ID, owner.AccessToken, ""); rec.Code != 204 {
+	if rec := e.send(http.MethodDelete, "/api/users/"+adminID, owner.AccessToken, ""); rec.Code != 204 {
 		t.Fatalf("delete: %d", rec.Code)
 	}
 	if rec := e.send(http.MethodGet, "/api/conversations", admin.AccessToken, ""); rec.Code != 401 {
@@ -324,21 +314,8 @@ func TestRoleChangeAppliesAtOnce(t *testing.T) {
 func TestResetPassword(t *testing.T) {
 	e := newEnv(t)
 	owner := e.register(t, "owner@reset.example.com")
-	member := func(role string) (string, string, session) {
-		email := role + "@reset.example.com"
-		rec := e.send(http.MethodPost, "/api/users", owner.AccessToken, map[string]string{"email": email, "name": role, "role": role})
-		var u struct {
-			ID                string `json:"id"`
-			TemporaryPassword string `json:"temporary_password"`
-		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &u); err != nil || rec.Code != http.StatusCreated {
-			t.Fatalf("invite %s: %d %s", role, rec.Code, rec.Body)
-		}
-		s := e.mustSession(t, e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": email, "password": u.TemporaryPassword}), http.StatusOK)
-		return u.ID, u.TemporaryPassword, s
-	}
-	agentID, agentPassword, agent := member("agent")
-	adminID, _, admin := member("admin")
+	agentID, agentPassword, agent := e.member(t, owner, "agent@reset.example.com", "agent")
+	adminID, _, admin := e.member(t, owner, "admin@reset.example.com", "admin")
 
 	for _, tc := range []struct {
 		who, token, id string
