@@ -145,3 +145,29 @@ func schemaProblem(report string) string {
 	}
 	return first
 }
+
+// documentRoles is doc as served to readers: each operation's x-wam-roles
+// also said in words at the top of its description, where Swagger UI shows
+// it. doc itself is left as it is.
+func documentRoles(doc *openapi3.T) *openapi3.T {
+	out := *doc
+	out.Paths = openapi3.NewPaths()
+	for path, item := range doc.Paths.Map() {
+		copied := *item
+		for method, op := range item.Operations() {
+			roles, ok := op.Extensions["x-wam-roles"].([]any)
+			if !ok {
+				continue
+			}
+			names := make([]string, len(roles))
+			for i, r := range roles {
+				names[i] = fmt.Sprint(r)
+			}
+			o := *op
+			o.Description = strings.TrimSpace("**Roles:** " + strings.Join(names, ", ") + ". " + op.Description)
+			copied.SetOperation(method, &o)
+		}
+		out.Paths.Set(path, &copied)
+	}
+	return &out
+}

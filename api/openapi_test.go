@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 	"github.com/wam-project/wam/api"
 )
@@ -56,6 +57,21 @@ func TestOpenAPIDocument(t *testing.T) {
 	rec := e.get("/api/openapi.json", "")
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"openapi":"3.1.0"`) {
 		t.Errorf("GET /api/openapi.json: %d %.100s", rec.Code, rec.Body)
+	}
+	// Readers see the roles in words too.
+	served, err := openapi3.NewLoader().LoadFromData(rec.Body.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/api/users": "**Roles:** owner, admin.", "/api/audit-log": "**Roles:** owner."} {
+		for _, op := range served.Paths.Value(path).Operations() {
+			if !strings.HasPrefix(op.Description, want) {
+				t.Errorf("%s %s: description %q, want it to start with %q", path, op.OperationID, op.Description, want)
+			}
+		}
+	}
+	if d := served.Paths.Value("/api/conversations").Get.Description; strings.Contains(d, "Roles") {
+		t.Errorf("listConversations has roles in its description: %q", d)
 	}
 }
 

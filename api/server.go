@@ -172,7 +172,7 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	if err != nil {
 		panic(err) // the embedded document is checked by tests: a bad one is a build defect
 	}
-	if s.openapiJSON, err = json.Marshal(doc); err != nil {
+	if s.openapiJSON, err = json.Marshal(documentRoles(doc)); err != nil {
 		panic(err)
 	}
 	s.routes(e, doc)
