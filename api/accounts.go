@@ -35,6 +35,11 @@ func (s handlers) Register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Per address of the account too: a sign-up tells whether an account
+	// exists (409), so probing one address is slowed down like guessing.
+	if ok, _ := s.registerLimits.Allow(email); !ok {
+		return errTooMany(c)
+	}
 	if err := validText("tenant_name", r.TenantName, 200); err != nil {
 		return err
 	}

@@ -316,6 +316,20 @@ func TestSignInLimits(t *testing.T) {
 	if rec := guess("198.51.100.99", "victim@example.com"); rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("sixth try on one account: %d", rec.Code)
 	}
+	// Signing up with one address from many places: the first is an
+	// account, the next four conflicts, then 429.
+	for i := range 6 {
+		rec := e.send(http.MethodPost, "/api/auth/register", "", map[string]string{
+			"tenant_name": "Probe", "name": "P", "email": "probed@example.com", "password": "correct horse battery",
+		})
+		want := map[bool]int{true: http.StatusConflict, false: http.StatusCreated}[i > 0]
+		if i == 5 {
+			want = http.StatusTooManyRequests
+		}
+		if rec.Code != want {
+			t.Errorf("sign-up %d with one address: %d, want %d", i, rec.Code, want)
+		}
+	}
 }
 
 // TestChangePassword: a user changes their password with the current one;

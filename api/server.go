@@ -76,12 +76,13 @@ type Server struct {
 	// dummyHash is verified against when an email has no account, so that
 	// a login takes as long whether or not the address is known.
 	dummyHash string
-	// ipLimits and accountLimits slow down password guessing.
-	ipLimits, accountLimits *middleware.RateLimiterMemoryStore
-	quotas                  quotas
-	keys                    *auth.KeyRing
-	graph                   Graph
-	openapiJSON             []byte // the contract, served at /api/openapi.json
+	// ipLimits and accountLimits slow down password guessing;
+	// registerLimits probing an address with sign-ups.
+	ipLimits, accountLimits, registerLimits *middleware.RateLimiterMemoryStore
+	quotas                                  quotas
+	keys                                    *auth.KeyRing
+	graph                                   Graph
+	openapiJSON                             []byte // the contract, served at /api/openapi.json
 }
 
 // New returns the HTTP handler of wam. ready lists the checks behind /readyz.
@@ -136,11 +137,12 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		argon2:    cfg.Argon2,
 		dummyHash: dummy,
 
-		ipLimits:      newSignInStore(),
-		accountLimits: newSignInStore(),
-		quotas:        quotas{limiters: map[uuid.UUID]*quota{}},
-		keys:          cfg.Keys,
-		graph:         cfg.Graph,
+		ipLimits:       newSignInStore(),
+		accountLimits:  newSignInStore(),
+		registerLimits: newSignInStore(),
+		quotas:         quotas{limiters: map[uuid.UUID]*quota{}},
+		keys:           cfg.Keys,
+		graph:          cfg.Graph,
 	}
 	e := echo.New()
 	e.HideBanner = true
