@@ -3,8 +3,6 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"regexp"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -25,41 +23,24 @@ var _ apigen.ServerInterface = handlers{}
 // the roles allowed; `x-wam-limit: ip` limits sign-in attempts per address;
 // then the request is validated against the operation's parameters and body.
 func (s *Server) routes(e *echo.Echo, doc *openapi3.T) {
-	apigen.RegisterHandlers(contractRouter{e: e, doc: doc, s: s}, handlers{s})
+	perOperation := map[string][]echo.MiddlewareFunc{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			guards, err := s.guards(doc, op)
+			if err != nil {
+				// The document is embedded and tested: this is a build defect.
+				panic(fmt.Sprintf("%s %s: %v", method, path, err))
+			}
+			// Who may call comes first; then whether the request keeps the contract.
+			if validate := validateRequest(doc, path, item, method, op); validate != nil {
+				guards = append(guards, validate)
+			}
+			perOperation[op.OperationID] = guards
+		}
+	}
+	apigen.RegisterHandlersWithOptions(e, handlers{s}, apigen.RegisterHandlersOptions{OperationMiddlewares: perOperation})
 	// Swagger UI's own files, below the /api-docs page of the contract.
 	e.GET("/api-docs/*", s.apiDocsFiles)
-}
-
-// contractRouter is the apigen.EchoRouter that adds each operation's
-// guards, as the document states them, to its route.
-type contractRouter struct {
-	e   *echo.Echo
-	doc *openapi3.T
-	s   *Server
-}
-
-var echoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
-
-func (r contractRouter) add(method, path string, h echo.HandlerFunc, m []echo.MiddlewareFunc) *echo.Route {
-	docPath := echoParam.ReplaceAllString(path, "{$1}")
-	item := r.doc.Paths.Value(docPath)
-	var op *openapi3.Operation
-	if item != nil {
-		op = item.GetOperation(method)
-	}
-	if op == nil {
-		// The handlers are generated from the document: this is a build defect.
-		panic(fmt.Sprintf("%s %s: not in openapi.yaml", method, path))
-	}
-	guards, err := r.s.guards(r.doc, op)
-	if err != nil {
-		panic(fmt.Sprintf("%s %s: %v", method, path, err))
-	}
-	// Who may call comes first; then whether the request keeps the contract.
-	if validate := validateRequest(r.doc, docPath, item, method, op); validate != nil {
-		guards = append(guards, validate)
-	}
-	return r.e.Add(method, path, h, append(guards, m...)...)
 }
 
 // guards are the middleware the document asks of op.
@@ -94,32 +75,4 @@ func (s *Server) guards(doc *openapi3.T, op *openapi3.Operation) ([]echo.Middlew
 		out = append(out, requireRole(roles...))
 	}
 	return out, nil
-}
-
-func (r contractRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodConnect, p, h, m)
-}
-func (r contractRouter) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodDelete, p, h, m)
-}
-func (r contractRouter) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodGet, p, h, m)
-}
-func (r contractRouter) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodHead, p, h, m)
-}
-func (r contractRouter) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodOptions, p, h, m)
-}
-func (r contractRouter) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodPatch, p, h, m)
-}
-func (r contractRouter) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodPost, p, h, m)
-}
-func (r contractRouter) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodPut, p, h, m)
-}
-func (r contractRouter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(http.MethodTrace, p, h, m)
 }
