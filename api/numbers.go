@@ -150,9 +150,12 @@ func (s handlers) DeleteNumber(c echo.Context, id uuid.UUID) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// The same operations at /api/phone-numbers, the path of the product wam
-// replaces.
+// ConnectNumberAlias is ConnectNumber at /api/phone-numbers, the path of
+// the product wam replaces.
+func (s handlers) ConnectNumberAlias(c echo.Context) error { return s.ConnectNumber(c) }
 
-func (s handlers) ConnectNumberAlias(c echo.Context) error              { return s.ConnectNumber(c) }
-func (s handlers) ListNumbersAlias(c echo.Context) error                { return s.ListNumbers(c) }
+// ListNumbersAlias is ListNumbers at /api/phone-numbers.
+func (s handlers) ListNumbersAlias(c echo.Context) error { return s.ListNumbers(c) }
+
+// DeleteNumberAlias is DeleteNumber at /api/phone-numbers/{id}.
 func (s handlers) DeleteNumberAlias(c echo.Context, id uuid.UUID) error { return s.DeleteNumber(c, id) }

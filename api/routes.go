@@ -16,12 +16,16 @@ type handlers struct{ *Server }
 
 var _ apigen.ServerInterface = handlers{}
 
-// routes registers every operation of the contract. What guards a route is
-// read from the document as well, so the docs and the server cannot
-// disagree: an operation with a security requirement needs an access token
-// or an API key and counts against the tenant's quota; `x-wam-roles` lists
-// the roles allowed; `x-wam-limit: ip` limits sign-in attempts per address;
-// then the request is validated against the operation's parameters and body.
+// routes registers every operation of the contract. The whole HTTP
+// surface, with who may call what, reads in api/openapi.yaml; its Go form is
+// apigen.RegisterHandlersWithOptions.
+//
+// What guards a route is read from the document as well, so the docs and
+// the server cannot disagree: an operation with a security requirement
+// needs an access token or an API key and counts against the tenant's
+// quota; `x-wam-roles` lists the roles allowed; `x-wam-limit: ip` limits
+// sign-in attempts per address; then the request is validated against the
+// operation's parameters and body.
 func (s *Server) routes(e *echo.Echo, doc *openapi3.T) {
 	perOperation := map[string][]echo.MiddlewareFunc{}
 	for path, item := range doc.Paths.Map() {
