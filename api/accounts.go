@@ -272,10 +272,10 @@ func userOf(u db.User) apigen.User {
 
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
 
-// decodeJSON reads a JSON request body of at most 64 KiB into v, refusing
-// unknown fields; errors name the field at fault.
+// decodeJSON reads a JSON request body of at most MaxRequestBytes into v,
+// refusing unknown fields; errors name the field at fault.
 func decodeJSON(c echo.Context, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, MaxRequestBytes))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var typeErr *json.UnmarshalTypeError
@@ -289,7 +289,7 @@ func decodeJSON(c echo.Context, v any) error {
 	case errors.As(err, &typeErr):
 		return domain.Errorf(domain.ErrInvalid, "%s: must be a %s", typeErr.Field, typeErr.Type)
 	case errors.As(err, &tooBig):
-		return domain.Errorf(domain.ErrInvalid, "body: larger than 64 KiB")
+		return errBodyTooLarge()
 	case errors.Is(err, io.EOF):
 		return domain.Errorf(domain.ErrInvalid, "body: a JSON object is required")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -35,6 +35,14 @@ func LoadOpenAPI(ctx context.Context) (*openapi3.T, error) {
 // Openapi serves the document as JSON.
 func (s handlers) Openapi(c echo.Context) error { return c.JSONBlob(http.StatusOK, s.openapiJSON) }
 
+// MaxRequestBytes bounds the body of every request but Meta's webhooks
+// (see MaxWebhookBytes).
+const MaxRequestBytes = 64 << 10
+
+func errBodyTooLarge() error {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d KiB", MaxRequestBytes>>10))
+}
+
 // validateRequest checks each request to op against the OpenAPI document
 // before its handler runs: parameters, and JSON bodies against their schemas
 // (types, enums, lengths, unknown fields). A request that breaks the contract
@@ -54,6 +62,9 @@ func validateRequest(doc *openapi3.T, path string, item *openapi3.PathItem, meth
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			// The validator reads the whole body: bounded here, or a
+			// request of gigabytes would be read into memory first.
+			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, MaxRequestBytes)
 			params := make(map[string]string, len(c.ParamNames()))
 			for i, name := range c.ParamNames() {
 				params[name] = c.ParamValues()[i]
@@ -61,7 +72,11 @@ func validateRequest(doc *openapi3.T, path string, item *openapi3.PathItem, meth
 			err := openapi3filter.ValidateRequest(c.Request().Context(), &openapi3filter.RequestValidationInput{
 				Request: c.Request(), PathParams: params, Route: route, Options: opts,
 			})
-			if err != nil {
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooBig):
+				return errBodyTooLarge()
+			case err != nil:
 				return domain.Errorf(domain.ErrInvalid, "%s", contractError(err))
 			}
 			return next(c)

@@ -167,3 +167,22 @@ func TestGuardsFollowTheContract(t *testing.T) {
 		t.Errorf("only %d secured and %d restricted operations found in the document", secured, restricted)
 	}
 }
+
+// TestRequestBodyBounded: the contract's validator reads whole bodies, so
+// they are bounded before it: a body over 64 KiB is a 413, on a public
+// operation and on a signed-in one alike, and nothing is created.
+func TestRequestBodyBounded(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@big.example.com")
+	huge := `{"tenant_name":"` + strings.Repeat("x", 1<<20) + `","name":"n","email":"big@big.example.com","password":"correct horse battery"}`
+	if rec := e.send(http.MethodPost, "/api/auth/register", "", huge); rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "64 KiB") {
+		t.Errorf("1 MiB sign-up: %d %.200s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "big@big.example.com", "password": "correct horse battery"}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("the refused sign-up made an account: %d", rec.Code)
+	}
+	note := `{"name":"` + strings.Repeat("k", 100<<10) + `"}`
+	if rec := e.send(http.MethodPost, "/api/api-keys", owner.AccessToken, note); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("100 KiB key name: %d %.200s", rec.Code, rec.Body)
+	}
+}
