@@ -104,7 +104,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		wg.Wait()
 		return fmt.Errorf("listen on port %d: %w (set PORT or --port)", cfg.Port, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// ReadTimeout bounds a whole request, body included: a client sending
+	// its body a byte at a time must not hold a connection for ever. 30 s is
+	// ample for Meta's largest webhooks (3 MiB).
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
 	port := ln.Addr().(*net.TCPAddr).Port
