@@ -55,7 +55,7 @@ func (e *env) send(method, path, token string, body any) *httptest.ResponseRecor
 	return rec
 }
 
-func (e *env) mustSession(t *testing.T, rec *httptest.ResponseRecorder, want int) session {
+func (e *env) mustSession(t testing.TB, rec *httptest.ResponseRecorder, want int) session {
 	t.Helper()
 	if rec.Code != want {
 		t.Fatalf("status %d, want %d: %s", rec.Code, want, rec.Body)
@@ -67,7 +67,7 @@ func (e *env) mustSession(t *testing.T, rec *httptest.ResponseRecorder, want int
 	return s
 }
 
-func (e *env) register(t *testing.T, email string) session {
+func (e *env) register(t testing.TB, email string) session {
 	t.Helper()
 	return e.mustSession(t, e.send(http.MethodPost, "/api/auth/register", "", map[string]string{
 		"tenant_name": "Acme " + email, "name": "Owner", "email": email, "password": "correct horse battery",
