@@ -16,6 +16,7 @@ Usage:
   wam tenant create         create a tenant and print its first API key
   wam number add            connect a WhatsApp phone number to a tenant
   wam keys rotate           re-encrypt stored credentials under the active key of ENCRYPTION_KEY
+  wam user reset-password   give a user (say, a tenant's owner) a new one-time password
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
 
@@ -30,7 +31,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("no command given")
 	}
 	cmd, rest := args[1], args[2:]
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "tenant" || cmd == "number" || cmd == "bench" || cmd == "keys") {
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "tenant" || cmd == "number" || cmd == "bench" || cmd == "keys" || cmd == "user") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return numberAdd(ctx, rest, getenv, stdout, stderr)
 	case "keys rotate":
 		return keysRotate(ctx, rest, getenv, stdout, stderr)
+	case "user reset-password":
+		return userResetPassword(ctx, rest, getenv, stdout, stderr)
 	case "bench ingest":
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":
