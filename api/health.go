@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,7 +20,11 @@ func (s handlers) Readyz(c echo.Context) error {
 	defer cancel()
 	for _, check := range s.ready {
 		if err := check(ctx); err != nil {
-			msg := err.Error()
+			// Anyone may ask, so the answer names the dependency only;
+			// the error itself (addresses, users, paths) goes to the log.
+			s.log.Warn("not ready", "err", err, "request_id", requestID(c))
+			dep, _, _ := strings.Cut(err.Error(), ":")
+			msg := dep + " unavailable"
 			return c.JSON(http.StatusServiceUnavailable, apigen.Readiness{Status: apigen.ReadinessStatusUnavailable, Error: &msg})
 		}
 	}

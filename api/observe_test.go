@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -76,5 +78,24 @@ func TestCORS(t *testing.T) {
 		if allowed != (got == origin) {
 			t.Errorf("origin %s: Access-Control-Allow-Origin %q", origin, got)
 		}
+	}
+}
+
+// TestReadyzSaysLittle: anyone may ask /readyz, so a failing dependency is
+// named, and what failed (addresses, users, paths) goes to the log only.
+func TestReadyzSaysLittle(t *testing.T) {
+	pool := newEnv(t).pool
+	var logs bytes.Buffer
+	down := func(context.Context) error {
+		return errors.New("postgres: failed to connect to `user=wam_secret_user database=wam`: /srv/wam/pg.sock")
+	}
+	h := api.New(api.Config{}, pool, streams.NewPublisher(), slog.New(slog.NewJSONHandler(&logs, nil)), down)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"postgres unavailable"`) || strings.Contains(rec.Body.String(), "wam_secret_user") {
+		t.Errorf("readyz: %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), "wam_secret_user") {
+		t.Errorf("the reason was not logged: %s", logs.String())
 	}
 }

@@ -159,7 +159,7 @@ type apiConversation struct {
 	UnreadCount  int     `json:"unread_count"`
 	Status       string  `json:"status"`
 	SnoozedUntil *string `json:"snoozed_until"`
-	Contact     struct {
+	Contact      struct {
 		WaID, Phone, Name string
 	} `json:"contact"`
 }

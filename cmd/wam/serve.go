@@ -318,8 +318,10 @@ func openStream(ctx context.Context, cfg config, log *slog.Logger) (*bus, error)
 
 // Ready reports whether JetStream answers.
 func (b *bus) Ready(ctx context.Context) error {
-	_, err := b.JS.AccountInfo(ctx)
-	return err
+	if _, err := b.JS.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	return nil
 }
 
 func (b *bus) Close() {
