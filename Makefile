@@ -2,7 +2,7 @@
 #
 #   make build            bin/wam
 #   make run              build, then `wam serve`
-#   make test             vet, staticcheck, all tests
+#   make test             gofmt check, vet, staticcheck, all tests
 #   make generate         regenerate sql/db (sqlc) and api/apigen (oapi-codegen)
 #   make check-generated  fail if the committed generated code is stale
 #   make bench            benchmarks
@@ -51,6 +51,8 @@ test: vet staticcheck
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
 
 vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-ed (run gofmt -w): $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
 staticcheck: install-staticcheck
