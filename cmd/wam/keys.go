@@ -22,15 +22,11 @@ func keysRotate(ctx context.Context, args []string, getenv func(string) string, 
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	log, err := cfg.logger(stderr)
-	if err != nil {
-		return err
-	}
 	ring, err := auth.LoadKeyRing(getenv("ENCRYPTION_KEY"), cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	d, err := openDatabase(ctx, cfg, log, false)
+	d, err := openCommandDatabase(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

@@ -189,6 +189,16 @@ type database struct {
 	log     *slog.Logger
 }
 
+// openCommandDatabase opens the database for a one-shot command (tenant
+// create, number add, keys rotate, user reset-password), logging to stderr.
+func openCommandDatabase(ctx context.Context, cfg config, stderr io.Writer) (*database, error) {
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	return openDatabase(ctx, cfg, log, false)
+}
+
 // openDatabase connects to DATABASE_URL, or starts (or adopts) the private
 // PostgreSQL in the data dir, and applies pending migrations. The private
 // server is stopped on Close if owner is set (serve) or if this call

@@ -33,11 +33,7 @@ func tenantCreate(ctx context.Context, args []string, getenv func(string) string
 	if *perMin < 1 || *perMin > 1_000_000 {
 		return errors.New("--requests-per-minute: 1 to 1000000")
 	}
-	log, err := cfg.logger(stderr)
-	if err != nil {
-		return err
-	}
-	d, err := openDatabase(ctx, cfg, log, false)
+	d, err := openCommandDatabase(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -98,11 +94,7 @@ func numberAdd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("--display-phone-number %q: %w", *display, err)
 	}
-	log, err := cfg.logger(stderr)
-	if err != nil {
-		return err
-	}
-	d, err := openDatabase(ctx, cfg, log, false)
+	d, err := openCommandDatabase(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

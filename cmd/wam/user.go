@@ -30,11 +30,7 @@ func userResetPassword(ctx context.Context, args []string, getenv func(string) s
 	if *email == "" {
 		return errors.New("--email is required")
 	}
-	log, err := cfg.logger(stderr)
-	if err != nil {
-		return err
-	}
-	d, err := openDatabase(ctx, cfg, log, false)
+	d, err := openCommandDatabase(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
