@@ -10,7 +10,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -78,14 +77,8 @@ type Projection interface {
 
 // Options tunes a Runner. The zero value is a sensible production setting.
 type Options struct {
-	// Durable is the name of the JetStream consumer; default "proj_" + Name().
-	Durable string
 	// MaxBatch is the most events applied in one transaction; default 2000.
 	MaxBatch int
-	// AckWait is how long JetStream waits for an ack before it redelivers;
-	// default 1 minute. Redeliveries are harmless (skipped by checkpoint),
-	// so it only bounds how late a crashed projector's successor resumes.
-	AckWait time.Duration
 	// MinBackoff and MaxBackoff bound the wait between retries after a
 	// database error that is not the event's fault; defaults 100ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
@@ -105,15 +98,9 @@ type Options struct {
 	Linger time.Duration
 }
 
-func (o Options) withDefaults(name string) Options {
-	if o.Durable == "" {
-		o.Durable = "proj_" + name
-	}
+func (o Options) withDefaults() Options {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 2000
-	}
-	if o.AckWait <= 0 {
-		o.AckWait = time.Minute
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 100 * time.Millisecond
@@ -130,11 +117,11 @@ func (o Options) withDefaults(name string) Options {
 	return o
 }
 
-// Runner runs one Projection as a durable JetStream pull consumer. Each batch
-// of events is applied in one PostgreSQL transaction that also advances the
-// projector's checkpoint; the batch is acked only after the commit. Events at
-// or below the checkpoint (redeliveries after a crash between commit and ack)
-// are skipped, so every event takes effect exactly once.
+// Runner runs one Projection. Each batch of events is applied in one
+// PostgreSQL transaction that also advances the projector's checkpoint, and
+// the checkpoint is the only record of progress: each session reads the
+// stream through an ordered consumer of its own, starting after the
+// checkpoint, so every event takes effect exactly once and in stream order.
 //
 // Several Runners of one projector (in several processes) may run: a lock
 // in PostgreSQL makes one of them the active one, and the others wait.
@@ -152,8 +139,8 @@ type Runner struct {
 	applied uint64        // checkpoint as of the last batch this runner finished
 	moved   chan struct{} // closed and replaced whenever applied grows
 
-	// afterCommit, when set by a test, is called after each commit and
-	// before the ack; returning true makes Run stop there, as a crash would.
+	// afterCommit, when set by a test, is called after each commit;
+	// returning true makes Run stop there, as a crash would.
 	afterCommit func(checkpoint uint64) bool
 }
 
@@ -169,7 +156,7 @@ func NewRunner(pool *pgxpool.Pool, js jetstream.JetStream, proj Projection, logg
 		nc:    js.Conn(),
 		proj:  proj,
 		log:   logger.With("projector", proj.Name()),
-		opts:  opts.withDefaults(proj.Name()),
+		opts:  opts.withDefaults(),
 		moved: make(chan struct{}),
 	}
 }
@@ -238,9 +225,8 @@ func (r *Runner) advance(seq uint64) {
 
 // batch is what the fetching side hands to the applying side.
 type batch struct {
-	events  []*Event      // above the high-water mark, in stream order
-	last    jetstream.Msg // the delivered message with the highest stream sequence: AckAll on it acks the batch
-	lastSeq uint64
+	events  []*Event // in stream order
+	lastSeq uint64   // the highest stream sequence delivered
 }
 
 // Run consumes and applies events until ctx is cancelled, then returns nil.
@@ -277,8 +263,8 @@ var errLostLock = errors.New("lost the projector lock: another runner may be act
 // errCheckpointBack ends a session that finds the checkpoint below what it
 // committed itself: PostgreSQL lost commits in a crash (batches commit
 // without waiting for the WAL flush) or an operator reset it for a rebuild.
-// Those events were acked already, so the next session recreates the
-// consumer from the checkpoint and applies them again.
+// The next session reads the stream again from the checkpoint and applies
+// those events again.
 var errCheckpointBack = errors.New("checkpoint moved back: resuming from it")
 
 // lockKeys are the two keys of the projector's advisory lock: one for all
@@ -312,9 +298,17 @@ func (r *Runner) session(ctx context.Context, started *bool) (done bool, err err
 		return false, err
 	}
 	r.reset(cp) // lower after a rebuild reset the checkpoint
-	cons, err := r.consumer(ctx, cp)
+	// An ordered consumer is the session's own: ephemeral, unacknowledged,
+	// and remade by the client from where it stopped whenever it sees a gap.
+	// Nothing another runner did (a prefetched batch that never committed, a
+	// pull request still open when it stopped) can take an event from it.
+	cons, err := r.js.OrderedConsumer(ctx, streams.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: r.proj.Subjects(),
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    cp + 1,
+	})
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("consumer: %w", err)
 	}
 
 	msgs := make(chan jetstream.Msg, 2*r.opts.MaxBatch)
@@ -356,11 +350,6 @@ func (r *Runner) session(ctx context.Context, started *bool) (done bool, err err
 		if r.afterCommit != nil && r.afterCommit(cp) {
 			return true, nil
 		}
-		if err := b.last.Ack(); err != nil {
-			// The batch is committed: a lost ack only means a
-			// redelivery, which the checkpoint turns into a no-op.
-			r.log.Warn("ack", "seq", b.lastSeq, "err", err)
-		}
 		r.notify(notices)
 		r.events.Add(uint64(len(b.events)))
 		r.advance(cp)
@@ -390,68 +379,9 @@ func (r *Runner) lock(ctx context.Context) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// consumer returns the projector's durable consumer, positioned so that it
-// delivers every event after the checkpoint cp in stream order.
-//
-// JetStream delivers new messages at once but redelivers unacked ones only
-// after AckWait. A consumer that delivered beyond the checkpoint (a runner
-// died with a prefetched, uncommitted batch) would therefore hand later
-// events first, and the checkpoint would then pass over the earlier ones
-// when they come back. Such a consumer is made anew from cp+1: the
-// checkpoint in PostgreSQL is the truth, the consumer only a cursor.
-func (r *Runner) consumer(ctx context.Context, cp uint64) (jetstream.Consumer, error) {
-	cfg := jetstream.ConsumerConfig{
-		Durable:        r.opts.Durable,
-		Description:    "projector " + r.proj.Name(),
-		FilterSubjects: r.proj.Subjects(),
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		AckPolicy:      jetstream.AckAllPolicy,
-		AckWait:        r.opts.AckWait,
-		MaxDeliver:     -1,
-		// Room for the batch being applied, the one being prepared and
-		// the prefetch buffers.
-		MaxAckPending: 8 * r.opts.MaxBatch,
-	}
-	if cp > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, cp+1
-	}
-	cons, err := r.js.Consumer(ctx, streams.StreamName, r.opts.Durable)
-	switch {
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-	case err != nil:
-		return nil, fmt.Errorf("consumer %s: %w", r.opts.Durable, err)
-	default:
-		info := cons.CachedInfo()
-		filters := info.Config.FilterSubjects
-		if len(filters) == 0 && info.Config.FilterSubject != "" {
-			filters = []string{info.Config.FilterSubject}
-		}
-		if info.Delivered.Stream <= cp && slices.Equal(filters, cfg.FilterSubjects) {
-			// Everything it delivered is committed: it goes on in order.
-			cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
-			if cons, err = r.js.UpdateConsumer(ctx, streams.StreamName, cfg); err != nil {
-				return nil, fmt.Errorf("update consumer %s: %w", r.opts.Durable, err)
-			}
-			return cons, nil
-		}
-		r.log.Info("consumer delivered beyond the checkpoint; making it anew from the checkpoint",
-			"consumer", r.opts.Durable, "delivered", info.Delivered.Stream, "checkpoint", cp)
-		if err := r.js.DeleteConsumer(ctx, streams.StreamName, r.opts.Durable); err != nil &&
-			!errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, fmt.Errorf("delete consumer %s: %w", r.opts.Durable, err)
-		}
-	}
-	cons, err = r.js.CreateConsumer(ctx, streams.StreamName, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create consumer %s: %w", r.opts.Durable, err)
-	}
-	return cons, nil
-}
-
 // assemble builds batches from delivered messages: it waits for one message,
-// takes whatever else is already there up to MaxBatch, drops redeliveries of
-// events already handed on, and prepares the events in parallel while the
-// previous batch is being applied.
+// takes whatever else is already there up to MaxBatch, and prepares the
+// events in parallel while the previous batch is being applied.
 func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready chan<- *batch, hwm uint64) {
 	for {
 		b := &batch{}
@@ -462,13 +392,13 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 				return
 			}
 			seq := md.Sequence.Stream
-			if b.last == nil || seq > b.lastSeq {
-				b.last, b.lastSeq = m, seq
-			}
 			if seq <= hwm {
-				return // redelivered: already applied or in a batch ahead of this one
+				// An ordered consumer delivers each event once, in
+				// order; anything else would break the checkpoint.
+				r.log.Error("event delivered out of order, skipped", "seq", seq, "after", hwm)
+				return
 			}
-			hwm = seq
+			hwm, b.lastSeq = seq, seq
 			b.events = append(b.events, newEvent(m, seq, md.Timestamp))
 		}
 		select {
@@ -510,7 +440,7 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 		if !r.yield(ctx, b, msgs, add) {
 			return
 		}
-		if b.last == nil {
+		if b.lastSeq == 0 {
 			continue
 		}
 		r.prepare(b.events)
@@ -667,7 +597,7 @@ func (r *Runner) commitTx(ctx context.Context, b *batch, holder uint32, oneByOne
 		return 0, nil, errCheckpointBack
 	}
 	if b.lastSeq <= cp {
-		return cp, nil, nil // all applied by an earlier delivery that committed but was never acked
+		return cp, nil, nil // a retry of a commit that went through though its answer was lost
 	}
 	// One pipeline for the whole batch: parked events, the checkpoint and
 	// the projection's statements go to PostgreSQL together.

@@ -150,7 +150,7 @@ func TestSnoozeExpiryStale(t *testing.T) {
 
 			// Replaying the stream into an empty database gives the same rows.
 			rebuilt := pgtest.New(t)
-			e.projectInto(t, rebuilt, "proj_rebuild")
+			e.projectInto(t, rebuilt)
 			if a, b := e.snoozeState(t, e.pool, conv), e.snoozeState(t, rebuilt, conv); a != b {
 				t.Errorf("rebuilt %+v, want %+v", b, a)
 			}
@@ -242,16 +242,16 @@ func (e *env) snooze(tb testing.TB, tenant string, conv uuid.UUID, until time.Ti
 
 // project runs an inbox projector until it has applied every event stored
 // so far, and stops it.
-func (e *env) project(tb testing.TB) { e.projectInto(tb, e.pool, "") }
+func (e *env) project(tb testing.TB) { e.projectInto(tb, e.pool) }
 
-// projectInto does what project does, into pool, with consumer durable.
-func (e *env) projectInto(tb testing.TB, pool *pgxpool.Pool, durable string) {
+// projectInto does what project does, into pool.
+func (e *env) projectInto(tb testing.TB, pool *pgxpool.Pool) {
 	tb.Helper()
 	st, err := e.js.Stream(context.Background(), streams.StreamName)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := NewInbox(pool, e.js, nil, Options{Durable: durable})
+	r := NewInbox(pool, e.js, nil, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
