@@ -15,7 +15,9 @@ import (
 )
 
 // TestRunnerCrashAfterCommit: the first runner commits a batch and dies at
-// once; the next runner must not apply the batch again, and goes on.
+// once, before anything outside PostgreSQL learns of the commit (what a
+// crash between commit and ack was when runners acked a durable consumer);
+// the next runner must not apply the batch again, and goes on.
 func TestRunnerCrashAfterCommit(t *testing.T) {
 	t.Parallel()
 	e := mustEnv(t)
