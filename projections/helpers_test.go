@@ -51,6 +51,13 @@ func mustEnvWith(tb testing.TB, pool *pgxpool.Pool, so streams.StreamOptions) *e
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return mustEnvOn(tb, nc, pool, so)
+}
+
+// mustEnvOn makes the env of a connection to a running server, and closes
+// the connection when the test ends.
+func mustEnvOn(tb testing.TB, nc *nats.Conn, pool *pgxpool.Pool, so streams.StreamOptions) *env {
+	tb.Helper()
 	tb.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
 )
 
@@ -210,8 +211,9 @@ const lockHolderQuery = `SELECT pid FROM pg_locks
 
 // TestRunnerCheckpointMovedBack: batches commit without waiting for the WAL
 // flush, so a PostgreSQL crash can lose the last commits, checkpoint
-// included, after their events were acked. The runner must notice the
-// checkpoint is behind what it committed and apply those events again.
+// included, after the runner moved past their events. The runner must
+// notice the checkpoint is behind what it committed and apply those events
+// again.
 func TestRunnerCheckpointMovedBack(t *testing.T) {
 	t.Parallel()
 	e := mustEnv(t)
@@ -278,4 +280,64 @@ func TestRunnerDefersAtMostMaxDefer(t *testing.T) {
 	r := e.start(t, Options{Busy: func() bool { return true }, MaxDefer: 100 * time.Millisecond})
 	seq := e.publish(t, uuid.NewString(), textWebhook("wamid.1", "16505551234", "", "one", 1739321000))
 	mustWait(t, r, seq)
+}
+
+// TestRunnerSurvivesNATSRestart: with NATS as a server of its own (NATS_URL),
+// the server restarting drops the runner's consumer, which lives in memory;
+// the runner must go on after it, missing nothing published around the
+// restart and applying nothing twice.
+func TestRunnerSurvivesNATSRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: dir, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := strings.TrimPrefix(ns.ClientURL(), "nats://")
+	t.Cleanup(func() { ns.Shutdown() }) // the last cleanup: after the runner stopped
+	nc, err := streams.Connect(ns.ClientURL(), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := mustEnvOn(t, nc, pgtest.New(t), streams.StreamOptions{})
+	tenant := uuid.NewString()
+	publish := func(from, to int) (last uint64) {
+		for i := from; i < to; i++ {
+			last = e.publish(t, tenant, textWebhook(fmt.Sprintf("wamid.%d", i), "16505551234", "", "hi", 1739321000+int64(i)))
+		}
+		return last
+	}
+	r := e.start(t, Options{MaxBatch: 10})
+	mustWait(t, r, publish(0, 30))
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	if ns, err = streams.StartServer(streams.ServerOptions{StoreDir: dir, Listen: listen}); err != nil {
+		t.Fatal(err)
+	}
+	// Once the client is back and the stream recovered: what the runner
+	// does meanwhile is the test, not how publishers ride a restart.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
+		_, err := e.js.Stream(attempt, streams.StreamName)
+		cancelAttempt()
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the stream is not back after the restart: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	last := publish(30, 60)
+	mustWait(t, r, last)
+	if got := e.count(t, `SELECT count(*) FROM messages WHERE tenant_id = $1`, tenant); got != 60 {
+		t.Errorf("%d messages, want 60", got)
+	}
+	if c := e.mustConversation(t, tenant); c.Unread != 60 {
+		t.Errorf("unread %d, want 60", c.Unread)
+	}
 }
