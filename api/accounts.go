@@ -73,7 +73,7 @@ func (s handlers) Register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := s.newSession(ctx, s.q, u, uuid.New())
+	sess, err := s.signIn(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s handlers) Login(c echo.Context) error {
 	if err := s.audit(ctx, s.q, c, u.TenantID, "login", u.ID.String(), nil); err != nil {
 		return err
 	}
-	sess, err := s.newSession(ctx, s.q, u, uuid.New())
+	sess, err := s.signIn(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func (s handlers) Refresh(c echo.Context) error {
 	// reuse of this token had revoked the family, and outlive it.
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		rt, err := q.RefreshTokenForUpdate(ctx, auth.HashRefreshToken(r.RefreshToken))
+		rt, u, err := lockRefreshToken(ctx, q, r.RefreshToken)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return domain.Errorf(domain.ErrUnauthorized, "refresh token unknown")
 		}
@@ -170,10 +170,6 @@ func (s handlers) Refresh(c echo.Context) error {
 			return q.RevokeRefreshFamily(ctx, db.RevokeRefreshFamilyParams{FamilyID: rt.FamilyID, At: now})
 		case !now.Before(rt.ExpiresAt):
 			return domain.Errorf(domain.ErrUnauthorized, "refresh token expired; sign in again")
-		}
-		u, err := q.UserByID(ctx, db.UserByIDParams{TenantID: rt.TenantID, ID: rt.UserID})
-		if err != nil {
-			return err
 		}
 		if u.DisabledAt != nil {
 			return domain.Errorf(domain.ErrUnauthorized, "account disabled")
@@ -210,7 +206,7 @@ func (s handlers) Logout(c echo.Context) error {
 	ctx := c.Request().Context()
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		rt, err := q.RefreshTokenForUpdate(ctx, auth.HashRefreshToken(r.RefreshToken))
+		rt, _, err := lockRefreshToken(ctx, q, r.RefreshToken)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -264,6 +260,44 @@ func (s *Server) newSession(ctx context.Context, q *db.Queries, u db.User, famil
 		AccessToken: access, TokenType: apigen.SessionTokenTypeBearer, ExpiresIn: int(auth.AccessTTL / time.Second),
 		RefreshToken: refresh, User: userOf(u),
 	}, nil
+}
+
+// lockRefreshToken finds the refresh token and locks its user's sign-ins
+// (UserForUpdate) before reading the token again: what it then says holds
+// until q's transaction ends. pgx.ErrNoRows: no such token, or no such user.
+func lockRefreshToken(ctx context.Context, q *db.Queries, token string) (db.RefreshToken, db.User, error) {
+	hash := auth.HashRefreshToken(token)
+	rt, err := q.RefreshTokenByHash(ctx, hash)
+	if err != nil {
+		return rt, db.User{}, err
+	}
+	u, err := q.UserForUpdate(ctx, db.UserForUpdateParams{TenantID: rt.TenantID, ID: rt.UserID})
+	if err != nil {
+		return rt, u, err
+	}
+	rt, err = q.RefreshTokenByHash(ctx, hash)
+	return rt, u, err
+}
+
+// signIn starts a new sign-in of u, whose password was just checked. It
+// holds u's sign-in lock, and refuses when the password changed or the
+// account was disabled since u was read: a revocation that committed in
+// between must not be outlived by this sign-in.
+func (s *Server) signIn(ctx context.Context, u db.User) (apigen.Session, error) {
+	var sess apigen.Session
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		now, err := q.UserForUpdate(ctx, db.UserForUpdateParams{TenantID: u.TenantID, ID: u.ID})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) || (err == nil && (now.DisabledAt != nil || now.SessionEpoch != u.SessionEpoch)):
+			return errBadLogin
+		case err != nil:
+			return err
+		}
+		sess, err = s.newSession(ctx, q, now, uuid.New())
+		return err
+	})
+	return sess, err
 }
 
 func userOf(u db.User) apigen.User {
@@ -331,30 +365,49 @@ func (s handlers) AcceptInvite(c echo.Context) error {
 	if err := validPassword("password", r.Password); err != nil {
 		return err
 	}
+	ctx := c.Request().Context()
+	token := auth.HashRefreshToken(r.Token)
+	usable := func(u db.User, err error) error {
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (u.InviteExpiresAt == nil || !s.now().Before(*u.InviteExpiresAt))) {
+			return domain.Errorf(domain.ErrUnauthorized, "token: unknown, used or expired invitation; ask for a new one")
+		}
+		return err
+	}
+	// The token is checked before the password is hashed: a hash costs
+	// 64 MiB and tens of milliseconds, not to be spent on a guess.
+	if err := usable(s.q.UserByInvite(ctx, token)); err != nil {
+		return err
+	}
 	hash, err := auth.HashPassword(r.Password, s.argon2)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var u db.User
+	var sess apigen.Session
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		cur, err := q.UserByInviteForUpdate(ctx, auth.HashRefreshToken(r.Token))
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (cur.InviteExpiresAt == nil || !s.now().Before(*cur.InviteExpiresAt))) {
-			return domain.Errorf(domain.ErrUnauthorized, "token: unknown, used or expired invitation; ask for a new one")
+		// Locks the user's row: accepting, like a refresh, holds the
+		// user's sign-in lock.
+		cur, err := q.UserByInviteForUpdate(ctx, token)
+		if err := usable(cur, err); err != nil {
+			return err
 		}
+		if cur.DisabledAt != nil {
+			return domain.Errorf(domain.ErrUnauthorized, "account disabled")
+		}
+		// Setting the password ends whatever sign-ins the account had,
+		// as a password change does.
+		u, err := q.AcceptInvite(ctx, db.AcceptInviteParams{ID: cur.ID, PasswordHash: hash})
 		if err != nil {
 			return err
 		}
-		if u, err = q.AcceptInvite(ctx, db.AcceptInviteParams{ID: cur.ID, PasswordHash: hash}); err != nil {
+		if err := q.RevokeUserRefreshTokens(ctx, db.RevokeUserRefreshTokensParams{TenantID: u.TenantID, UserID: u.ID, At: s.now()}); err != nil {
+			return err
+		}
+		if sess, err = s.newSession(ctx, q, u, uuid.New()); err != nil {
 			return err
 		}
 		return s.audit(ctx, q, c, u.TenantID, "user.invite_accepted", u.ID.String(), nil)
 	})
-	if err != nil {
-		return err
-	}
-	sess, err := s.newSession(ctx, s.q, u, uuid.New())
 	if err != nil {
 		return err
 	}

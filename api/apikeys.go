@@ -36,6 +36,7 @@ func (s handlers) CreateAPIKey(c echo.Context) error {
 	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
 		k, err = q.CreateAPIKey(c.Request().Context(), db.CreateAPIKeyParams{
 			ID: uuid.New(), TenantID: p.TenantID, Name: r.Name, Prefix: key.Prefix, Hash: key.Hash, ExpiresAt: expires,
+			CreatedBy: p.creator(),
 		})
 		if err != nil {
 			return err

@@ -21,9 +21,24 @@ type Principal struct {
 	UserID   uuid.UUID
 	APIKeyID uuid.UUID
 	Role     string
+	// KeyCreator is the user who made the API key, when an API key is the
+	// principal; Nil for a key an operator made.
+	KeyCreator uuid.UUID
 }
 
 const principalKey = "wam.principal"
+
+// creator is the user who answers for what p makes: the signed-in user, or
+// the maker of the API key; nil for an operator's key.
+func (p Principal) creator() *uuid.UUID {
+	switch {
+	case p.UserID != uuid.Nil:
+		return &p.UserID
+	case p.KeyCreator != uuid.Nil:
+		return &p.KeyCreator
+	}
+	return nil
+}
 
 func principal(c echo.Context) Principal { return c.Get(principalKey).(Principal) }
 
@@ -80,6 +95,8 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			return domain.Errorf(domain.ErrUnauthorized, "API key revoked")
 		case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 			return domain.Errorf(domain.ErrUnauthorized, "API key expired")
+		case !k.CreatorActive:
+			return domain.Errorf(domain.ErrUnauthorized, "API key of a user who can no longer manage the tenant")
 		}
 		// Recorded at most once a minute per key, so reads do not all become writes.
 		if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
@@ -87,7 +104,7 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 				s.log.Warn("record api key use", "err", err)
 			}
 		}
-		c.Set(principalKey, Principal{TenantID: k.TenantID, APIKeyID: k.ID, Role: auth.RoleAdmin})
+		c.Set(principalKey, Principal{TenantID: k.TenantID, APIKeyID: k.ID, Role: auth.RoleAdmin, KeyCreator: deref(k.CreatedBy)})
 		return next(c)
 	}
 }

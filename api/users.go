@@ -164,11 +164,8 @@ func (s handlers) ResetPassword(c echo.Context, id uuid.UUID) error {
 		if err != nil {
 			return notFound(err, "user")
 		}
-		switch {
-		case cur.Role == auth.RoleOwner:
-			return domain.Errorf(domain.ErrForbidden, "the owner's password is the owner's to change")
-		case cur.Role == auth.RoleAdmin && p.Role != auth.RoleOwner:
-			return domain.Errorf(domain.ErrForbidden, "only the owner resets an admin's password")
+		if err := mayManage(p, cur); err != nil {
+			return err
 		}
 		if u, err = q.SetPassword(ctx, db.SetPasswordParams{TenantID: p.TenantID, ID: id, PasswordHash: cr.hash}); err != nil {
 			return err
@@ -207,6 +204,20 @@ func (s handlers) ListUsers(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
+// mayManage says whether p may change, reset or delete target. Nobody acts
+// on the owner's account: it changes through the owner's own sign-in. Only
+// the owner acts on admins, so that an admin can neither lock another admin
+// out nor take their account over (demote, reset the password, promote).
+func mayManage(p Principal, target db.User) error {
+	switch {
+	case target.Role == auth.RoleOwner:
+		return domain.Errorf(domain.ErrForbidden, "the owner's account is the owner's to change")
+	case target.Role == auth.RoleAdmin && p.Role != auth.RoleOwner:
+		return domain.Errorf(domain.ErrForbidden, "only the owner changes, resets or deletes an admin")
+	}
+	return nil
+}
+
 // UpdateUser renames, changes the role of, disables or enables a user.
 func (s handlers) UpdateUser(c echo.Context, id uuid.UUID) error {
 	p := principal(c)
@@ -237,12 +248,20 @@ func (s handlers) UpdateUser(c echo.Context, id uuid.UUID) error {
 		if err != nil {
 			return notFound(err, "user")
 		}
-		if cur.Role == auth.RoleOwner && (r.Role != nil || r.Disabled != nil) {
-			return domain.Errorf(domain.ErrForbidden, "the owner's role cannot be changed, nor the owner disabled")
+		if id != p.UserID { // renaming oneself is always allowed
+			if err := mayManage(p, cur); err != nil {
+				return err
+			}
 		}
 		u, err = q.UpdateUser(ctx, db.UpdateUserParams{TenantID: p.TenantID, ID: id, Name: r.Name, Role: role, Disabled: r.Disabled})
 		if err != nil {
 			return err
+		}
+		if u.DisabledAt != nil && cur.DisabledAt == nil {
+			// Enabling the account again must not bring these back.
+			if err := q.RevokeUserRefreshTokens(ctx, db.RevokeUserRefreshTokensParams{TenantID: p.TenantID, UserID: id, At: s.now()}); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, q, c, p.TenantID, "user.changed", u.ID.String(), map[string]any{"role": u.Role, "disabled": u.DisabledAt != nil, "name": u.Name})
 	})
@@ -264,8 +283,8 @@ func (s handlers) DeleteUser(c echo.Context, id uuid.UUID) error {
 		if err != nil {
 			return notFound(err, "user")
 		}
-		if cur.Role == auth.RoleOwner {
-			return domain.Errorf(domain.ErrForbidden, "the owner cannot be deleted")
+		if err := mayManage(p, cur); err != nil {
+			return err
 		}
 		if _, err := q.DeleteUser(ctx, db.DeleteUserParams{TenantID: p.TenantID, ID: id}); err != nil {
 			return err

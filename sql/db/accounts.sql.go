@@ -13,7 +13,8 @@ import (
 )
 
 const acceptInvite = `-- name: AcceptInvite :one
-UPDATE users SET password_hash = $1, invite_hash = NULL, invite_expires_at = NULL
+UPDATE users SET password_hash = $1, invite_hash = NULL, invite_expires_at = NULL,
+    session_epoch = session_epoch + 1
 WHERE id = $2
 RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch
 `
@@ -225,12 +226,12 @@ func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) error 
 	return err
 }
 
-const refreshTokenForUpdate = `-- name: RefreshTokenForUpdate :one
-SELECT id, tenant_id, user_id, family_id, hash, created_at, expires_at, used_at, revoked_at FROM refresh_tokens WHERE hash = $1 FOR UPDATE
+const refreshTokenByHash = `-- name: RefreshTokenByHash :one
+SELECT id, tenant_id, user_id, family_id, hash, created_at, expires_at, used_at, revoked_at FROM refresh_tokens WHERE hash = $1
 `
 
-func (q *Queries) RefreshTokenForUpdate(ctx context.Context, hash []byte) (RefreshToken, error) {
-	row := q.db.QueryRow(ctx, refreshTokenForUpdate, hash)
+func (q *Queries) RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error) {
+	row := q.db.QueryRow(ctx, refreshTokenByHash, hash)
 	var i RefreshToken
 	err := row.Scan(
 		&i.ID,
@@ -301,7 +302,8 @@ func (q *Queries) SetInvite(ctx context.Context, arg SetInviteParams) error {
 }
 
 const setPassword = `-- name: SetPassword :one
-UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1
+UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1,
+    invite_hash = NULL, invite_expires_at = NULL
 WHERE tenant_id = $2 AND id = $3
 RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch
 `
@@ -312,7 +314,8 @@ type SetPasswordParams struct {
 	ID           uuid.UUID
 }
 
-// A new password starts a new session epoch: older access tokens stop.
+// A new password starts a new session epoch: older access tokens stop. It
+// also voids a pending invitation link, which would set another password.
 func (q *Queries) SetPassword(ctx context.Context, arg SetPasswordParams) (User, error) {
 	row := q.db.QueryRow(ctx, setPassword, arg.PasswordHash, arg.TenantID, arg.ID)
 	var i User
@@ -445,12 +448,69 @@ func (q *Queries) UserByID(ctx context.Context, arg UserByIDParams) (User, error
 	return i, err
 }
 
+const userByInvite = `-- name: UserByInvite :one
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch FROM users WHERE invite_hash = $1
+`
+
+func (q *Queries) UserByInvite(ctx context.Context, inviteHash []byte) (User, error) {
+	row := q.db.QueryRow(ctx, userByInvite, inviteHash)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
+		&i.SessionEpoch,
+	)
+	return i, err
+}
+
 const userByInviteForUpdate = `-- name: UserByInviteForUpdate :one
 SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch FROM users WHERE invite_hash = $1 FOR UPDATE
 `
 
 func (q *Queries) UserByInviteForUpdate(ctx context.Context, inviteHash []byte) (User, error) {
 	row := q.db.QueryRow(ctx, userByInviteForUpdate, inviteHash)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.DisabledAt,
+		&i.InviteHash,
+		&i.InviteExpiresAt,
+		&i.SessionEpoch,
+	)
+	return i, err
+}
+
+const userForUpdate = `-- name: UserForUpdate :one
+SELECT id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+`
+
+type UserForUpdateParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+// A user's row is the lock of their sign-ins: whatever creates, spends or
+// revokes their refresh tokens takes it first, so that a revocation sees
+// every token a concurrent refresh made, and a refresh sees every
+// revocation that committed while it waited.
+func (q *Queries) UserForUpdate(ctx context.Context, arg UserForUpdateParams) (User, error) {
+	row := q.db.QueryRow(ctx, userForUpdate, arg.TenantID, arg.ID)
 	var i User
 	err := row.Scan(
 		&i.ID,

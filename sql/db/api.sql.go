@@ -152,8 +152,8 @@ func (q *Queries) ConnectNumber(ctx context.Context, arg ConnectNumberParams) (P
 }
 
 const createAPIKey = `-- name: CreateAPIKey :one
-INSERT INTO api_keys (id, tenant_id, name, prefix, hash, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO api_keys (id, tenant_id, name, prefix, hash, expires_at, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id, tenant_id, name, prefix, created_at, expires_at
 `
 
@@ -164,6 +164,7 @@ type CreateAPIKeyParams struct {
 	Prefix    string
 	Hash      []byte
 	ExpiresAt *time.Time
+	CreatedBy *uuid.UUID
 }
 
 type CreateAPIKeyRow struct {
@@ -183,6 +184,7 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 		arg.Prefix,
 		arg.Hash,
 		arg.ExpiresAt,
+		arg.CreatedBy,
 	)
 	var i CreateAPIKeyRow
 	err := row.Scan(
@@ -253,27 +255,35 @@ func (q *Queries) EnterTenant(ctx context.Context, tenantID string) error {
 }
 
 const getAPIKeyByHash = `-- name: GetAPIKeyByHash :one
-SELECT id, tenant_id, expires_at, revoked_at, last_used_at
-FROM api_keys WHERE hash = $1
+SELECT k.id, k.tenant_id, k.created_by, k.expires_at, k.revoked_at, k.last_used_at,
+       (k.created_by IS NULL OR (u.disabled_at IS NULL AND u.role IN ('owner', 'admin')))::boolean AS creator_active
+FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+WHERE k.hash = $1
 `
 
 type GetAPIKeyByHashRow struct {
-	ID         uuid.UUID
-	TenantID   uuid.UUID
-	ExpiresAt  *time.Time
-	RevokedAt  *time.Time
-	LastUsedAt *time.Time
+	ID            uuid.UUID
+	TenantID      uuid.UUID
+	CreatedBy     *uuid.UUID
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	LastUsedAt    *time.Time
+	CreatorActive bool
 }
 
+// creator_active: the key's creator may still manage the tenant (or an
+// operator made the key).
 func (q *Queries) GetAPIKeyByHash(ctx context.Context, hash []byte) (GetAPIKeyByHashRow, error) {
 	row := q.db.QueryRow(ctx, getAPIKeyByHash, hash)
 	var i GetAPIKeyByHashRow
 	err := row.Scan(
 		&i.ID,
 		&i.TenantID,
+		&i.CreatedBy,
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.CreatorActive,
 	)
 	return i, err
 }

@@ -20,6 +20,7 @@ type ApiKey struct {
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+	CreatedBy  *uuid.UUID
 }
 
 type AuditLog struct {

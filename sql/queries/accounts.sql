@@ -13,15 +13,22 @@ SELECT * FROM users WHERE email = @email;
 -- name: UserByID :one
 SELECT * FROM users WHERE tenant_id = @tenant_id AND id = @id;
 
+-- name: UserForUpdate :one
+-- A user's row is the lock of their sign-ins: whatever creates, spends or
+-- revokes their refresh tokens takes it first, so that a revocation sees
+-- every token a concurrent refresh made, and a refresh sees every
+-- revocation that committed while it waited.
+SELECT * FROM users WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
+
+-- name: RefreshTokenByHash :one
+SELECT * FROM refresh_tokens WHERE hash = @hash;
+
 -- name: RecordLogin :exec
 UPDATE users SET last_login_at = @at::timestamptz WHERE id = @id;
 
 -- name: CreateRefreshToken :exec
 INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, hash, created_at, expires_at)
 VALUES (@id, @tenant_id, @user_id, @family_id, @hash, @created_at, @expires_at);
-
--- name: RefreshTokenForUpdate :one
-SELECT * FROM refresh_tokens WHERE hash = @hash FOR UPDATE;
 
 -- name: UseRefreshToken :exec
 UPDATE refresh_tokens SET used_at = @at::timestamptz WHERE id = @id;
@@ -50,11 +57,15 @@ DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;
 UPDATE users SET invite_hash = @invite_hash, invite_expires_at = @expires_at::timestamptz
 WHERE tenant_id = @tenant_id AND id = @id;
 
+-- name: UserByInvite :one
+SELECT * FROM users WHERE invite_hash = @invite_hash;
+
 -- name: UserByInviteForUpdate :one
 SELECT * FROM users WHERE invite_hash = @invite_hash FOR UPDATE;
 
 -- name: AcceptInvite :one
-UPDATE users SET password_hash = @password_hash, invite_hash = NULL, invite_expires_at = NULL
+UPDATE users SET password_hash = @password_hash, invite_hash = NULL, invite_expires_at = NULL,
+    session_epoch = session_epoch + 1
 WHERE id = @id
 RETURNING *;
 
@@ -72,8 +83,10 @@ WHERE r.expires_at < @now::timestamptz
   AND NOT EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family_id = r.family_id AND l.expires_at >= @now::timestamptz);
 
 -- name: SetPassword :one
--- A new password starts a new session epoch: older access tokens stop.
-UPDATE users SET password_hash = @password_hash, session_epoch = session_epoch + 1
+-- A new password starts a new session epoch: older access tokens stop. It
+-- also voids a pending invitation link, which would set another password.
+UPDATE users SET password_hash = @password_hash, session_epoch = session_epoch + 1,
+    invite_hash = NULL, invite_expires_at = NULL
 WHERE tenant_id = @tenant_id AND id = @id
 RETURNING *;
 

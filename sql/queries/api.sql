@@ -6,13 +6,17 @@ INSERT INTO tenants (id, name) VALUES (@id, @name)
 RETURNING *;
 
 -- name: CreateAPIKey :one
-INSERT INTO api_keys (id, tenant_id, name, prefix, hash, expires_at)
-VALUES (@id, @tenant_id, @name, @prefix, @hash, @expires_at)
+INSERT INTO api_keys (id, tenant_id, name, prefix, hash, expires_at, created_by)
+VALUES (@id, @tenant_id, @name, @prefix, @hash, @expires_at, sqlc.narg(created_by))
 RETURNING id, tenant_id, name, prefix, created_at, expires_at;
 
 -- name: GetAPIKeyByHash :one
-SELECT id, tenant_id, expires_at, revoked_at, last_used_at
-FROM api_keys WHERE hash = @hash;
+-- creator_active: the key's creator may still manage the tenant (or an
+-- operator made the key).
+SELECT k.id, k.tenant_id, k.created_by, k.expires_at, k.revoked_at, k.last_used_at,
+       (k.created_by IS NULL OR (u.disabled_at IS NULL AND u.role IN ('owner', 'admin')))::boolean AS creator_active
+FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+WHERE k.hash = @hash;
 
 -- name: TouchAPIKey :exec
 UPDATE api_keys SET last_used_at = @now::timestamptz WHERE id = @id;
