@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 )
 
@@ -43,9 +45,10 @@ func (e *env) send(method, path, token string, body any) *httptest.ResponseRecor
 		r = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, r)
-	// Each request from its own (documentation-range) address, so that the
-	// per-address sign-in limit only bites in the test about it.
-	req.RemoteAddr = fmt.Sprintf("[2001:db8::%x]:40000", e.nextIP.Add(1))
+	// Each request from its own (documentation-range) /64 network, so that
+	// the per-address sign-in limit only bites in the test about it.
+	n := e.nextIP.Add(1)
+	req.RemoteAddr = fmt.Sprintf("[2001:db8:%x:%x::1]:40000", n>>16, n&0xffff)
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -316,6 +319,18 @@ func TestSignInLimits(t *testing.T) {
 	if rec := guess("198.51.100.99", "victim@example.com"); rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("sixth try on one account: %d", rec.Code)
 	}
+	// One IPv6 /64, a fresh address each time: one network, five tries.
+	for i := range 5 {
+		if rec := guess(fmt.Sprintf("[2001:db8:aa:1::%x]", i+1), fmt.Sprintf("v6user%d@example.com", i)); rec.Code != 401 {
+			t.Fatalf("try %d from the /64: %d", i, rec.Code)
+		}
+	}
+	if rec := guess("[2001:db8:aa:1:ffff::9]", "v6user9@example.com"); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("sixth try from one /64: %d", rec.Code)
+	}
+	if rec := guess("[2001:db8:aa:2::1]", "v6user9@example.com"); rec.Code != 401 {
+		t.Fatalf("the next /64: %d, want 401", rec.Code)
+	}
 	// Signing up with one address from many places: the first is an
 	// account, the next four conflicts, then 429.
 	for i := range 6 {
@@ -382,5 +397,61 @@ func TestChangePassword(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), new) || strings.Contains(e.logs.String(), old) {
 		t.Error("a password was logged")
+	}
+}
+
+// TestTrustedProxies: behind a proxy the operator named, the client is who
+// X-Forwarded-For says, and the sign-in limits count clients, not the
+// proxy; from anywhere else the header is ignored.
+func TestTrustedProxies(t *testing.T) {
+	_, proxies, _ := net.ParseCIDR("192.0.2.0/24")
+	e := newEnvWith(t, 1, func(c *api.Config) { c.TrustedProxies = []*net.IPNet{proxies} })
+	var n int
+	login := func(peer, forwarded string) int {
+		n++ // a new account each time: only the address limit is at play
+		req := httptest.NewRequest(http.MethodPost, "/api/auth/login", strings.NewReader(fmt.Sprintf(`{"email":"nobody%d@example.com","password":"not the password"}`, n)))
+		req.RemoteAddr = peer + ":40000"
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwarded)
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// Through the proxy, ten clients: nobody is limited.
+	for i := range 10 {
+		if code := login("192.0.2.10", fmt.Sprintf("203.0.113.%d", i+1)); code != http.StatusUnauthorized {
+			t.Fatalf("client %d through the proxy: %d", i, code)
+		}
+	}
+	// From elsewhere, the header does not make ten clients of one.
+	for i := range 6 {
+		code := login("198.51.100.7", fmt.Sprintf("203.0.113.%d", 100+i))
+		if want := map[bool]int{true: http.StatusTooManyRequests, false: http.StatusUnauthorized}[i == 5]; code != want {
+			t.Fatalf("try %d from an untrusted peer: %d, want %d", i, code, want)
+		}
+	}
+}
+
+// TestRequestIDFromClient: a client's X-Request-ID is kept when it is a
+// short, plain id, and replaced otherwise.
+func TestRequestIDFromClient(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		sent string
+		kept bool
+	}{
+		{"req-42.abc_DEF", true},
+		{strings.Repeat("A", 65), false},
+		{"has space", false},
+		{"ünïcode", false},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		req.Header.Set("X-Request-ID", tc.sent)
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		got := rec.Header().Get("X-Request-ID")
+		if (got == tc.sent) != tc.kept || got == "" || len(got) > 64 {
+			t.Errorf("sent %.20q: answered under %.20q, kept %v, want kept %v", tc.sent, got, got == tc.sent, tc.kept)
+		}
 	}
 }

@@ -56,7 +56,10 @@ type tenant struct {
 func newEnv(t testing.TB) *env { return newEnvConns(t, 1) }
 
 // newEnvConns is newEnv publishing over conns NATS connections.
-func newEnvConns(t testing.TB, conns int) *env {
+func newEnvConns(t testing.TB, conns int) *env { return newEnvWith(t, conns, nil) }
+
+// newEnvWith is newEnvConns with tweak applied to the server's Config.
+func newEnvWith(t testing.TB, conns int, tweak func(*api.Config)) *env {
 	t.Helper()
 	pool := pgtest.New(t)
 	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: t.TempDir()})
@@ -99,12 +102,16 @@ func newEnvConns(t testing.TB, conns int) *env {
 	sim := meta.NewSimulator()
 	graph := httptest.NewServer(sim)
 	t.Cleanup(graph.Close)
-	h := api.New(api.Config{
+	cfg := api.Config{
 		AppSecret: appSecret, VerifyToken: verifyToken, PublishTimeout: 2 * time.Second,
 		Graph:  meta.NewClient(graph.URL, "v23.0"),
 		Tokens: auth.NewTokens(key, time.Now),
 		Argon2: auth.Argon2Params{Memory: 1 << 10, Time: 1, Threads: 1}, // cheap: tests hash many passwords
-	}, pool, streams.NewPublisher(pubs...), log)
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	h := api.New(cfg, pool, streams.NewPublisher(pubs...), log)
 	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key, meta: sim}
 }
 

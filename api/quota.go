@@ -39,11 +39,14 @@ func (s *Server) enforceQuota(next echo.HandlerFunc) echo.HandlerFunc {
 			if err != nil {
 				return notFound(err, "tenant")
 			}
-			if q == nil || q.perMin != t.ApiRequestsPerMinute {
-				per := t.ApiRequestsPerMinute
-				q = &quota{limiter: rate.NewLimiter(rate.Limit(float64(per)/60), int(per)), perMin: per}
+			// A new quota value, never a change to the shared one: other
+			// requests read it without the lock.
+			per := t.ApiRequestsPerMinute
+			if q == nil || q.perMin != per {
+				q = &quota{limiter: rate.NewLimiter(rate.Limit(float64(per)/60), int(per)), perMin: per, read: now}
+			} else {
+				q = &quota{limiter: q.limiter, perMin: per, read: now}
 			}
-			q.read = now
 			s.quotas.mu.Lock()
 			s.quotas.limiters[p.TenantID] = q
 			s.quotas.mu.Unlock()

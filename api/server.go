@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -33,6 +34,10 @@ type Config struct {
 	// FrontendURL is the one origin browsers may call the API from (CORS);
 	// empty: same origin only.
 	FrontendURL string
+	// TrustedProxies are the networks of reverse proxies in front of wam,
+	// whose X-Forwarded-For names the client; empty: the client is the
+	// connection's peer.
+	TrustedProxies []*net.IPNet
 	// Registry is where the HTTP layer registers its metrics and what
 	// /metrics serves; nil: a registry of its own.
 	Registry *prometheus.Registry
@@ -150,8 +155,16 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	e.HTTPErrorHandler = s.handleError
 	// The client address is the connection's: X-Forwarded-For and X-Real-IP
 	// are anyone's to write, and would let a client dodge the sign-in limits.
+	// Only proxies the operator named may say who the client is.
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(middleware.RequestID())
+	if len(cfg.TrustedProxies) > 0 {
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
+	e.Use(sanitizeRequestID, middleware.RequestID())
 	e.Use(s.observe)
 	e.Use(middleware.Recover())
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{

@@ -53,6 +53,12 @@ func (s handlers) InviteUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Addresses are unique across tenants, so an invitation's 409 tells
+	// that an address has an account somewhere: limited per address, like
+	// sign-ups.
+	if ok, _ := s.registerLimits.Allow(email); !ok {
+		return errTooMany(c)
+	}
 	r.Name = strings.TrimSpace(r.Name)
 	if err := validText("name", r.Name, 200); err != nil {
 		return err

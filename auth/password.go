@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -35,6 +36,19 @@ const (
 // stored hash: 1 GiB, sixteen times the default.
 const maxArgon2Memory = 1 << 20 // KiB
 
+// hashing admits as many argon2 computations at once as there are cores.
+// Each takes its memory cost (64 MiB by default) for tens of milliseconds,
+// and sign-in endpoints are open to anybody: without a bound, a burst of
+// sign-ins from many addresses would take as much memory as it liked.
+// Beyond the bound, callers queue.
+var hashing = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func idKey(password, salt []byte, p Argon2Params, keyLen uint32) []byte {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2.IDKey(password, salt, p.Time, p.Memory, p.Threads, keyLen)
+}
+
 // ErrPasswordMismatch is returned by VerifyPassword for a wrong password.
 var ErrPasswordMismatch = errors.New("password does not match")
 
@@ -45,7 +59,7 @@ func HashPassword(password string, p Argon2Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, 32)
+	key := idKey([]byte(password), salt, p, 32)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -78,7 +92,7 @@ func VerifyPassword(password, encoded string) error {
 	if err1 != nil || err2 != nil || len(salt) < 8 || len(want) < 16 || len(want) > 64 {
 		return errors.New("malformed argon2 hash")
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	got := idKey([]byte(password), salt, p, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrPasswordMismatch
 	}

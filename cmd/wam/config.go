@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type config struct {
 	DuplicateWindow time.Duration
 	DebugListen     string
 	FrontendURL     string
+	TrustedProxies  string
 	MetaBaseURL     string
 	MetaVersion     string
 }
@@ -58,7 +60,24 @@ func (c *config) registerServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.MetaBaseURL, "meta-api-base-url", or(getenv("META_API_BASE_URL"), "https://graph.facebook.com"), "Meta Graph API `url` (META_API_BASE_URL)")
 	fs.StringVar(&c.MetaVersion, "meta-api-version", or(getenv("META_API_VERSION"), "v23.0"), "Graph API `version` (META_API_VERSION)")
 	fs.StringVar(&c.FrontendURL, "frontend-url", getenv("FRONTEND_URL"), "the one browser `origin` allowed to call the API cross-origin (CORS); empty: same origin only (FRONTEND_URL)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", getenv("WAM_TRUSTED_PROXIES"), "comma-separated `networks` (CIDR) of reverse proxies whose X-Forwarded-For names the client; empty: the client is the connection's peer (WAM_TRUSTED_PROXIES)")
 	fs.StringVar(&c.DebugListen, "debug-listen", getenv("WAM_DEBUG_LISTEN"), "`host:port` serving Go's /debug/pprof profiles, for operators; keep it private (WAM_DEBUG_LISTEN)")
+}
+
+// proxies parses TrustedProxies.
+func (c *config) proxies() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("WAM_TRUSTED_PROXIES: %q is not a network such as 10.0.0.0/8: %w", s, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func (c *config) logger(w io.Writer) (*slog.Logger, error) {

@@ -42,6 +42,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	proxies, err := cfg.proxies()
+	if err != nil {
+		return err
+	}
 	started := time.Now()
 
 	database, err := openDatabase(ctx, cfg, log, true)
@@ -89,7 +93,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("credential encryption key: %w", err)
 	}
 	reg := newRegistry(bus, inbox)
-	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, Registry: reg, Load: load,
+	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
 		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion)},
 		database.Pool, pub, log,
 		database.Ready,
