@@ -26,7 +26,7 @@ type actionConv struct {
 // projected in order with the webhooks around them; the list filters by them.
 func TestConversationActions(t *testing.T) {
 	e := newEnv(t)
-	e.meta.AddNumber("123456123", "+1 555-078-3881", "Acme", metaToken)
+	e.meta.AddNumber("100", "123456123", "+1 555-078-3881", "Acme", metaToken)
 	owner := e.register(t, "owner@actions.example.com")
 	if rec := e.send(http.MethodPost, "/api/phone-numbers", owner.AccessToken, map[string]any{
 		"phone_number_id": "123456123", "display_phone_number": "+15550783881", "waba_id": "100", "access_token": metaToken,

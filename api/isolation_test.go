@@ -13,7 +13,7 @@ import (
 // route with an id fails this test until it is added to ids below.
 func TestCrossTenantMatrix(t *testing.T) {
 	e := newEnv(t)
-	e.meta.AddNumber("123456123", "+1 555-078-3881", "Acme", metaToken)
+	e.meta.AddNumber("100", "123456123", "+1 555-078-3881", "Acme", metaToken)
 	a := e.register(t, "owner@matrix-a.example.com")
 	body := textWebhook("100", "123456123", "wamid.matrix", "16505551234", "for a")
 

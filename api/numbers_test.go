@@ -13,7 +13,7 @@ const metaToken = "EAAGm0PX4ZCpsBAKZCZB-secret-access-token-0001"
 
 func TestConnectNumber(t *testing.T) {
 	e := newEnv(t)
-	e.meta.AddNumber("123456123", "+1 555-078-3881", "Acme Support", metaToken)
+	e.meta.AddNumber("102290129340398", "123456123", "+1 555-078-3881", "Acme Support", metaToken)
 	owner := e.register(t, "owner@numbers.example.com")
 	connect := func(token string, body map[string]any) *httptest.ResponseRecorder {
 		return e.send(http.MethodPost, "/api/waba/credentials", token, body)

@@ -17,7 +17,7 @@ import (
 // and signed with its own app secret, and can only speak for its numbers.
 func TestTenantOwnAppWebhook(t *testing.T) {
 	e := newEnv(t)
-	e.meta.AddNumber("123456123", "+1 555-078-3881", "Acme", metaToken)
+	e.meta.AddNumber("100", "123456123", "+1 555-078-3881", "Acme", metaToken)
 	owner := e.register(t, "owner@byo.example.com")
 	rec := e.send(http.MethodPost, "/api/waba/credentials", owner.AccessToken, map[string]any{
 		"phone_number_id": "123456123", "display_phone_number": "+15550783881", "waba_id": "100",

@@ -47,21 +47,65 @@ type PhoneNumber struct {
 // PhoneNumber looks up phone number id with token, which proves the token
 // may act for that number.
 func (c *Client) PhoneNumber(ctx context.Context, id, token string) (PhoneNumber, error) {
-	u := c.base + "/" + c.version + "/" + url.PathEscape(id) + "?fields=display_phone_number,verified_name"
+	var p PhoneNumber
+	err := c.get(ctx, url.PathEscape(id), url.Values{"fields": {"display_phone_number,verified_name"}}, token, &p)
+	return p, err
+}
+
+// maxPhoneNumberPages bounds WABAPhoneNumbers: Meta lets a WABA have a few
+// dozen numbers at most, so a longer listing is an answer gone wrong.
+const maxPhoneNumberPages = 100
+
+// WABAPhoneNumbers lists the phone numbers of the WhatsApp Business Account
+// waba as token sees them (GET /{waba}/phone_numbers), every page of them.
+// Meta answers an error when the WABA does not exist or the token may not
+// read it.
+func (c *Client) WABAPhoneNumbers(ctx context.Context, waba, token string) ([]PhoneNumber, error) {
+	var all []PhoneNumber
+	q := url.Values{"fields": {"id,display_phone_number,verified_name"}}
+	for range maxPhoneNumberPages {
+		var page struct {
+			Data   []PhoneNumber `json:"data"`
+			Paging struct {
+				Cursors struct {
+					After string `json:"after"`
+				} `json:"cursors"`
+				Next string `json:"next"`
+			} `json:"paging"`
+		}
+		if err := c.get(ctx, url.PathEscape(waba)+"/phone_numbers", q, token, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		// A page without "next" is the last one, cursors or not. The next
+		// page is asked for with the cursor rather than by following that
+		// URL, so that the token only ever goes to the configured base.
+		if page.Paging.Next == "" || page.Paging.Cursors.After == "" {
+			return all, nil
+		}
+		q.Set("after", page.Paging.Cursors.After)
+	}
+	return nil, fmt.Errorf("graph api: %s/phone_numbers lists more than %d pages", waba, maxPhoneNumberPages)
+}
+
+// get reads path (below the version, escaped by the caller) with query and
+// token into out; an error answer of the Graph API is an *Error.
+func (c *Client) get(ctx context.Context, path string, query url.Values, token string, out any) error {
+	u := c.base + "/" + c.version + "/" + path + "?" + query.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return PhoneNumber{}, err
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// The URL is ours and holds no token, so the error may be shown.
-		return PhoneNumber{}, fmt.Errorf("graph api: %w", err)
+		return fmt.Errorf("graph api: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return PhoneNumber{}, err
+		return err
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error Error }
@@ -69,11 +113,10 @@ func (c *Client) PhoneNumber(ctx context.Context, id, token string) (PhoneNumber
 			e.Error.Message = http.StatusText(resp.StatusCode)
 		}
 		e.Error.Status = resp.StatusCode
-		return PhoneNumber{}, &e.Error
+		return &e.Error
 	}
-	var p PhoneNumber
-	if err := json.Unmarshal(body, &p); err != nil {
-		return PhoneNumber{}, fmt.Errorf("graph api: %w", err)
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("graph api: %w", err)
 	}
-	return p, nil
+	return nil
 }
