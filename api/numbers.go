@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -18,6 +19,7 @@ import (
 // Graph is the part of Meta's Graph API that connecting a number needs.
 type Graph interface {
 	PhoneNumber(ctx context.Context, id, token string) (meta.PhoneNumber, error)
+	WABAPhoneNumbers(ctx context.Context, waba, token string) ([]meta.PhoneNumber, error)
 }
 
 // numberOf is a connected number as the API shows it: its secrets only as
@@ -35,7 +37,9 @@ func SecretAAD(tenant uuid.UUID, phoneNumberID, field string) []byte {
 }
 
 // ConnectNumber stores a number's credentials after Meta confirmed that the
-// access token may act for it.
+// access token may act for it and, when a waba_id is given, that the number
+// is in that WABA: WABA-level webhooks (template updates) are routed by it,
+// so an unchecked waba_id would let a tenant take another's.
 func (s handlers) ConnectNumber(c echo.Context) error {
 	p := principal(c)
 	var r apigen.ConnectNumberRequest
@@ -67,15 +71,17 @@ func (s handlers) ConnectNumber(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	info, err := s.graph.PhoneNumber(ctx, r.PhoneNumberId, r.AccessToken)
-	var ge *meta.Error
-	switch {
-	case errors.As(err, &ge) && ge.Code == 190:
-		return domain.Errorf(domain.ErrInvalid, "access_token: Meta rejected it (code 190: invalid or expired)")
-	case errors.As(err, &ge):
-		return domain.Errorf(domain.ErrInvalid, "phone_number_id: Meta refused the lookup (code %d: %s)", ge.Code, ge.Message)
-	case err != nil:
-		s.log.Error("graph api unreachable", "err", err, "request_id", requestID(c))
-		return domain.Errorf(domain.ErrUnavailable, "could not reach Meta's Graph API to check the token; try again")
+	if err != nil {
+		return s.graphRefusal(c, err, "phone_number_id")
+	}
+	if waba != "" {
+		numbers, err := s.graph.WABAPhoneNumbers(ctx, waba, r.AccessToken)
+		if err != nil {
+			return s.graphRefusal(c, err, "waba_id")
+		}
+		if !slices.ContainsFunc(numbers, func(n meta.PhoneNumber) bool { return n.ID == r.PhoneNumberId }) {
+			return domain.Errorf(domain.ErrInvalid, "waba_id: Meta does not list phone number %s in WhatsApp Business Account %s", r.PhoneNumberId, waba)
+		}
 	}
 	row := db.ConnectNumberParams{
 		ID: uuid.New(), TenantID: p.TenantID, PhoneNumberID: r.PhoneNumberId, DisplayPhoneNumber: display,
@@ -112,6 +118,20 @@ func (s handlers) ConnectNumber(c echo.Context) error {
 	}
 	s.router.Forget()
 	return c.JSON(http.StatusCreated, numberOf(n))
+}
+
+// graphRefusal is the problem to answer when the Graph API refused a lookup
+// of field's value with the caller's token, or could not be asked.
+func (s handlers) graphRefusal(c echo.Context, err error, field string) error {
+	var ge *meta.Error
+	switch {
+	case errors.As(err, &ge) && ge.Code == 190:
+		return domain.Errorf(domain.ErrInvalid, "access_token: Meta rejected it (code 190: invalid or expired)")
+	case errors.As(err, &ge):
+		return domain.Errorf(domain.ErrInvalid, "%s: Meta refused the lookup (code %d: %s)", field, ge.Code, ge.Message)
+	}
+	s.log.Error("graph api unreachable", "err", err, "request_id", requestID(c))
+	return domain.Errorf(domain.ErrUnavailable, "could not check the credentials with Meta's Graph API; try again")
 }
 
 // ListNumbers lists the tenant's numbers.

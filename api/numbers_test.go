@@ -96,3 +96,38 @@ func TestConnectNumber(t *testing.T) {
 		t.Fatalf("delete: %d", rec.Code)
 	}
 }
+
+// TestConnectNumberChecksWABA: a waba_id is taken only when Meta lists the
+// number in that WABA for the token given, since WABA-level webhooks are
+// routed by it.
+func TestConnectNumberChecksWABA(t *testing.T) {
+	e := newEnv(t)
+	e.meta.AddNumber("100", "111", "+1 555-000-0111", "Acme", metaToken)
+	e.meta.AddNumber("200", "222", "+1 555-000-0222", "Victim", "EAAG-victims-own-token-0002")
+	a := e.register(t, "owner@waba-a.example.com")
+	connect := func(waba string) *httptest.ResponseRecorder {
+		return e.send(http.MethodPost, "/api/waba/credentials", a.AccessToken, map[string]any{
+			"phone_number_id": "111", "display_phone_number": "+15550000111", "waba_id": waba, "access_token": metaToken,
+		})
+	}
+	for waba, why := range map[string]string{
+		"200": "another business's WABA, which the token may not read",
+		"999": "a WABA that does not exist",
+	} {
+		if rec := connect(waba); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "waba_id") {
+			t.Errorf("%s: %d %s", why, rec.Code, rec.Body)
+		}
+	}
+	// A WABA the token reads but that does not hold the number.
+	e.meta.AddNumber("300", "333", "+1 555-000-0333", "Acme Two", metaToken)
+	if rec := connect("300"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "does not list phone number 111") {
+		t.Errorf("a WABA without the number: %d %s", rec.Code, rec.Body)
+	}
+	var n int
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM phone_numbers").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("refused connections stored %d numbers (%v)", n, err)
+	}
+	if rec := connect("100"); rec.Code != http.StatusCreated {
+		t.Fatalf("the number's own WABA: %d %s", rec.Code, rec.Body)
+	}
+}
