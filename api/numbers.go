@@ -110,10 +110,12 @@ func (s handlers) ConnectNumber(c echo.Context) error {
 		return s.audit(ctx, q, c, p.TenantID, "number.connected", n.PhoneNumberID, map[string]any{"display_phone_number": n.DisplayPhoneNumber})
 	})
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "23505":
 		return domain.Errorf(domain.ErrConflict, "phone_number_id: already connected")
-	}
-	if err != nil {
+	case errors.As(err, &pgErr) && pgErr.Code == "23P01": // phone_numbers_waba_one_tenant, its only exclusion constraint
+		return domain.Errorf(domain.ErrConflict, "waba_id: WhatsApp Business Account %s is connected by another tenant", waba)
+	case err != nil:
 		return err
 	}
 	s.router.Forget()

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/wam-project/wam/streams"
 )
 
 const metaToken = "EAAGm0PX4ZCpsBAKZCZB-secret-access-token-0001"
@@ -129,5 +131,44 @@ func TestConnectNumberChecksWABA(t *testing.T) {
 	}
 	if rec := connect("100"); rec.Code != http.StatusCreated {
 		t.Fatalf("the number's own WABA: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestWABABelongsToOneTenant: a WABA one tenant has connected cannot be
+// claimed by another, even with a token Meta lets read it, and its
+// WABA-level webhooks keep going to the tenant that has it.
+func TestWABABelongsToOneTenant(t *testing.T) {
+	e := newEnv(t)
+	const tokenA, tokenB = "EAAG-token-of-tenant-a-0001", "EAAG-token-of-tenant-b-0002"
+	e.meta.AddNumber("200", "222", "+1 555-000-0222", "Bee", tokenB)
+	e.meta.AddNumber("200", "223", "+1 555-000-0223", "Bee", tokenA) // A's token reaches B's WABA too
+	a := e.register(t, "owner@claim-a.example.com")
+	b := e.register(t, "owner@claim-b.example.com")
+	connect := func(owner session, pnid, token string) *httptest.ResponseRecorder {
+		return e.send(http.MethodPost, "/api/phone-numbers", owner.AccessToken, map[string]any{
+			"phone_number_id": pnid, "display_phone_number": "+1 555-000-0" + pnid, "waba_id": "200", "access_token": token,
+		})
+	}
+	if rec := connect(b, "222", tokenB); rec.Code != http.StatusCreated {
+		t.Fatalf("b connects its number: %d %s", rec.Code, rec.Body)
+	}
+	if rec := connect(a, "223", tokenA); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "waba_id") {
+		t.Fatalf("a claims b's WABA: %d %s", rec.Code, rec.Body)
+	}
+	if rec := connect(b, "223", tokenA); rec.Code != http.StatusCreated {
+		t.Fatalf("b connects a second number of its WABA: %d %s", rec.Code, rec.Body)
+	}
+
+	template := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"200","time":1718000000,"changes":[{"value":{"event":"APPROVED","message_template_id":1234567890123456789,"message_template_name":"hello","message_template_language":"en_US","reason":"NONE"},"field":"message_template_status_update"}]}]}`)
+	before := len(e.streamMsgs())
+	if rec := e.post(template, sign(template)); rec.Code != http.StatusOK {
+		t.Fatalf("template webhook: %d", rec.Code)
+	}
+	msgs := e.streamMsgs()[before:]
+	if len(msgs) != 1 || msgs[0].Subject != streams.WebhookSubject(b.User.TenantID) {
+		for _, m := range msgs {
+			t.Logf("stored on %s", m.Subject)
+		}
+		t.Fatalf("template update for b's WABA: %d events, want one on b's subject", len(msgs))
 	}
 }

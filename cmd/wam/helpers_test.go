@@ -33,8 +33,8 @@ func mustRun(t testing.TB, env map[string]string, args ...string) string {
 	return out.String()
 }
 
-// bootstrap creates a tenant owning phone number id pnid and returns its id
-// and API key.
+// bootstrap creates a tenant owning phone number id pnid, in a WABA of its
+// own (a WABA belongs to one tenant), and returns its id and API key.
 func bootstrap(t testing.TB, env map[string]string, pnid string) (tenant, apiKey string) {
 	t.Helper()
 	var created struct{ TenantID, APIKey string }
@@ -46,7 +46,7 @@ func bootstrap(t testing.TB, env map[string]string, pnid string) (tenant, apiKey
 		t.Fatalf("tenant create printed %q: %v", out, err)
 	}
 	mustRun(t, env, "number", "add", "--tenant", created.TenantID, "--phone-number-id", pnid,
-		"--display-phone-number", "+1 555-000-1111", "--waba-id", "100")
+		"--display-phone-number", "+1 555-000-1111", "--waba-id", "100"+pnid)
 	return created.TenantID, created.APIKey
 }
 

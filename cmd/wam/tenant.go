@@ -106,6 +106,8 @@ func numberAdd(ctx context.Context, args []string, getenv func(string) string, s
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "23505":
 		return fmt.Errorf("phone number id %s already belongs to a tenant", *pnid)
+	case errors.As(err, &pgErr) && pgErr.Code == "23P01": // phone_numbers_waba_one_tenant, its only exclusion constraint
+		return fmt.Errorf("WhatsApp Business Account %s belongs to another tenant: a WABA's numbers all go to one tenant", *waba)
 	case errors.As(err, &pgErr) && pgErr.Code == "23503":
 		return fmt.Errorf("no tenant %s", tid)
 	case err != nil:
