@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,6 +224,20 @@ func (s *Server) webhookEvents(ctx context.Context, body []byte, only string) ([
 		}
 		return []streams.Event{e}, nil
 	}
+	// Every id the body names is looked up at once: a body may name tens of
+	// thousands, and one query per id would let one webhook hold up the rest.
+	var pnids, wabas []string
+	for _, en := range routes {
+		if len(en.PhoneNumberIDs) == 0 || slices.Contains(en.PhoneNumberIDs, "") {
+			wabas = append(wabas, en.WABAID)
+		}
+		pnids = append(pnids, en.PhoneNumberIDs...)
+	}
+	found, err := s.router.Resolve(ctx, pnids, wabas)
+	if err != nil {
+		s.log.Error("webhook routing lookup failed", "err", err)
+		return nil, domain.Errorf(domain.ErrUnavailable, "routing unavailable, retry later")
+	}
 	// owners[i][j] is the tenant of change j of entry i; entryOwner[i] the
 	// tenant of an entry without changes.
 	owners := make([][]string, len(routes))
@@ -230,21 +245,13 @@ func (s *Server) webhookEvents(ctx context.Context, body []byte, only string) ([
 	tenants := make(map[string]bool, 1)
 	for i, en := range routes {
 		if len(en.PhoneNumberIDs) == 0 {
-			t, err := s.owner(ctx, "", en.WABAID, only)
-			if err != nil {
-				return nil, err
-			}
-			entryOwner[i] = t
-			tenants[t] = true
+			entryOwner[i] = owner(found, "", en.WABAID, only)
+			tenants[entryOwner[i]] = true
 		}
 		owners[i] = make([]string, len(en.PhoneNumberIDs))
 		for j, pnid := range en.PhoneNumberIDs {
-			t, err := s.owner(ctx, pnid, en.WABAID, only)
-			if err != nil {
-				return nil, err
-			}
-			owners[i][j] = t
-			tenants[t] = true
+			owners[i][j] = owner(found, pnid, en.WABAID, only)
+			tenants[owners[i][j]] = true
 		}
 	}
 	switch len(tenants) {
@@ -259,24 +266,17 @@ func (s *Server) webhookEvents(ctx context.Context, body []byte, only string) ([
 }
 
 // owner is the tenant owning phone number pnid, or when pnid is empty the
-// WABA waba; streams.Unrouted when nobody does.
-func (s *Server) owner(ctx context.Context, pnid, waba, only string) (string, error) {
-	var t string
-	var err error
-	switch {
-	case pnid != "":
-		t, err = s.router.TenantForPhoneNumber(ctx, pnid)
-	case waba != "":
-		t, err = s.router.TenantForWABA(ctx, waba)
-	}
-	if err != nil {
-		s.log.Error("webhook routing lookup failed", "err", err)
-		return "", domain.Errorf(domain.ErrUnavailable, "routing unavailable, retry later")
+// WABA waba; streams.Unrouted when nobody does, or when only is set and
+// names another tenant.
+func owner(found Owners, pnid, waba, only string) string {
+	t := found.PhoneNumber(pnid)
+	if pnid == "" {
+		t = found.WABA(waba)
 	}
 	if t == "" || (only != "" && t != only) {
-		return streams.Unrouted, nil
+		return streams.Unrouted
 	}
-	return t, nil
+	return t
 }
 
 // splitByTenant cuts a body that mixes several tenants' numbers into one

@@ -682,6 +682,49 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int
 	return result.RowsAffected(), nil
 }
 
+const routeOwners = `-- name: RouteOwners :many
+SELECT 'p'::text AS kind, phone_number_id AS id, tenant_id FROM phone_numbers
+WHERE phone_number_id = ANY ($1::text[])
+UNION ALL
+SELECT DISTINCT 'w'::text, waba_id, tenant_id FROM phone_numbers
+WHERE waba_id = ANY ($2::text[])
+`
+
+type RouteOwnersParams struct {
+	PhoneNumberIds []string
+	WabaIds        []string
+}
+
+type RouteOwnersRow struct {
+	Kind     string
+	ID       string
+	TenantID uuid.UUID
+}
+
+// RouteOwners finds, for webhook routing, the tenant of each of the phone
+// number ids and WABA ids given (kind 'p' and 'w'), all in one round trip;
+// ids nobody owns have no row. A WABA belongs to one tenant (migration
+// 00013), so it has one row at most.
+func (q *Queries) RouteOwners(ctx context.Context, arg RouteOwnersParams) ([]RouteOwnersRow, error) {
+	rows, err := q.db.Query(ctx, routeOwners, arg.PhoneNumberIds, arg.WabaIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RouteOwnersRow
+	for rows.Next() {
+		var i RouteOwnersRow
+		if err := rows.Scan(&i.Kind, &i.ID, &i.TenantID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setNumberSecrets = `-- name: SetNumberSecrets :exec
 UPDATE phone_numbers SET secret_key_id = $1, access_token_enc = $2,
     app_secret_enc = $3, verify_token_enc = $4
@@ -721,17 +764,6 @@ func (q *Queries) SetTenantQuota(ctx context.Context, arg SetTenantQuotaParams) 
 	return err
 }
 
-const tenantByPhoneNumberID = `-- name: TenantByPhoneNumberID :one
-SELECT tenant_id FROM phone_numbers WHERE phone_number_id = $1
-`
-
-func (q *Queries) TenantByPhoneNumberID(ctx context.Context, phoneNumberID string) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, tenantByPhoneNumberID, phoneNumberID)
-	var tenant_id uuid.UUID
-	err := row.Scan(&tenant_id)
-	return tenant_id, err
-}
-
 const tenantWebhookSecrets = `-- name: TenantWebhookSecrets :many
 SELECT phone_number_id, secret_key_id, app_secret_enc, verify_token_enc FROM phone_numbers
 WHERE tenant_id = $1 AND (app_secret_enc IS NOT NULL OR verify_token_enc IS NOT NULL)
@@ -762,30 +794,6 @@ func (q *Queries) TenantWebhookSecrets(ctx context.Context, tenantID uuid.UUID) 
 			return nil, err
 		}
 		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const tenantsByWABAID = `-- name: TenantsByWABAID :many
-SELECT DISTINCT tenant_id FROM phone_numbers WHERE waba_id = $1
-`
-
-func (q *Queries) TenantsByWABAID(ctx context.Context, wabaID string) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, tenantsByWABAID, wabaID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []uuid.UUID
-	for rows.Next() {
-		var tenant_id uuid.UUID
-		if err := rows.Scan(&tenant_id); err != nil {
-			return nil, err
-		}
-		items = append(items, tenant_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

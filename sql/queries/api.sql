@@ -26,11 +26,16 @@ INSERT INTO phone_numbers (id, tenant_id, phone_number_id, display_phone_number,
 VALUES (@id, @tenant_id, @phone_number_id, @display_phone_number, @waba_id)
 RETURNING *;
 
--- name: TenantByPhoneNumberID :one
-SELECT tenant_id FROM phone_numbers WHERE phone_number_id = @phone_number_id;
-
--- name: TenantsByWABAID :many
-SELECT DISTINCT tenant_id FROM phone_numbers WHERE waba_id = @waba_id;
+-- RouteOwners finds, for webhook routing, the tenant of each of the phone
+-- number ids and WABA ids given (kind 'p' and 'w'), all in one round trip;
+-- ids nobody owns have no row. A WABA belongs to one tenant (migration
+-- 00013), so it has one row at most.
+-- name: RouteOwners :many
+SELECT 'p'::text AS kind, phone_number_id AS id, tenant_id FROM phone_numbers
+WHERE phone_number_id = ANY (@phone_number_ids::text[])
+UNION ALL
+SELECT DISTINCT 'w'::text, waba_id, tenant_id FROM phone_numbers
+WHERE waba_id = ANY (@waba_ids::text[]);
 
 -- Filters are optional (NULL: no filter). assignee: a user id;
 -- unassigned: only conversations without one.
