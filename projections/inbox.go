@@ -340,13 +340,22 @@ func (p *inboxPlan) addWebhook(tenant uuid.UUID, w domain.Webhook, at time.Time,
 				when = ch.EntryTime
 			}
 			k := templateKey{tenant, ts.TemplateID}
-			if _, ok := p.templates[k]; !ok {
-				p.tmplOrder = append(p.tmplOrder, k)
-			}
-			p.templates[k] = &templateRow{
+			next := &templateRow{
 				waba: ch.WABAID, name: ts.TemplateName, language: ts.TemplateLanguage,
 				status: ts.Event, reason: ts.Reason, at: when, seq: seq,
 			}
+			// The rules of UpsertTemplates: Meta delivers out of order, so
+			// an older update is ignored, and empty values keep known ones.
+			if prev, ok := p.templates[k]; !ok {
+				p.tmplOrder = append(p.tmplOrder, k)
+			} else if when.Before(prev.at) {
+				continue
+			} else {
+				next.waba = firstNonEmpty(next.waba, prev.waba)
+				next.name = firstNonEmpty(next.name, prev.name)
+				next.language = firstNonEmpty(next.language, prev.language)
+			}
+			p.templates[k] = next
 		}
 	}
 	return problems
