@@ -1,8 +1,8 @@
 package projections
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
@@ -31,14 +30,6 @@ type replayEvent struct {
 }
 
 func webhookEvent(body []byte) replayEvent { return replayEvent{streams.TypeWebhookMeta, body} }
-
-func conversationEventOf(typ string, ce domain.ConversationEvent) replayEvent {
-	b, err := json.Marshal(ce)
-	if err != nil {
-		panic(err)
-	}
-	return replayEvent{typ, b}
-}
 
 // mustReplay applies evs, all of tenant, to a fresh database in batches of
 // at most maxBatch events, and returns a dump of the read models.
@@ -164,4 +155,50 @@ func TestInboxTemplateUpdatesAnyBatching(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withStatusField adds "key": value (JSON) to the status of a statusWebhook.
+func withStatusField(body []byte, key, value string) []byte {
+	return []byte(strings.Replace(string(body), `"recipient_id"`, fmt.Sprintf("%q:%s,\"recipient_id\"", key, value), 1))
+}
+
+// TestInboxPoisonParkedAnyBatching: a value PostgreSQL cannot store parks
+// its event even when a later event of the same batch would replace it.
+func TestInboxPoisonParkedAnyBatching(t *testing.T) {
+	t.Parallel()
+	const from = "16505551234"
+	for name, evs := range map[string][]replayEvent{
+		"NUL in a profile name": {
+			webhookEvent(bytes.Replace(textWebhook("wamid.A", from, "NAME", "first", 1739321000), []byte(`"NAME"`), []byte(`"bad\u0000name"`), 1)),
+			webhookEvent(textWebhook("wamid.B", from, "Ann", "second", 1739321001)),
+		},
+		"NUL in biz_opaque_callback_data": {
+			webhookEvent(withStatusField(statusWebhook("wamid.S", "read", 1739321010, from, 0, ""), "biz_opaque_callback_data", `"x\u0000y"`)),
+			webhookEvent(withStatusField(statusWebhook("wamid.S", "delivered", 1739321005, from, 0, ""), "biz_opaque_callback_data", `"ok"`)),
+		},
+		"unpaired surrogate in a redelivered message": {
+			webhookEvent(msgWebhook(from, "Ann", `{"from":"16505551234","id":"wamid.L","timestamp":"1739321000","type":"location","location":{"latitude":1,"longitude":2}}`)),
+			webhookEvent(msgWebhook(from, "Ann", `{"from":"16505551234","id":"wamid.L","timestamp":"1739321000","type":"location","location":{"latitude":1,"longitude":2,"name":"\ud800"}}`)),
+		},
+		"huge number in a redelivered message": {
+			webhookEvent(msgWebhook(from, "Ann", `{"from":"16505551234","id":"wamid.L","timestamp":"1739321000","type":"location","location":{"latitude":1,"longitude":2}}`)),
+			webhookEvent(msgWebhook(from, "Ann", `{"from":"16505551234","id":"wamid.L","timestamp":"1739321000","type":"location","location":{"latitude":1e200000,"longitude":2}}`)),
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			out := mustReplayAnyBatching(t, evs)
+			if !strings.Contains(out, `"projector": "inbox"`) {
+				t.Errorf("nothing parked:\n%s", out)
+			}
+		})
+	}
+}
+
+// msgWebhook is a webhook of one message (JSON) from a contact.
+func msgWebhook(from, name, message string) []byte {
+	return fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{
+"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":%q},
+"contacts":[{"profile":{"name":%q},"wa_id":%q}],
+"messages":[%s]}}]}]}`, testPhoneNumberID, name, from, message)
 }

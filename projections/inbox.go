@@ -63,8 +63,9 @@ type decodedWebhook struct {
 }
 
 // Prepare decodes the webhook. A body that is not a webhook is not an error:
-// it is logged as undecodable. Only a tenant token that is not a uuid (which
-// no publisher of ours produces) parks the event.
+// it is logged as undecodable. A tenant token that is not a uuid (which no
+// publisher of ours produces) and a value PostgreSQL cannot store (see
+// checkStorable) park the event.
 func (Inbox) Prepare(ev *Event) error {
 	if strings.HasPrefix(ev.Type, "conversation.") {
 		tenant, err := uuid.Parse(ev.Tenant)
@@ -96,6 +97,11 @@ func (Inbox) Prepare(ev *Event) error {
 		return nil
 	}
 	d.hook = w
+	if d.tenant != uuid.Nil {
+		if err := checkStorable(w); err != nil {
+			return &PoisonError{Err: fmt.Errorf("%s: %w", ev.Subject, err)}
+		}
+	}
 	if w.Partial() {
 		d.result = DecodePartial
 		d.problems = w.Problems
