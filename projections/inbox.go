@@ -214,6 +214,8 @@ type messageRow struct {
 	pricing              []byte
 	biz                  string
 	edited               []byte
+	editedAt             time.Time // of edited, as Meta gave it
+	editWAMID            string    // of edited
 	revoked              bool
 	revokedAt            time.Time
 	at                   time.Time
@@ -440,7 +442,14 @@ func (p *inboxPlan) message(tenantText string, tenant, conv uuid.UUID, m domain.
 	if !t.hasContent && ts.Before(t.ts) {
 		t.ts = ts
 	}
+	// The latest edit by Meta's time wins (UpsertMessages orders them
+	// alike), whatever order they come in; edits of one second are told
+	// apart by their wamid.
 	if m.Type == domain.TypeEdit {
+		if t.edited != nil && (ts.Before(t.editedAt) || ts.Equal(t.editedAt) && m.WAMID <= t.editWAMID) {
+			return
+		}
+		t.editedAt, t.editWAMID = ts, m.WAMID
 		t.edited, _ = json.Marshal(struct {
 			WAMID     string          `json:"wamid"`
 			Timestamp string          `json:"timestamp"`

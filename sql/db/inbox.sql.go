@@ -563,8 +563,11 @@ WITH u AS (
         pricing       = COALESCE(excluded.pricing, m.pricing),
         biz_opaque_callback_data = CASE WHEN excluded.biz_opaque_callback_data <> ''
                              THEN excluded.biz_opaque_callback_data ELSE m.biz_opaque_callback_data END,
-        edited        = COALESCE(excluded.edited, m.edited),
-        revoked_at    = COALESCE(m.revoked_at, excluded.revoked_at),
+        edited        = CASE WHEN excluded.edited IS NOT NULL AND (m.edited IS NULL OR
+                                 (excluded.edited->>'timestamp', excluded.edited->>'wamid' COLLATE "C") >
+                                 (m.edited->>'timestamp', m.edited->>'wamid' COLLATE "C"))
+                             THEN excluded.edited ELSE m.edited END,
+        revoked_at    = LEAST(m.revoked_at, excluded.revoked_at),
         updated_at    = excluded.updated_at,
         last_seq      = excluded.last_seq
     WHERE (m.content IS NULL AND excluded.content IS NOT NULL)
@@ -573,8 +576,10 @@ WITH u AS (
        OR (excluded.pricing IS NOT NULL AND excluded.pricing IS DISTINCT FROM m.pricing)
        OR (excluded.biz_opaque_callback_data <> '' AND excluded.biz_opaque_callback_data <> m.biz_opaque_callback_data)
        OR (m.content IS NULL AND excluded.timestamp < m.timestamp)
-       OR (excluded.edited IS NOT NULL AND excluded.edited IS DISTINCT FROM m.edited)
-       OR (excluded.revoked_at IS NOT NULL AND m.revoked_at IS NULL)
+       OR (excluded.edited IS NOT NULL AND (m.edited IS NULL OR
+           (excluded.edited->>'timestamp', excluded.edited->>'wamid' COLLATE "C") >
+           (m.edited->>'timestamp', m.edited->>'wamid' COLLATE "C")))
+       OR (excluded.revoked_at IS NOT NULL AND (m.revoked_at IS NULL OR excluded.revoked_at < m.revoked_at))
     RETURNING m.id, m.tenant_id, m.conversation_id, m.type, m.content IS NOT NULL AS has_content,
               m.timestamp, m.preview, m.updated_at, m.last_seq
 ), fresh AS (
@@ -663,8 +668,10 @@ type UpsertMessagesRow struct {
 // placeholder (only statuses, an edit or a revoke seen so far); it gets the
 // content when it comes and keeps what it had. The status only moves up by
 // rank (failed ranks highest: terminal, and it keeps its error); statuses
-// keeps the first sighting of each status. A row that would not change is
-// not written at all.
+// keeps the first sighting of each status. The latest edit by Meta's time
+// stands (edited.timestamp is RFC 3339 in UTC, so it orders as text; edits
+// of one second go by wamid, in byte order as in Go), and the earliest
+// revoke. A row that would not change is not written at all.
 //
 // A message is new to the inbox when it has content now and had none before
 // this statement: "before" is the snapshot the statement started from (the
