@@ -403,8 +403,12 @@ func (d *decoder) errors(raw json.RawMessage, path string) []MetaError {
 			Href:    d.str(o, "href", epath),
 		}
 		if code := d.id(o, "code", epath); code != "" {
-			if n, err := strconv.Atoi(code); err == nil {
-				me.Code = n
+			// Codes are stored as PostgreSQL integers: a larger one would
+			// come back as another number.
+			if n, err := strconv.ParseInt(code, 10, 32); err == nil {
+				me.Code = int(n)
+			} else if errors.Is(err, strconv.ErrRange) {
+				d.problem(epath+".code", "%s is out of range", clip(code, 40))
 			} else {
 				d.problem(epath+".code", "%s is not an integer", clip(code, 40))
 			}

@@ -661,3 +661,23 @@ func BenchmarkDecodeWebhook(b *testing.B) {
 		})
 	}
 }
+
+// An error code beyond what PostgreSQL's integer holds is a problem, not a
+// code: stored, it would have come back as another number.
+func TestDecodeWebhookErrorCodeOutOfRange(t *testing.T) {
+	t.Parallel()
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"statuses":[
+{"id":"wamid.X","status":"failed","timestamp":"1739321000","recipient_id":"16505551234","errors":[{"code":4294967297,"title":"t"}]}]}}]}]}`
+	w, err := DecodeWebhook([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := w.Changes[0].Statuses
+	if len(ss) != 1 || len(ss[0].Errors) != 1 || ss[0].Errors[0].Code != 0 || ss[0].Errors[0].Title != "t" {
+		t.Errorf("statuses = %+v", ss)
+	}
+	want := "entry[0].changes[0].value.statuses[0].errors[0].code: 4294967297 is out of range"
+	if len(w.Problems) != 1 || w.Problems[0] != want {
+		t.Errorf("problems %q, want %q", w.Problems, want)
+	}
+}

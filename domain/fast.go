@@ -829,11 +829,11 @@ func (f *fastDecoder) errors(v span) ([]MetaError, bool) {
 			return nil, false
 		}
 		if text != "" {
-			n, err := strconv.Atoi(text)
+			n, err := strconv.ParseInt(text, 10, 32) // as decoder.metaErrors
 			if err != nil {
 				return nil, false
 			}
-			me.Code = n
+			me.Code = int(n)
 		}
 		var details span
 		if it, ok = f.object(data); !ok {

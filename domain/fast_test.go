@@ -96,6 +96,8 @@ func TestDecodeFastLeavesOddBodies(t *testing.T) {
 		{"no timestamp", head + `{"id":"wamid.X","type":"text","text":{"body":"hi"}}` + tail, false},
 		{"context field by another case", msg(`"type":"text","text":{"body":"hi"},"context":{"ID":"wamid.Y"}`), false},
 		{"null message", head + `null` + tail, false},
+		{"error code beyond int32", msg(`"type":"text","text":{"body":"hi"},"errors":[{"code":4294967297}]`), false},
+		{"error code of int32", msg(`"type":"text","text":{"body":"hi"},"errors":[{"code":2147483647}]`), true},
 		{"reaction", msg(`"type":"reaction","reaction":{"message_id":"wamid.Y","emoji":"x"}`), true},
 		{"no entries", `{"object":"whatsapp_business_account","entry":[]}`, false},
 		{"object is a number", `{"object":5,"entry":[]}`, false},
