@@ -6,6 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/sql/dberr"
+	"github.com/wam-project/wam/streams"
 )
 
 // problem is an RFC 9457 problem details body.
@@ -18,6 +20,11 @@ type problem struct {
 	Code      string `json:"code,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 }
+
+// retryAfter is the Retry-After of a 503, in seconds: dependencies come
+// back within seconds (a restart, a failover), and a client that waits
+// this long is not hammering them meanwhile.
+const retryAfter = "5"
 
 var statusOf = map[string]int{
 	domain.ErrInvalid:      http.StatusBadRequest,
@@ -39,6 +46,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	p := problem{Instance: c.Request().URL.Path, RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
+	if streams.Unavailable(err) {
+		err = &domain.Error{Code: domain.ErrUnavailable, Message: "the event store is unavailable; retry later", Cause: err}
+	}
+	err = dberr.Translate(err) // PostgreSQL away: 503; a value it refused: 400
 	var de *domain.Error
 	var he *echo.HTTPError
 	switch {
@@ -55,7 +66,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if p.Status == 0 {
 		p.Status = http.StatusInternalServerError
 	}
-	if p.Status >= 500 && p.Code != domain.ErrUnavailable {
+	switch {
+	case p.Status == http.StatusServiceUnavailable:
+		// A dependency is slow or away: nobody's fault, retry shortly.
+		s.log.Warn("dependency unavailable", "err", err, "method", c.Request().Method,
+			"path", c.Path(), "request_id", p.RequestID)
+		if c.Response().Header().Get("Retry-After") == "" {
+			c.Response().Header().Set("Retry-After", retryAfter)
+		}
+	case p.Status >= 500:
 		s.log.Error("request failed", "err", err, "method", c.Request().Method,
 			"path", c.Path(), "request_id", p.RequestID)
 		p.Detail = "internal error; quote the request id when reporting it"

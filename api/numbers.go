@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 	"github.com/wam-project/wam/api/apigen"
+	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/db"
@@ -28,12 +29,6 @@ func numberOf(n db.PhoneNumber) apigen.Number {
 	return apigen.Number{Id: n.ID, PhoneNumberId: n.PhoneNumberID, DisplayPhoneNumber: n.DisplayPhoneNumber, WabaId: n.WabaID,
 		VerifiedName: n.VerifiedName, MessagesPerSecond: n.MessagesPerSecond, HasAccessToken: n.AccessTokenEnc != nil,
 		HasAppSecret: n.AppSecretEnc != nil, HasVerifyToken: n.VerifyTokenEnc != nil, CreatedAt: n.CreatedAt.UTC()}
-}
-
-// SecretAAD binds a stored secret to its row: the tenant, the number and
-// which secret it is, so a ciphertext copied elsewhere does not decrypt.
-func SecretAAD(tenant uuid.UUID, phoneNumberID, field string) []byte {
-	return []byte(tenant.String() + "|" + phoneNumberID + "|" + field)
 }
 
 // ConnectNumber stores a number's credentials after Meta confirmed that the
@@ -98,7 +93,7 @@ func (s handlers) ConnectNumber(c echo.Context) error {
 		if sec.value == "" {
 			continue
 		}
-		if row.SecretKeyID, *sec.dst, err = s.keys.Encrypt([]byte(sec.value), SecretAAD(p.TenantID, r.PhoneNumberId, sec.field)); err != nil {
+		if row.SecretKeyID, *sec.dst, err = s.keys.Encrypt([]byte(sec.value), auth.CredentialAAD(p.TenantID, r.PhoneNumberId, sec.field)); err != nil {
 			return err
 		}
 	}
@@ -118,7 +113,7 @@ func (s handlers) ConnectNumber(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	s.router.Forget()
+	s.numbersChanged()
 	return c.JSON(http.StatusCreated, numberOf(n))
 }
 
@@ -168,7 +163,7 @@ func (s handlers) DeleteNumber(c echo.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	s.router.Forget()
+	s.numbersChanged()
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -181,3 +176,12 @@ func (s handlers) ListNumbersAlias(c echo.Context) error { return s.ListNumbers(
 
 // DeleteNumberAlias is DeleteNumber at /api/phone-numbers/{id}.
 func (s handlers) DeleteNumberAlias(c echo.Context, id uuid.UUID) error { return s.DeleteNumber(c, id) }
+
+// numbersChanged drops cached routes and secrets after a number was
+// connected or deleted, and lets the Adopter look for webhooks it owns.
+func (s *Server) numbersChanged() {
+	s.ingest.Forget()
+	if s.cfg.NumbersChanged != nil {
+		s.cfg.NumbersChanged()
+	}
+}

@@ -28,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"method", "route", "status"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wam_webhooks_total",
-			Help: "Webhook POSTs by outcome: stored (for a tenant), unrouted, undecodable (both stored too), rejected (bad signature or size), unavailable (503, Meta retries).",
+			Help: "Webhook POSTs by outcome: stored (for a tenant), unrouted, deferred (routing or signature checked later), undecodable (all stored too), rejected (bad signature or size), unavailable (503, Meta retries).",
 		}, []string{"outcome"}),
 		publish: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wam_publish_duration_seconds",

@@ -86,13 +86,16 @@ func TestCORS(t *testing.T) {
 func TestReadyzSaysLittle(t *testing.T) {
 	pool := newEnv(t).pool
 	var logs bytes.Buffer
-	down := func(context.Context) error {
-		return errors.New("postgres: failed to connect to `user=wam_secret_user database=wam`: /srv/wam/pg.sock")
-	}
-	h := api.New(api.Config{}, pool, streams.NewPublisher(), slog.New(slog.NewJSONHandler(&logs, nil)), down)
+	down := api.Dependency{Name: "postgres", Ready: func(context.Context) error {
+		return errors.New("failed to connect to `user=wam_secret_user database=wam`: /srv/wam/pg.sock")
+	}}
+	up := api.Dependency{Name: "nats", Ready: func(context.Context) error { return nil }}
+	h := api.New(api.Config{}, pool, streams.NewPublisher(), slog.New(slog.NewJSONHandler(&logs, nil)), down, up)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"postgres unavailable"`) || strings.Contains(rec.Body.String(), "wam_secret_user") {
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"postgres unavailable"`) ||
+		!strings.Contains(rec.Body.String(), `"dependencies":{"nats":"ready","postgres":"unavailable"}`) ||
+		strings.Contains(rec.Body.String(), "wam_secret_user") || rec.Header().Get("Retry-After") == "" {
 		t.Errorf("readyz: %d %s", rec.Code, rec.Body)
 	}
 	if !strings.Contains(logs.String(), "wam_secret_user") {

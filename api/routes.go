@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/wam-project/wam/api/apigen"
+	"github.com/wam-project/wam/ingest"
 )
 
 // handlers implements apigen.ServerInterface, the operations of the API's
@@ -35,7 +38,9 @@ func (s *Server) routes(e *echo.Echo, doc *openapi3.T) {
 				// The document is embedded and tested: this is a build defect.
 				panic(fmt.Sprintf("%s %s: %v", method, path, err))
 			}
-			// Who may call comes first; then whether the request keeps the contract.
+			// Every call to a dependency answers within the deadline; then
+			// who may call; then whether the request keeps the contract.
+			guards = append([]echo.MiddlewareFunc{s.withDeadline(s.deadlineOf(op))}, guards...)
 			if validate := validateRequest(doc, path, item, method, op); validate != nil {
 				guards = append(guards, validate)
 			}
@@ -79,4 +84,29 @@ func (s *Server) guards(doc *openapi3.T, op *openapi3.Operation) ([]echo.Middlew
 		out = append(out, requireRole(roles...))
 	}
 	return out, nil
+}
+
+// deadlineOf is how long a request to op may take: webhooks are bounded by
+// the routing lookup and the publish deadline (their answer must not need
+// PostgreSQL), everything else by RequestTimeout.
+func (s *Server) deadlineOf(op *openapi3.Operation) time.Duration {
+	switch op.OperationID {
+	case "ReceiveWebhook", "ReceiveTenantWebhook":
+		return 2*ingest.DefaultLookupTimeout + s.cfg.PublishTimeout
+	}
+	return s.cfg.RequestTimeout
+}
+
+// withDeadline gives the request's context a deadline of d: the queries and
+// publishes it makes fail with a deadline error past it, which the error
+// handler answers 503 with Retry-After.
+func (s *Server) withDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
 }

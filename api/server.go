@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/ingest"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
@@ -55,6 +56,17 @@ type Config struct {
 	// Graph is Meta's Graph API, which vouches for access tokens; nil: Meta
 	// at META_API_BASE_URL's default.
 	Graph Graph
+	// Router and Secrets route webhooks and hold tenants' own app secrets,
+	// shared with the webhook Adopter; nil: the server's own.
+	Router  *ingest.Router
+	Secrets *ingest.Secrets
+	// NumbersChanged, when set, is called after a number was connected or
+	// deleted (the Adopter looks for webhooks the number now owns).
+	NumbersChanged func()
+	// RequestTimeout bounds each API request: every call it makes to
+	// PostgreSQL or NATS must answer within it, or the request is a 503
+	// with Retry-After. 0: 5 s. Webhooks have PublishTimeout instead.
+	RequestTimeout time.Duration
 }
 
 // Publisher appends events to the stream.
@@ -62,17 +74,14 @@ type Publisher interface {
 	Publish(ctx context.Context, e streams.Event) (uint64, error)
 }
 
-// Readiness reports whether a dependency can serve; nil when it can.
-type Readiness func(ctx context.Context) error
-
 // Server holds the HTTP handlers' dependencies.
 type Server struct {
 	cfg     Config
 	pool    *pgxpool.Pool
 	q       *db.Queries
 	pub     Publisher
-	router  *Router
-	ready   []Readiness
+	ingest  *ingest.Receiver
+	ready   []Dependency
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
@@ -90,11 +99,15 @@ type Server struct {
 	openapiJSON                             []byte // the contract, served at /api/openapi.json
 }
 
-// New returns the HTTP handler of wam. ready lists the checks behind /readyz.
-func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready ...Readiness) *echo.Echo {
+// New returns the HTTP handler of wam. ready lists the dependencies
+// /readyz checks.
+func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready ...Dependency) *echo.Echo {
 	q := db.New(pool)
 	if cfg.PublishTimeout == 0 {
 		cfg.PublishTimeout = 10 * time.Second
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 5 * time.Second
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -123,6 +136,12 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	if cfg.Argon2 == (auth.Argon2Params{}) {
 		cfg.Argon2 = auth.DefaultArgon2
 	}
+	if cfg.Router == nil {
+		cfg.Router = ingest.NewRouter(q, ingest.RouterOptions{Logger: log})
+	}
+	if cfg.Secrets == nil {
+		cfg.Secrets = ingest.NewSecrets(q, cfg.Keys, ingest.RouterOptions{Logger: log})
+	}
 	dummy, err := auth.HashPassword("no account has this password", cfg.Argon2)
 	if err != nil {
 		panic(err)
@@ -132,7 +151,7 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		pool:   pool,
 		q:      q,
 		pub:    pub,
-		router: NewRouter(q, time.Now),
+		ingest: ingest.NewReceiver(cfg.Router, cfg.Secrets, pub, cfg.AppSecret, time.Now),
 		ready:  ready,
 		log:    log,
 		now:    time.Now,
@@ -149,6 +168,7 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		keys:           cfg.Keys,
 		graph:          cfg.Graph,
 	}
+	s.ingest.Published = func(d time.Duration) { s.metrics.publish.Observe(d.Seconds()) }
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // KeyRing encrypts credentials at rest with AES-256-GCM. It holds one or
@@ -109,4 +111,11 @@ func (kr *KeyRing) Decrypt(keyID string, sealed, aad []byte) ([]byte, error) {
 		return nil, ErrUndecryptable
 	}
 	return plain, nil
+}
+
+// CredentialAAD binds a stored secret of a phone number to its row: the
+// tenant, the number and which secret it is ("access_token", "app_secret",
+// "verify_token"), so that a ciphertext copied elsewhere does not decrypt.
+func CredentialAAD(tenant uuid.UUID, phoneNumberID, field string) []byte {
+	return []byte(tenant.String() + "|" + phoneNumberID + "|" + field)
 }

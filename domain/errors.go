@@ -25,12 +25,21 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Cause is the error behind it, for logs and errors.Is; never shown to
+	// the end user.
+	Cause error
 }
 
-// Error gives the code and the message, for logs.
+// Error gives the code, the message and the cause, for logs.
 func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Cause)
+	}
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
 }
+
+// Unwrap is the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Errorf is an *Error with code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {

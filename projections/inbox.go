@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -250,6 +251,8 @@ type inboxPlan struct {
 	messageOrder []uuid.UUID
 	templates    map[templateKey]*templateRow
 	tmplOrder    []templateKey
+	adopted      map[int64]int64 // unrouted original → its first copy in the batch
+	adoptedOrder []int64
 }
 
 func newInboxPlan(firstSeq int64) *inboxPlan {
@@ -260,6 +263,7 @@ func newInboxPlan(firstSeq int64) *inboxPlan {
 		convs:     map[uuid.UUID]*conversationRow{},
 		messages:  map[uuid.UUID]*messageRow{},
 		templates: map[templateKey]*templateRow{},
+		adopted:   map[int64]int64{},
 	}
 }
 
@@ -279,9 +283,12 @@ func (p *inboxPlan) add(ev *Event) {
 	if result == DecodeOK && len(problems) > 0 {
 		result = DecodePartial
 	}
-	var phoneIDs, kinds []string
+	var phoneIDs, wabaIDs, kinds []string
 	for _, ch := range d.hook.Changes {
 		phoneIDs = appendUnique(phoneIDs, ch.PhoneNumberID)
+		if ch.PhoneNumberID == "" {
+			wabaIDs = appendUnique(wabaIDs, ch.WABAID) // routed by its WABA
+		}
 		kinds = appendUnique(kinds, ch.Field)
 		if len(ch.Messages) > 0 {
 			kinds = appendUnique(kinds, "messages")
@@ -302,6 +309,26 @@ func (p *inboxPlan) add(ev *Event) {
 	l.DecodeResults = append(l.DecodeResults, result)
 	l.DecodeErrors = append(l.DecodeErrors, strings.Join(problems, "\n"))
 	l.SizeBytes = append(l.SizeBytes, int32(min(len(ev.Data), 1<<31-1)))
+	// What adoption needs of an unrouted webhook, and the mark of a copy it
+	// made (ingest.Adopter).
+	l.WabaIds = append(l.WabaIds, joinClean(wabaIDs))
+	l.Routings = append(l.Routings, ev.Header.Get(streams.HeaderRouting))
+	routingTenant, _ := uuid.Parse(ev.Header.Get(streams.HeaderRoutingTenant))
+	l.RoutingTenants = append(l.RoutingTenants, routingTenant)
+	l.Unverified = append(l.Unverified, ev.Header.Get(streams.HeaderSignature) != "")
+	from, _ := strconv.ParseInt(ev.Header.Get(streams.HeaderAdoptedFrom), 10, 64)
+	if from <= 0 || from >= seq {
+		from = 0 // a copy comes after its original
+	}
+	l.AdoptedFroms = append(l.AdoptedFroms, from)
+	if from > 0 {
+		if first, ok := p.adopted[from]; !ok || seq < first {
+			if !ok {
+				p.adoptedOrder = append(p.adoptedOrder, from)
+			}
+			p.adopted[from] = seq
+		}
+	}
 }
 
 // addWebhook merges the changes of a routed webhook; it returns what it had
@@ -510,6 +537,15 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) 
 	if len(p.log.Seqs) > 0 {
 		if err := q.InsertWebhookLog(ctx, p.log); err != nil {
 			return fmt.Errorf("webhook log: %w", err)
+		}
+	}
+	if len(p.adoptedOrder) > 0 {
+		copies := make([]int64, len(p.adoptedOrder))
+		for i, orig := range p.adoptedOrder {
+			copies[i] = p.adopted[orig]
+		}
+		if err := q.MarkAdopted(ctx, db.MarkAdoptedParams{Originals: p.adoptedOrder, Copies: copies}); err != nil {
+			return fmt.Errorf("adopted webhooks: %w", err)
 		}
 	}
 	if len(p.contactOrder) > 0 {

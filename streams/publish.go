@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -25,7 +26,26 @@ const (
 	// HeaderUndecodable marks a webhook whose body is not valid JSON. It is
 	// kept all the same: we never drop what Meta sent.
 	HeaderUndecodable = "Wam-Undecodable"
+
+	// Headers of unrouted webhooks that say what adopting them needs (see
+	// ingest.Adopter), and of the copies adoption makes.
+
+	// HeaderRouting is RoutingDeferred on a webhook whose owners could not
+	// be looked up in time (PostgreSQL slow or away).
+	HeaderRouting = "Wam-Routing"
+	// HeaderRoutingTenant names the tenant whose own Meta app endpoint
+	// received the webhook: nobody else may adopt it.
+	HeaderRoutingTenant = "Wam-Routing-Tenant"
+	// HeaderSignature keeps X-Hub-Signature-256 as received when the
+	// tenant's app secret could not be read to check it: adoption checks it.
+	HeaderSignature = "Wam-Signature"
+	// HeaderAdoptedFrom is, on a webhook moved into a tenant's history by
+	// adoption, the stream sequence of the unrouted original.
+	HeaderAdoptedFrom = "Wam-Adopted-From"
 )
+
+// RoutingDeferred is the value of HeaderRouting on a webhook routed later.
+const RoutingDeferred = "deferred"
 
 // Event is one immutable fact to append to the stream.
 type Event struct {
@@ -104,4 +124,21 @@ func (e Event) message() *nats.Msg {
 	}
 	h.Set(jetstream.MsgIDHeader, id)
 	return &nats.Msg{Subject: e.Subject(), Header: h, Data: e.Data}
+}
+
+// Unavailable reports whether err says NATS or JetStream could not answer
+// (in time) rather than refused: a deadline, a connection that is closed or
+// reconnecting, no server listening, JetStream switched off. Such a call may
+// work later.
+func Unavailable(err error) bool {
+	for _, target := range []error{
+		context.DeadlineExceeded, nats.ErrTimeout, nats.ErrNoResponders, nats.ErrConnectionClosed,
+		nats.ErrConnectionDraining, nats.ErrConnectionReconnecting, nats.ErrDisconnected,
+		jetstream.ErrNoStreamResponse, jetstream.ErrJetStreamNotEnabled, jetstream.ErrJetStreamNotEnabledForAccount,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }

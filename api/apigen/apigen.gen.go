@@ -108,6 +108,24 @@ func (e MessageDirection) Valid() bool {
 	}
 }
 
+// Defines values for ReadinessDependencies.
+const (
+	ReadinessDependenciesReady       ReadinessDependencies = "ready"
+	ReadinessDependenciesUnavailable ReadinessDependencies = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ReadinessDependencies enum.
+func (e ReadinessDependencies) Valid() bool {
+	switch e {
+	case ReadinessDependenciesReady:
+		return true
+	case ReadinessDependenciesUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessStatus.
 const (
 	ReadinessStatusReady       ReadinessStatus = "ready"
@@ -524,9 +542,16 @@ type PutTenantRequest struct {
 
 // Readiness defines model for Readiness.
 type Readiness struct {
+	// Dependencies each dependency by name (nats, postgres) and whether it answers
+	Dependencies map[string]ReadinessDependencies `json:"dependencies"`
+
+	// Error the dependencies that are unavailable, e.g. "postgres unavailable"
 	Error  *string         `json:"error,omitempty"`
 	Status ReadinessStatus `json:"status"`
 }
+
+// ReadinessDependencies defines model for Readiness.Dependencies.
+type ReadinessDependencies string
 
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
@@ -882,7 +907,7 @@ type ServerInterface interface {
 	// Metrics Prometheus metrics
 	// (GET /metrics)
 	Metrics(ctx echo.Context) error
-	// Readyz Can it store webhooks (NATS and PostgreSQL reachable)
+	// Readyz Are its dependencies up (NATS and PostgreSQL reachable), and which is not
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
 }

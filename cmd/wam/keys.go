@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/sql/db"
 )
@@ -56,7 +55,7 @@ func keysRotate(ctx context.Context, args []string, getenv func(string) string, 
 				if sec.enc == nil {
 					continue
 				}
-				aad := api.SecretAAD(r.TenantID, r.PhoneNumberID, sec.field)
+				aad := auth.CredentialAAD(r.TenantID, r.PhoneNumberID, sec.field)
 				plain, err := ring.Decrypt(r.SecretKeyID, sec.enc, aad)
 				if err != nil {
 					return fmt.Errorf("number %s %s: %w", r.PhoneNumberID, sec.field, err)

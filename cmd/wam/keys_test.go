@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
@@ -36,7 +35,7 @@ func TestKeysRotate(t *testing.T) {
 	defer pool.Close()
 	ring1, _ := auth.ParseKeyRing(k1)
 	tid := uuid.MustParse(tenant)
-	aad := api.SecretAAD(tid, "123", "access_token")
+	aad := auth.CredentialAAD(tid, "123", "access_token")
 	keyID, enc, _ := ring1.Encrypt([]byte("EAAG-the-token"), aad)
 	if _, err := db.New(pool).ConnectNumber(ctx, db.ConnectNumberParams{
 		ID: uuid.New(), TenantID: tid, PhoneNumberID: "123", DisplayPhoneNumber: "+15550001111",

@@ -24,8 +24,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/ingest"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/projections"
+	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/migrations"
 	"github.com/wam-project/wam/sql/pgserver"
 	"github.com/wam-project/wam/streams"
@@ -92,12 +94,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		wg.Wait()
 		return fmt.Errorf("credential encryption key: %w", err)
 	}
+	// Webhooks are routed, and those that could not be routed as they came
+	// adopted, with one cache of owners and secrets.
+	q := db.New(database.Pool)
+	router := ingest.NewRouter(q, ingest.RouterOptions{Logger: log})
+	secrets := ingest.NewSecrets(q, keys, ingest.RouterOptions{Logger: log})
+	adopter := ingest.NewAdopter(q, bus.JS, pub, router, secrets, log, ingest.AdopterOptions{Checkpoint: inbox.Checkpoint})
+	router.OnRecover(adopter.Nudge)
+	wg.Go(func() { adopter.Run(projCtx) })
+
 	reg := newRegistry(bus, inbox)
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
-		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion)},
+		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion),
+		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge},
 		database.Pool, pub, log,
-		database.Ready,
-		bus.Ready,
+		api.Dependency{Name: "postgres", Ready: database.Ready},
+		api.Dependency{Name: "nats", Ready: bus.Ready},
 	)
 	if cfg.DebugListen != "" {
 		go serveDebug(cfg.DebugListen, log)
@@ -235,6 +247,11 @@ func openDatabase(ctx context.Context, cfg config, log *slog.Logger, owner bool)
 		d.Close()
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		// A server that accepts connections but does not answer (stopped,
+		// overloaded) must not hold a caller without a deadline of its own.
+		pcfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
 	if d.Pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
@@ -250,10 +267,10 @@ func openDatabase(ctx context.Context, cfg config, log *slog.Logger, owner bool)
 func (d *database) Ready(ctx context.Context) error {
 	pending, err := migrations.Pending(ctx, d.Pool)
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return err
 	}
 	if pending {
-		return errors.New("postgres: migrations pending")
+		return errors.New("migrations pending")
 	}
 	return nil
 }
@@ -332,10 +349,8 @@ func openStream(ctx context.Context, cfg config, log *slog.Logger) (*bus, error)
 
 // Ready reports whether JetStream answers.
 func (b *bus) Ready(ctx context.Context) error {
-	if _, err := b.JS.AccountInfo(ctx); err != nil {
-		return fmt.Errorf("nats: %w", err)
-	}
-	return nil
+	_, err := b.JS.AccountInfo(ctx)
+	return err
 }
 
 func (b *bus) Close() {

@@ -682,49 +682,6 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int
 	return result.RowsAffected(), nil
 }
 
-const routeOwners = `-- name: RouteOwners :many
-SELECT 'p'::text AS kind, phone_number_id AS id, tenant_id FROM phone_numbers
-WHERE phone_number_id = ANY ($1::text[])
-UNION ALL
-SELECT DISTINCT 'w'::text, waba_id, tenant_id FROM phone_numbers
-WHERE waba_id = ANY ($2::text[])
-`
-
-type RouteOwnersParams struct {
-	PhoneNumberIds []string
-	WabaIds        []string
-}
-
-type RouteOwnersRow struct {
-	Kind     string
-	ID       string
-	TenantID uuid.UUID
-}
-
-// RouteOwners finds, for webhook routing, the tenant of each of the phone
-// number ids and WABA ids given (kind 'p' and 'w'), all in one round trip;
-// ids nobody owns have no row. A WABA belongs to one tenant (migration
-// 00013), so it has one row at most.
-func (q *Queries) RouteOwners(ctx context.Context, arg RouteOwnersParams) ([]RouteOwnersRow, error) {
-	rows, err := q.db.Query(ctx, routeOwners, arg.PhoneNumberIds, arg.WabaIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []RouteOwnersRow
-	for rows.Next() {
-		var i RouteOwnersRow
-		if err := rows.Scan(&i.Kind, &i.ID, &i.TenantID); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const setNumberSecrets = `-- name: SetNumberSecrets :exec
 UPDATE phone_numbers SET secret_key_id = $1, access_token_enc = $2,
     app_secret_enc = $3, verify_token_enc = $4
@@ -762,43 +719,6 @@ type SetTenantQuotaParams struct {
 func (q *Queries) SetTenantQuota(ctx context.Context, arg SetTenantQuotaParams) error {
 	_, err := q.db.Exec(ctx, setTenantQuota, arg.ApiRequestsPerMinute, arg.ID)
 	return err
-}
-
-const tenantWebhookSecrets = `-- name: TenantWebhookSecrets :many
-SELECT phone_number_id, secret_key_id, app_secret_enc, verify_token_enc FROM phone_numbers
-WHERE tenant_id = $1 AND (app_secret_enc IS NOT NULL OR verify_token_enc IS NOT NULL)
-`
-
-type TenantWebhookSecretsRow struct {
-	PhoneNumberID  string
-	SecretKeyID    string
-	AppSecretEnc   []byte
-	VerifyTokenEnc []byte
-}
-
-func (q *Queries) TenantWebhookSecrets(ctx context.Context, tenantID uuid.UUID) ([]TenantWebhookSecretsRow, error) {
-	rows, err := q.db.Query(ctx, tenantWebhookSecrets, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []TenantWebhookSecretsRow
-	for rows.Next() {
-		var i TenantWebhookSecretsRow
-		if err := rows.Scan(
-			&i.PhoneNumberID,
-			&i.SecretKeyID,
-			&i.AppSecretEnc,
-			&i.VerifyTokenEnc,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const touchAPIKey = `-- name: TouchAPIKey :exec

@@ -134,20 +134,28 @@ func (q *Queries) InsertNote(ctx context.Context, arg InsertNoteParams) error {
 }
 
 const insertWebhookLog = `-- name: InsertWebhookLog :exec
-INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, kinds,
-                         decode_result, decode_error, size_bytes)
+INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, waba_ids, kinds,
+                         decode_result, decode_error, size_bytes, routing, routing_tenant,
+                         unverified, adopted_from)
 SELECT u.seq, u.received_at, NULLIF(u.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid),
-       string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.kinds, chr(31)),
-       u.decode_result, u.decode_error, u.size_bytes
+       string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
+       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error, u.size_bytes, u.routing,
+       NULLIF(u.routing_tenant, '00000000-0000-0000-0000-000000000000'::uuid), u.unverified,
+       NULLIF(u.adopted_from, 0)
 FROM (SELECT unnest($1::bigint[]) AS seq,
              unnest($2::timestamptz[]) AS received_at,
              unnest($3::uuid[]) AS tenant_id,
              unnest($4::text[]) AS phone_number_ids,
-             unnest($5::text[]) AS kinds,
-             unnest($6::text[]) AS decode_result,
-             unnest($7::text[]) AS decode_error,
-             unnest($8::integer[]) AS size_bytes) AS u
-ON CONFLICT (seq) DO NOTHING
+             unnest($5::text[]) AS waba_ids,
+             unnest($6::text[]) AS kinds,
+             unnest($7::text[]) AS decode_result,
+             unnest($8::text[]) AS decode_error,
+             unnest($9::integer[]) AS size_bytes,
+             unnest($10::text[]) AS routing,
+             unnest($11::uuid[]) AS routing_tenant,
+             unnest($12::boolean[]) AS unverified,
+             unnest($13::bigint[]) AS adopted_from) AS u
+ON CONFLICT DO NOTHING
 `
 
 type InsertWebhookLogParams struct {
@@ -155,25 +163,37 @@ type InsertWebhookLogParams struct {
 	ReceivedAts    []time.Time
 	TenantIds      []uuid.UUID
 	PhoneNumberIds []string
+	WabaIds        []string
 	Kinds          []string
 	DecodeResults  []string
 	DecodeErrors   []string
 	SizeBytes      []int32
+	Routings       []string
+	RoutingTenants []uuid.UUID
+	Unverified     []bool
+	AdoptedFroms   []int64
 }
 
 // The arrays of phone number ids and kinds are sent joined by chr(31) (ASCII
 // unit separator) because PostgreSQL has no arrays of arrays of different
 // lengths. A zero tenant id stands for NULL (unrouted).
+// A second adopted copy of one original for one owner is not logged
+// (webhook_log_adopted_once): ON CONFLICT without a target.
 func (q *Queries) InsertWebhookLog(ctx context.Context, arg InsertWebhookLogParams) error {
 	_, err := q.db.Exec(ctx, insertWebhookLog,
 		arg.Seqs,
 		arg.ReceivedAts,
 		arg.TenantIds,
 		arg.PhoneNumberIds,
+		arg.WabaIds,
 		arg.Kinds,
 		arg.DecodeResults,
 		arg.DecodeErrors,
 		arg.SizeBytes,
+		arg.Routings,
+		arg.RoutingTenants,
+		arg.Unverified,
+		arg.AdoptedFroms,
 	)
 	return err
 }
@@ -258,6 +278,24 @@ type LockProjectorParams struct {
 
 func (q *Queries) LockProjector(ctx context.Context, arg LockProjectorParams) error {
 	_, err := q.db.Exec(ctx, lockProjector, arg.Key1, arg.Key2)
+	return err
+}
+
+const markAdopted = `-- name: MarkAdopted :exec
+UPDATE webhook_log w SET adopted_by = u.copy
+FROM (SELECT unnest($1::bigint[]) AS original, unnest($2::bigint[]) AS copy) AS u
+WHERE w.seq = u.original AND w.tenant_id IS NULL AND (w.adopted_by IS NULL OR w.adopted_by > u.copy)
+`
+
+type MarkAdoptedParams struct {
+	Originals []int64
+	Copies    []int64
+}
+
+// MarkAdopted marks unrouted originals as adopted by their first copy;
+// the originals are distinct.
+func (q *Queries) MarkAdopted(ctx context.Context, arg MarkAdoptedParams) error {
+	_, err := q.db.Exec(ctx, markAdopted, arg.Originals, arg.Copies)
 	return err
 }
 

@@ -191,4 +191,11 @@ type WebhookLog struct {
 	DecodeResult   string
 	DecodeError    string
 	SizeBytes      int32
+	WabaIds        []string
+	Routing        string
+	RoutingTenant  *uuid.UUID
+	Unverified     bool
+	AdoptedBy      *int64
+	AdoptedFrom    *int64
+	Refused        string
 }

@@ -26,17 +26,6 @@ INSERT INTO phone_numbers (id, tenant_id, phone_number_id, display_phone_number,
 VALUES (@id, @tenant_id, @phone_number_id, @display_phone_number, @waba_id)
 RETURNING *;
 
--- RouteOwners finds, for webhook routing, the tenant of each of the phone
--- number ids and WABA ids given (kind 'p' and 'w'), all in one round trip;
--- ids nobody owns have no row. A WABA belongs to one tenant (migration
--- 00013), so it has one row at most.
--- name: RouteOwners :many
-SELECT 'p'::text AS kind, phone_number_id AS id, tenant_id FROM phone_numbers
-WHERE phone_number_id = ANY (@phone_number_ids::text[])
-UNION ALL
-SELECT DISTINCT 'w'::text, waba_id, tenant_id FROM phone_numbers
-WHERE waba_id = ANY (@waba_ids::text[]);
-
 -- Filters are optional (NULL: no filter). assignee: a user id;
 -- unassigned: only conversations without one.
 -- name: ListConversations :many
@@ -120,10 +109,6 @@ FROM phone_numbers WHERE access_token_enc IS NOT NULL ORDER BY id;
 UPDATE phone_numbers SET secret_key_id = @secret_key_id, access_token_enc = @access_token_enc,
     app_secret_enc = @app_secret_enc, verify_token_enc = @verify_token_enc
 WHERE id = @id;
-
--- name: TenantWebhookSecrets :many
-SELECT phone_number_id, secret_key_id, app_secret_enc, verify_token_enc FROM phone_numbers
-WHERE tenant_id = @tenant_id AND (app_secret_enc IS NOT NULL OR verify_token_enc IS NOT NULL);
 
 -- name: SetTenantQuota :exec
 UPDATE tenants SET api_requests_per_minute = @api_requests_per_minute WHERE id = @id;

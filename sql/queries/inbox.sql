@@ -64,20 +64,37 @@ WHERE projector = @projector ORDER BY seq;
 -- unit separator) because PostgreSQL has no arrays of arrays of different
 -- lengths. A zero tenant id stands for NULL (unrouted).
 -- name: InsertWebhookLog :exec
-INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, kinds,
-                         decode_result, decode_error, size_bytes)
+-- A second adopted copy of one original for one owner is not logged
+-- (webhook_log_adopted_once): ON CONFLICT without a target.
+INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, waba_ids, kinds,
+                         decode_result, decode_error, size_bytes, routing, routing_tenant,
+                         unverified, adopted_from)
 SELECT u.seq, u.received_at, NULLIF(u.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid),
-       string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.kinds, chr(31)),
-       u.decode_result, u.decode_error, u.size_bytes
+       string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
+       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error, u.size_bytes, u.routing,
+       NULLIF(u.routing_tenant, '00000000-0000-0000-0000-000000000000'::uuid), u.unverified,
+       NULLIF(u.adopted_from, 0)
 FROM (SELECT unnest(@seqs::bigint[]) AS seq,
              unnest(@received_ats::timestamptz[]) AS received_at,
              unnest(@tenant_ids::uuid[]) AS tenant_id,
              unnest(@phone_number_ids::text[]) AS phone_number_ids,
+             unnest(@waba_ids::text[]) AS waba_ids,
              unnest(@kinds::text[]) AS kinds,
              unnest(@decode_results::text[]) AS decode_result,
              unnest(@decode_errors::text[]) AS decode_error,
-             unnest(@size_bytes::integer[]) AS size_bytes) AS u
-ON CONFLICT (seq) DO NOTHING;
+             unnest(@size_bytes::integer[]) AS size_bytes,
+             unnest(@routings::text[]) AS routing,
+             unnest(@routing_tenants::uuid[]) AS routing_tenant,
+             unnest(@unverified::boolean[]) AS unverified,
+             unnest(@adopted_froms::bigint[]) AS adopted_from) AS u
+ON CONFLICT DO NOTHING;
+
+-- MarkAdopted marks unrouted originals as adopted by their first copy;
+-- the originals are distinct.
+-- name: MarkAdopted :exec
+UPDATE webhook_log w SET adopted_by = u.copy
+FROM (SELECT unnest(@originals::bigint[]) AS original, unnest(@copies::bigint[]) AS copy) AS u
+WHERE w.seq = u.original AND w.tenant_id IS NULL AND (w.adopted_by IS NULL OR w.adopted_by > u.copy);
 
 -- Empty values never overwrite known ones (a status knows no profile name);
 -- a row whose values did not change is not written at all.
