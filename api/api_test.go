@@ -61,7 +61,12 @@ func newEnvConns(t testing.TB, conns int) *env { return newEnvWith(t, conns, nil
 // newEnvWith is newEnvConns with tweak applied to the server's Config.
 func newEnvWith(t testing.TB, conns int, tweak func(*api.Config)) *env {
 	t.Helper()
-	pool := pgtest.New(t)
+	return newEnvOn(t, pgtest.New(t), conns, tweak)
+}
+
+// newEnvOn is newEnvWith over the database of pool.
+func newEnvOn(t testing.TB, pool *pgxpool.Pool, conns int, tweak func(*api.Config)) *env {
+	t.Helper()
 	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -191,4 +196,16 @@ func (e *env) streamMsgs() []*jetstream.RawStreamMsg {
 func textWebhook(waba, pnid, wamid, from, body string) []byte {
 	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":%q,"changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":%q},"contacts":[{"profile":{"name":"Kerry"},"wa_id":%q}],"messages":[{"from":%q,"id":%q,"timestamp":"1718000000","text":{"body":%q},"type":"text"}]},"field":"messages"}]}]}`,
 		waba, pnid, from, from, wamid, body))
+}
+
+// eventually retries cond until it holds or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -24,14 +24,21 @@ WHERE tenant_id = @tenant_id AND (app_secret_enc IS NOT NULL OR verify_token_enc
 -- that has an owner now. One that came to a tenant's own endpoint is only
 -- that tenant's to adopt.
 -- name: AdoptableWebhooks :many
-SELECT w.seq, w.unverified, w.routing_tenant FROM webhook_log w
-WHERE w.tenant_id IS NULL AND w.adopted_by IS NULL AND w.refused = '' AND w.seq > @after
-  AND (w.phone_number_ids && (SELECT coalesce(array_agg(p.phone_number_id), '{}')::text[] FROM phone_numbers p)
-       OR w.waba_ids && (SELECT coalesce(array_agg(DISTINCT p.waba_id), '{}')::text[] FROM phone_numbers p WHERE p.waba_id <> ''))
-  AND (w.routing_tenant IS NULL OR EXISTS (
-       SELECT 1 FROM phone_numbers p WHERE p.tenant_id = w.routing_tenant
-         AND (p.phone_number_id = ANY (w.phone_number_ids) OR (p.waba_id <> '' AND p.waba_id = ANY (w.waba_ids)))))
-ORDER BY w.seq
+-- The candidates are found through the GIN indexes on the ids named (few
+-- rows, however long the unrouted list); MATERIALIZED keeps the planner
+-- from walking the whole log in seq order instead.
+WITH candidates AS MATERIALIZED (
+    SELECT w.seq, w.unverified, w.routing_tenant FROM webhook_log w
+    WHERE w.tenant_id IS NULL AND w.adopted_by IS NULL AND w.refused = ''
+      AND (w.phone_number_ids && (SELECT coalesce(array_agg(p.phone_number_id), '{}')::text[] FROM phone_numbers p)
+           OR w.waba_ids && (SELECT coalesce(array_agg(DISTINCT p.waba_id), '{}')::text[] FROM phone_numbers p WHERE p.waba_id <> ''))
+      AND (w.routing_tenant IS NULL OR EXISTS (
+           SELECT 1 FROM phone_numbers p WHERE p.tenant_id = w.routing_tenant
+             AND (p.phone_number_id = ANY (w.phone_number_ids) OR (p.waba_id <> '' AND p.waba_id = ANY (w.waba_ids)))))
+)
+SELECT seq, unverified, routing_tenant FROM candidates
+WHERE seq > @after
+ORDER BY seq
 LIMIT @lim;
 
 -- RefuseWebhook keeps an unrouted webhook out of adoption for good.
