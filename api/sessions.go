@@ -18,7 +18,9 @@ func PurgeSessions(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, in
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := q.PurgeRefreshTokens(ctx, now())
+		callCtx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := q.PurgeRefreshTokens(callCtx, now())
+		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return

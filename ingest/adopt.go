@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wam-project/wam/sql/db"
@@ -207,6 +208,9 @@ func (a *Adopter) adopt(ctx context.Context, stream jetstream.Stream, row db.Ado
 		e.RequestID = msg.Header.Get(streams.HeaderRequestID)
 		e.Actor = "system"
 		e.MsgID = fmt.Sprintf("adopt-%d-%s", seq, e.Tenant)
+		if e.Header == nil {
+			e.Header = nats.Header{}
+		}
 		e.Header.Set(streams.HeaderAdoptedFrom, strconv.FormatUint(seq, 10))
 		copySeq, err := a.pub.Publish(ctx, e)
 		if err != nil {

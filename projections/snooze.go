@@ -107,6 +107,10 @@ func (w *SnoozeWaker) Run(ctx context.Context) {
 // wake publishes the end of every snooze that has ended by now, and returns
 // when the next one ends (zero: none is running).
 func (w *SnoozeWaker) wake(ctx context.Context) (next time.Time, err error) {
+	// A look that takes longer than this is stuck on a database that does
+	// not answer: given up, and tried again after the backoff.
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	now := w.opts.Now()
 	q := db.New(w.pool)
 	var after db.DueSnoozesRow // the cursor: the last snooze of the previous page

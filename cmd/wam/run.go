@@ -19,6 +19,7 @@ Usage:
   wam user reset-password   give a user (say, a tenant's owner) a new one-time password
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
+  wam bench reliability     run fault scenarios against real servers and count what was lost
 
 Run "wam <command> --help" for a command's flags.
 `
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":
 		return benchProject(ctx, rest, getenv, stdout, stderr)
+	case "bench reliability":
+		return benchReliability(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
