@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go"
 
 	"github.com/wam-project/wam/sql/db"
@@ -282,6 +284,34 @@ func TestRunnerDefersAtMostMaxDefer(t *testing.T) {
 	r := e.start(t, Options{Busy: func() bool { return true }, MaxDefer: 100 * time.Millisecond})
 	seq := e.publish(t, uuid.NewString(), textWebhook("wamid.1", "16505551234", "", "one", 1739321000))
 	mustWait(t, r, seq)
+}
+
+// TestRunnerBackoff: the wait between retries doubles up to MaxBackoff, but
+// while PostgreSQL refuses connections it stays within awayBackoff, so that
+// the projector resumes soon after the database is back.
+func TestRunnerBackoff(t *testing.T) {
+	r := &Runner{opts: Options{MinBackoff: 100 * time.Millisecond, MaxBackoff: 30 * time.Second}.withDefaults()}
+	_, err := pgconn.Connect(t.Context(), "host="+t.TempDir()+" connect_timeout=5") // no server there
+	if !errors.As(err, new(*pgconn.ConnectError)) {
+		t.Fatalf("connecting to no server: %v, want a *pgconn.ConnectError", err)
+	}
+	refused := fmt.Errorf("begin: %w", err)
+	tests := []struct {
+		wait time.Duration
+		err  error
+		want time.Duration
+	}{
+		{100 * time.Millisecond, errors.New("conn closed"), 200 * time.Millisecond},
+		{20 * time.Second, errors.New("conn closed"), 30 * time.Second},
+		{400 * time.Millisecond, refused, 800 * time.Millisecond},
+		{800 * time.Millisecond, refused, awayBackoff},
+		{20 * time.Second, refused, awayBackoff},
+	}
+	for _, tt := range tests {
+		if got := r.nextBackoff(tt.wait, tt.err); got != tt.want {
+			t.Errorf("nextBackoff(%v, %v) = %v, want %v", tt.wait, tt.err, got, tt.want)
+		}
+	}
 }
 
 // TestRunnerSurvivesNATSRestart: a NATS server restarting drops the
