@@ -32,7 +32,9 @@ func TestEmbeddedSupervised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := EnsureStream(t.Context(), js, StreamOptions{}); err != nil {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := EnsureStream(ctx, js, StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	p := NewPublisher(js)

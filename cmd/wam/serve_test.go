@@ -223,7 +223,7 @@ func TestServeSurvivesPostgresSIGKILL(t *testing.T) {
 
 	eventually(t, left(), "a new postmaster", func() bool { pid := postmaster(); return pid > 0 && pid != killed })
 	eventually(t, left(), "/readyz to answer 200", func() bool {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(base + "/readyz")
 		if err != nil {
 			return false
 		}
