@@ -746,11 +746,11 @@ func (s *Server) running() error {
 // under os.TempDir() is made again if something cleared it away.
 func (s *Server) restart(ctx context.Context) error {
 	if s.ownsSocketDir() {
-		if err := os.Mkdir(s.socketDir, 0o700); err == nil && s.runAs != nil {
-			if err := os.Chown(s.socketDir, int(s.runAs.uid), int(s.runAs.gid)); err != nil {
-				return fmt.Errorf("postgres socket directory: %w", err)
-			}
-		} else if err != nil && !errors.Is(err, fs.ErrExist) {
+		err := os.Mkdir(s.socketDir, 0o700)
+		if err == nil && s.runAs != nil {
+			err = os.Chown(s.socketDir, int(s.runAs.uid), int(s.runAs.gid))
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("postgres socket directory: %w", err)
 		}
 	}

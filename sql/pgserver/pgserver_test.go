@@ -164,10 +164,23 @@ func TestUnreachableAsRoot(t *testing.T) {
 
 // TestSuperviseRestartsAfterSIGKILL: a postmaster killed with SIGKILL is
 // started again, with its data, and a pool that had connections to the
-// dead server reaches the new one by itself.
+// dead server reaches the new one by itself. A data directory with a path
+// too long for a socket keeps its socket directory elsewhere, and the URL.
 func TestSuperviseRestartsAfterSIGKILL(t *testing.T) {
 	t.Parallel()
-	dir := mustDataDir(t)
+	for name, long := range map[string]bool{"socket in the data directory": false, "socket elsewhere": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := mustDataDir(t)
+			if long {
+				dir = filepath.Join(dir, strings.Repeat("long", 25))
+			}
+			testSuperviseRestartsAfterSIGKILL(t, dir)
+		})
+	}
+}
+
+func testSuperviseRestartsAfterSIGKILL(t *testing.T, dir string) {
 	s := mustStart(t, dir)
 	// Committed with the WAL written: NoSync's asynchronous commits could
 	// be lost with the postmaster.
