@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/wam-project/wam/supervisor"
 )
 
@@ -23,15 +21,7 @@ func TestEmbeddedSupervised(t *testing.T) {
 	t.Cleanup(e.Shutdown)
 	sup := e.Supervise(t.Context(), supervisor.Options{Interval: 20 * time.Millisecond, MinBackoff: 20 * time.Millisecond})
 	t.Cleanup(sup.Stop) // before Shutdown
-	nc, err := ConnectInProcess(e, t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := mustConnect(t, e)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if _, err := EnsureStream(ctx, js, StreamOptions{}); err != nil {
