@@ -240,6 +240,7 @@ type batch struct {
 func (r *Runner) Run(ctx context.Context) error {
 	wait := r.opts.MinBackoff
 	for started := false; ; {
+		applied := r.events.Load()
 		ok, err := r.session(ctx, &started)
 		if ctx.Err() != nil || ok {
 			return nil
@@ -247,14 +248,32 @@ func (r *Runner) Run(ctx context.Context) error {
 		if !started {
 			return fmt.Errorf("start projector %s: %w", r.proj.Name(), err)
 		}
+		if r.events.Load() > applied {
+			wait = r.opts.MinBackoff // a session that got work done is no failure to back off from
+		}
 		r.log.Warn("projector session ended, starting over", "retry_in", wait, "err", err)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
 			return nil
 		}
-		wait = min(2*wait, r.opts.MaxBackoff)
+		wait = r.nextBackoff(wait, err)
 	}
+}
+
+// awayBackoff caps the wait between retries while PostgreSQL refuses
+// connections (it is restarting, say). Such a retry costs little, and the
+// projector then resumes within a second of the database's return instead
+// of after a backoff that grew all through the outage.
+const awayBackoff = time.Second
+
+// nextBackoff is the wait after wait, for an attempt that failed with err.
+func (r *Runner) nextBackoff(wait time.Duration, err error) time.Duration {
+	next := min(2*wait, r.opts.MaxBackoff)
+	if errors.As(err, new(*pgconn.ConnectError)) {
+		next = min(next, max(awayBackoff, r.opts.MinBackoff))
+	}
+	return next
 }
 
 // errLostLock ends a session whose runner no longer holds the projector lock.
@@ -546,7 +565,7 @@ func (r *Runner) commitWithRetry(ctx context.Context, b *batch, holder uint32) (
 		case <-ctx.Done():
 			return 0, nil, ctx.Err()
 		}
-		wait = min(2*wait, r.opts.MaxBackoff)
+		wait = r.nextBackoff(wait, err)
 	}
 }
 

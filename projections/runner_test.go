@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -9,10 +10,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/nats-io/nats.go"
 
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
+	"github.com/wam-project/wam/supervisor"
 )
 
 // TestRunnerCrashAfterCommit: the first runner commits a batch and dies at
@@ -282,62 +286,126 @@ func TestRunnerDefersAtMostMaxDefer(t *testing.T) {
 	mustWait(t, r, seq)
 }
 
-// TestRunnerSurvivesNATSRestart: with NATS as a server of its own (NATS_URL),
-// the server restarting drops the runner's consumer, which lives in memory;
-// the runner must go on after it, missing nothing published around the
-// restart and applying nothing twice.
+// TestRunnerBackoff: the wait between retries doubles up to MaxBackoff, but
+// while PostgreSQL refuses connections it stays within awayBackoff, so that
+// the projector resumes soon after the database is back.
+func TestRunnerBackoff(t *testing.T) {
+	r := &Runner{opts: Options{MinBackoff: 100 * time.Millisecond, MaxBackoff: 30 * time.Second}.withDefaults()}
+	_, err := pgconn.Connect(t.Context(), "host="+t.TempDir()+" connect_timeout=5") // no server there
+	if !errors.As(err, new(*pgconn.ConnectError)) {
+		t.Fatalf("connecting to no server: %v, want a *pgconn.ConnectError", err)
+	}
+	refused := fmt.Errorf("begin: %w", err)
+	tests := []struct {
+		wait time.Duration
+		err  error
+		want time.Duration
+	}{
+		{100 * time.Millisecond, errors.New("conn closed"), 200 * time.Millisecond},
+		{20 * time.Second, errors.New("conn closed"), 30 * time.Second},
+		{400 * time.Millisecond, refused, 800 * time.Millisecond},
+		{800 * time.Millisecond, refused, awayBackoff},
+		{20 * time.Second, refused, awayBackoff},
+	}
+	for _, tt := range tests {
+		if got := r.nextBackoff(tt.wait, tt.err); got != tt.want {
+			t.Errorf("nextBackoff(%v, %v) = %v, want %v", tt.wait, tt.err, got, tt.want)
+		}
+	}
+}
+
+// TestRunnerSurvivesNATSRestart: a NATS server restarting drops the
+// runner's consumer, which lives in memory; the runner must go on after it,
+// missing nothing published around the restart and applying nothing twice.
+// NATS is a server of its own (NATS_URL) restarted by hand, or the embedded
+// one, restarted by its supervisor, which in-process connections follow.
 func TestRunnerSurvivesNATSRestart(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: dir, Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := strings.TrimPrefix(ns.ClientURL(), "nats://")
-	t.Cleanup(func() { ns.Shutdown() }) // the last cleanup: after the runner stopped
-	nc, err := streams.Connect(ns.ClientURL(), t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := mustEnvOn(t, nc, pgtest.New(t), streams.StreamOptions{})
-	tenant := uuid.NewString()
-	publish := func(from, to int) (last uint64) {
-		for i := from; i < to; i++ {
-			last = e.publish(t, tenant, textWebhook(fmt.Sprintf("wamid.%d", i), "16505551234", "", "hi", 1739321000+int64(i)))
-		}
-		return last
-	}
-	r := e.start(t, Options{MaxBatch: 10})
-	mustWait(t, r, publish(0, 30))
+	for _, tt := range []struct {
+		name string
+		// start runs a server and connects to it; crash stops the server,
+		// and restart starts it again where the supervisor does not.
+		start func(t *testing.T) (nc *nats.Conn, crash, restart func())
+	}{
+		{"external", func(t *testing.T) (*nats.Conn, func(), func()) {
+			dir := t.TempDir()
+			ns, err := streams.StartServer(streams.ServerOptions{StoreDir: dir, Listen: "127.0.0.1:0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			listen := strings.TrimPrefix(ns.ClientURL(), "nats://")
+			t.Cleanup(func() { ns.Shutdown() }) // the last cleanup: after the runner stopped
+			nc, err := streams.Connect(ns.ClientURL(), t.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			crash := func() {
+				ns.Shutdown()
+				ns.WaitForShutdown()
+			}
+			restart := func() {
+				if ns, err = streams.StartServer(streams.ServerOptions{StoreDir: dir, Listen: listen}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return nc, crash, restart
+		}},
+		{"supervised embedded", func(t *testing.T) (*nats.Conn, func(), func()) {
+			e, err := streams.StartEmbedded(streams.ServerOptions{StoreDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(e.Shutdown)
+			sup := e.Supervise(context.Background(), supervisor.Options{Interval: 20 * time.Millisecond})
+			t.Cleanup(sup.Stop)
+			nc, err := streams.ConnectInProcess(e, t.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return nc, func() { e.Server().Shutdown() }, func() {}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			nc, crash, restart := tt.start(t)
+			e := mustEnvOn(t, nc, pgtest.New(t), streams.StreamOptions{})
+			tenant := uuid.NewString()
+			publish := func(from, to int) (last uint64) {
+				for i := from; i < to; i++ {
+					last = e.publish(t, tenant, textWebhook(fmt.Sprintf("wamid.%d", i), "16505551234", "", "hi", 1739321000+int64(i)))
+				}
+				return last
+			}
+			r := e.start(t, Options{MaxBatch: 10})
+			mustWait(t, r, publish(0, 30))
 
-	ns.Shutdown()
-	ns.WaitForShutdown()
-	if ns, err = streams.StartServer(streams.ServerOptions{StoreDir: dir, Listen: listen}); err != nil {
-		t.Fatal(err)
-	}
-	// Once the client is back and the stream recovered: what the runner
-	// does meanwhile is the test, not how publishers ride a restart.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
-		_, err := e.js.Stream(attempt, streams.StreamName)
-		cancelAttempt()
-		if err == nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the stream is not back after the restart: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	last := publish(30, 60)
-	mustWait(t, r, last)
-	if got := e.count(t, `SELECT count(*) FROM messages WHERE tenant_id = $1`, tenant); got != 60 {
-		t.Errorf("%d messages, want 60", got)
-	}
-	if c := e.mustConversation(t, tenant); c.Unread != 60 {
-		t.Errorf("unread %d, want 60", c.Unread)
+			crash()
+			restart()
+			// Once the client is back and the stream recovered: what the runner
+			// does meanwhile is the test, not how publishers ride a restart.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			for {
+				attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
+				_, err := e.js.Stream(attempt, streams.StreamName)
+				cancelAttempt()
+				if err == nil {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					t.Fatalf("the stream is not back after the restart: %v", err)
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+			last := publish(30, 60)
+			mustWait(t, r, last)
+			if got := e.count(t, `SELECT count(*) FROM messages WHERE tenant_id = $1`, tenant); got != 60 {
+				t.Errorf("%d messages, want 60", got)
+			}
+			if c := e.mustConversation(t, tenant); c.Unread != 60 {
+				t.Errorf("unread %d, want 60", c.Unread)
+			}
+		})
 	}
 }

@@ -60,12 +60,19 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("embedded nats not ready within 10s (store %s)", o.StoreDir)
 	}
+	if !ns.JetStreamEnabled() {
+		ns.Shutdown()
+		return nil, fmt.Errorf("embedded nats started without JetStream (store %s)", o.StoreDir)
+	}
 	return ns, nil
 }
 
-// ConnectInProcess connects to an embedded server without a socket.
-func ConnectInProcess(ns *server.Server, name string) (*nats.Conn, error) {
-	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name(name), nats.MaxReconnects(-1))
+// ConnectInProcess connects to an embedded server (a *server.Server or an
+// *Embedded) without a socket. Reconnecting costs a function call, so it is
+// tried often.
+func ConnectInProcess(ns nats.InProcessConnProvider, name string) (*nats.Conn, error) {
+	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name(name), nats.MaxReconnects(-1),
+		nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded nats: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wam-project/wam/domain"
@@ -47,16 +48,8 @@ func TestPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ns.Shutdown()
-	nc, err := ConnectInProcess(ns, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(ns.Shutdown) // after the connection's Close
+	nc, js := mustConnect(t, ns)
 	ctx := context.Background()
 	st, err := EnsureStream(ctx, js, StreamOptions{})
 	if err != nil {
@@ -130,4 +123,19 @@ func TestConversationEvent(t *testing.T) {
 	if _, err := ConversationEvent(tenant, TypeWebhookMeta, domain.ConversationEvent{}); err == nil {
 		t.Error("a webhook type made a conversation event")
 	}
+}
+
+// mustConnect connects in-process to ns until the test ends.
+func mustConnect(tb testing.TB, ns nats.InProcessConnProvider) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := ConnectInProcess(ns, tb.Name())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return nc, js
 }

@@ -12,7 +12,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -133,6 +137,92 @@ func textWebhook(pnid, wamid, from, text string) []byte {
 		pnid, from, from, wamid, text))
 }
 
+// buildWam builds the binary, for tests that run it as a process of its own.
+func buildWam(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wam")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startWam runs `wam serve` from bin with env only, on a free port, and
+// returns the process and its base URL.
+func startWam(t testing.TB, bin string, env map[string]string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--port", "0")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case u := <-serving(out):
+		return cmd, u
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("wam serve did not start")
+	}
+	return nil, ""
+}
+
+// webhookStream posts text webhooks of number 111 from 8 goroutines, each with a
+// wamid of its own, and keeps the wamids that were answered 200.
+type webhookStream struct {
+	mu    sync.Mutex
+	ok    []string
+	wg    sync.WaitGroup
+	done  chan struct{}
+	ended bool
+}
+
+func postWebhooks(base, prefix string) *webhookStream {
+	p := &webhookStream{done: make(chan struct{})}
+	for w := range 8 {
+		p.wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-p.done:
+					return
+				default:
+				}
+				wamid := fmt.Sprintf("%s.%d.%d", prefix, w, i)
+				body := textWebhook("111", wamid, fmt.Sprintf("165055510%02d", i%50), "before and after")
+				if code, _ := postWebhook(base, body); code == 200 {
+					p.mu.Lock()
+					p.ok = append(p.ok, wamid)
+					p.mu.Unlock()
+				}
+			}
+		})
+	}
+	return p
+}
+
+// acked returns the wamids answered 200 so far.
+func (p *webhookStream) acked() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.ok)
+}
+
+// stop stops posting and returns every wamid answered 200.
+func (p *webhookStream) stop() []string {
+	if !p.ended {
+		p.ended = true
+		close(p.done)
+		p.wg.Wait()
+	}
+	return p.acked()
+}
+
 // getJSON GETs path with the API key and decodes the answer into v.
 func getJSON(t testing.TB, base, apiKey, path string, v any) int {
 	t.Helper()
@@ -207,6 +297,50 @@ func inbox(t testing.TB, base, apiKey string) ([]apiConversation, []apiMessage) 
 		}
 	}
 	return convs, msgs
+}
+
+// waitProjectedOnce waits until every webhook in acked is in the read
+// models, and checks that each is there exactly once and that nothing was
+// counted twice. Webhooks in flight when something was killed may be stored
+// without a 200; those are fine (Meta retries them).
+func waitProjectedOnce(t testing.TB, base, apiKey string, acked []string, timeout time.Duration) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, w := range acked {
+		want[w] = true
+	}
+	var convs []apiConversation
+	var msgs []apiMessage
+	eventually(t, timeout, "every acked webhook projected", func() bool {
+		// The API may fail while PostgreSQL is away, which inbox does not forgive.
+		if getJSON(t, base, apiKey, "/api/conversations?limit=1", nil) != 200 {
+			return false
+		}
+		convs, msgs = inbox(t, base, apiKey)
+		found := 0
+		for _, m := range msgs {
+			if want[m.WAMID] {
+				found++
+			}
+		}
+		return found >= len(want)
+	})
+	seen := map[string]int{}
+	for _, m := range msgs {
+		seen[m.WAMID]++
+	}
+	for w := range want {
+		if seen[w] != 1 {
+			t.Errorf("%s is in the read model %d times, want 1", w, seen[w])
+		}
+	}
+	unread := 0
+	for _, c := range convs {
+		unread += c.UnreadCount
+	}
+	if unread != len(msgs) {
+		t.Errorf("unread counts add up to %d for %d inbound messages", unread, len(msgs))
+	}
 }
 
 // eventually retries cond until it holds or timeout passes.

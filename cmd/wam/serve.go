@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +30,7 @@ import (
 	"github.com/wam-project/wam/sql/migrations"
 	"github.com/wam-project/wam/sql/pgserver"
 	"github.com/wam-project/wam/streams"
+	"github.com/wam-project/wam/supervisor"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -55,12 +55,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer database.Close()
+	database.supervise(ctx)
 
 	bus, err := openStream(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer bus.Close()
+	bus.supervise(ctx, log)
 
 	// Under a burst of webhooks (2,000/s and more) the projector holds its
 	// batches back for up to 2 s, so that storing and acknowledging
@@ -203,6 +205,7 @@ type database struct {
 	private *pgserver.Server
 	stop    bool // stop the private server on Close
 	log     *slog.Logger
+	watch   *supervisor.Supervisor // of the private server, in serve
 }
 
 // openCommandDatabase opens the database for a one-shot command (tenant
@@ -275,7 +278,17 @@ func (d *database) Ready(ctx context.Context) error {
 	return nil
 }
 
+// supervise starts the private server again whenever it stops, until Close.
+func (d *database) supervise(ctx context.Context) {
+	if d.private != nil {
+		d.watch = d.private.Supervise(ctx, supervisor.Options{})
+	}
+}
+
 func (d *database) Close() {
+	if d.watch != nil {
+		d.watch.Stop() // or it would start the server Close stops
+	}
 	if d.Pool != nil {
 		d.Pool.Close()
 	}
@@ -299,7 +312,8 @@ type bus struct {
 	JS       jetstream.JetStream
 	Publish  []jetstream.JetStream // JS and publishConns-1 more connections
 	conns    []*nats.Conn
-	embedded *server.Server
+	embedded *streams.Embedded
+	watch    *supervisor.Supervisor // of the embedded server, in serve
 }
 
 // openStream connects to NATS_URL, or starts NATS with JetStream in-process
@@ -312,12 +326,12 @@ func openStream(ctx context.Context, cfg config, log *slog.Logger) (*bus, error)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create nats store: %w", err)
 		}
-		b.embedded, err = streams.StartServer(streams.ServerOptions{StoreDir: dir, Listen: cfg.NatsListen, SyncAlways: cfg.SyncAlways})
+		b.embedded, err = streams.StartEmbedded(streams.ServerOptions{StoreDir: dir, Listen: cfg.NatsListen, SyncAlways: cfg.SyncAlways})
 		if err != nil {
 			return nil, err
 		}
 		if cfg.NatsListen != "" {
-			log.Info("embedded nats listening", "url", b.embedded.ClientURL())
+			log.Info("embedded nats listening", "url", b.embedded.Server().ClientURL())
 		}
 	}
 	for range publishConns {
@@ -353,7 +367,18 @@ func (b *bus) Ready(ctx context.Context) error {
 	return err
 }
 
+// supervise replaces the embedded server whenever it stops or loses
+// JetStream, until Close.
+func (b *bus) supervise(ctx context.Context, log *slog.Logger) {
+	if b.embedded != nil {
+		b.watch = b.embedded.Supervise(ctx, supervisor.Options{Logger: log})
+	}
+}
+
 func (b *bus) Close() {
+	if b.watch != nil {
+		b.watch.Stop()
+	}
 	for _, nc := range b.conns {
 		_ = nc.Drain()
 		for nc.IsDraining() {
@@ -363,6 +388,5 @@ func (b *bus) Close() {
 	}
 	if b.embedded != nil {
 		b.embedded.Shutdown()
-		b.embedded.WaitForShutdown()
 	}
 }

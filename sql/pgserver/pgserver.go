@@ -28,6 +28,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/wam-project/wam/supervisor"
 )
 
 // ErrNotInstalled is returned by Find and Start when the machine has no
@@ -698,13 +700,76 @@ func (s *Server) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Supervise starts the server again whenever it is found not running: its
+// postmaster died (kill -9, the OOM killer) or someone stopped it. It looks
+// at postmaster.pid and the process it names every opts.Interval, which
+// costs no connection. Attempts and their outcomes go to opts.Logger, or to
+// the Server's logger. Stop the supervisor before calling Stop.
+//
+// The server keeps its socket, port and settings (wam.conf is not
+// rewritten), so the URLs handed out stay valid; pgx discards the broken
+// connections of a pool by itself.
+func (s *Server) Supervise(ctx context.Context, opts supervisor.Options) *supervisor.Supervisor {
+	if opts.Logger == nil {
+		opts.Logger = s.logger
+	}
+	opts.Logger = opts.Logger.With("data_dir", s.dataDir)
+	return supervisor.Start(ctx, supervisor.Service{Name: "private PostgreSQL", Check: s.running, Start: s.restart}, opts)
+}
+
+// running reports why the server is not running, or nil when the process
+// postmaster.pid names is alive. After a kill -9 the pid file stays behind
+// (the next start clears it); a clean stop removes it.
+func (s *Server) running() error {
+	b, err := os.ReadFile(filepath.Join(s.dataDir, "postmaster.pid"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return errors.New("postmaster.pid is gone: the server was stopped")
+	}
+	if err != nil {
+		return err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return fmt.Errorf("postmaster.pid: bad pid %q", line)
+	}
+	switch processState(pid) {
+	case processGone:
+		return fmt.Errorf("its postmaster (pid %d) has exited", pid)
+	case processZombie:
+		return fmt.Errorf("its postmaster (pid %d) has exited (not reaped yet)", pid)
+	}
+	return nil
+}
+
+// restart starts the server as it ran before. A socket directory of ours
+// under os.TempDir() is made again if something cleared it away.
+func (s *Server) restart(ctx context.Context) error {
+	if s.ownsSocketDir() {
+		err := os.Mkdir(s.socketDir, 0o700)
+		if err == nil && s.runAs != nil {
+			err = os.Chown(s.socketDir, int(s.runAs.uid), int(s.runAs.gid))
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("postgres socket directory: %w", err)
+		}
+	}
+	return s.start(ctx)
+}
+
 // removeTempSocketDir removes a socket directory made by chooseSocketDir,
 // here or in an earlier run. os.Remove leaves it alone unless it is empty,
 // which it is once the server has stopped.
 func (s *Server) removeTempSocketDir() {
-	if s.socketDir != s.dataDir && strings.HasPrefix(filepath.Base(s.socketDir), tempSocketPrefix) {
+	if s.ownsSocketDir() {
 		os.Remove(s.socketDir)
 	}
+}
+
+// ownsSocketDir reports whether the socket lives in a directory made by
+// chooseSocketDir.
+func (s *Server) ownsSocketDir() bool {
+	return s.socketDir != s.dataDir && strings.HasPrefix(filepath.Base(s.socketDir), tempSocketPrefix)
 }
 
 // command prepares a PostgreSQL program to run as the server's user, without

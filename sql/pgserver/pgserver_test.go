@@ -7,10 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wam-project/wam/supervisor"
 )
 
 // These tests start real PostgreSQL servers; without the binaries they fail
@@ -155,6 +160,174 @@ func TestUnreachableAsRoot(t *testing.T) {
 		t.Fatalf("Start = %v, want an error suggesting chmod o+x", err)
 	}
 	t.Log(err)
+}
+
+// TestSuperviseRestartsAfterSIGKILL: a postmaster killed with SIGKILL is
+// started again, with its data, and a pool that had connections to the
+// dead server reaches the new one by itself. A data directory with a path
+// too long for a socket keeps its socket directory elsewhere, and the URL.
+func TestSuperviseRestartsAfterSIGKILL(t *testing.T) {
+	t.Parallel()
+	for name, long := range map[string]bool{"socket in the data directory": false, "socket elsewhere": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := mustDataDir(t)
+			if long {
+				dir = filepath.Join(dir, strings.Repeat("long", 25))
+			}
+			testSuperviseRestartsAfterSIGKILL(t, dir)
+		})
+	}
+}
+
+func testSuperviseRestartsAfterSIGKILL(t *testing.T, dir string) {
+	s := mustStart(t, dir)
+	// Committed with the WAL written: NoSync's asynchronous commits could
+	// be lost with the postmaster.
+	mustExec(t, s, "postgres", "SET synchronous_commit = on; CREATE TABLE marker (n int); INSERT INTO marker VALUES (7)")
+	logs := &logBuffer{tb: t}
+	sup := s.Supervise(t.Context(), supervisor.Options{Interval: 50 * time.Millisecond, MinBackoff: 100 * time.Millisecond, Logger: logs.logger()})
+	t.Cleanup(sup.Stop) // before mustStart's Stop
+
+	pool, err := pgxpool.New(t.Context(), s.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	marker := func() int {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT n FROM marker").Scan(&n); err != nil {
+			return -1
+		}
+		return n
+	}
+	if n := marker(); n != 7 {
+		t.Fatalf("marker = %d before the kill", n)
+	}
+	old, err := readPidFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if err := syscall.Kill(old.pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the restart", func() bool { return logs.count("private PostgreSQL started again") == 1 })
+	if pf, err := readPidFile(dir); err != nil || pf.pid == old.pid {
+		t.Fatalf("postmaster.pid names pid %d (%v), want a new postmaster", pf.pid, err)
+	}
+	eventually(t, 30*time.Second, "the pool to reach the new server", func() bool { return marker() == 7 })
+	t.Logf("back %v after the kill", time.Since(began).Round(time.Millisecond))
+}
+
+// TestSuperviseBacksOffWhileStartFails: a server stopped by someone else is
+// started again; while it cannot start (here a bad setting), the
+// supervisor keeps trying and logs why, and succeeds once it can.
+func TestSuperviseBacksOffWhileStartFails(t *testing.T) {
+	t.Parallel()
+	dir := mustDataDir(t)
+	s := mustStart(t, dir)
+	restore := mustBreakConfig(t, dir)
+	logs := &logBuffer{tb: t}
+	sup := s.Supervise(t.Context(), supervisor.Options{Interval: 50 * time.Millisecond,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Logger: logs.logger()})
+	t.Cleanup(sup.Stop)
+	if err := s.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "three failed attempts", func() bool { return logs.count("private PostgreSQL did not start") >= 3 })
+	if !strings.Contains(logs.String(), "postmaster.pid is gone") || !strings.Contains(logs.String(), "shared_buffers") {
+		t.Errorf("the log does not say why the server was down and why it did not start:\n%s", logs)
+	}
+	restore()
+	eventually(t, 60*time.Second, "the server started again", func() bool { return logs.count("private PostgreSQL started again") == 1 })
+	mustQuery(t, s, "postgres")
+}
+
+// TestSuperviseStopsWithContext: a supervisor waiting to try again ends when
+// its context does, without another attempt.
+func TestSuperviseStopsWithContext(t *testing.T) {
+	t.Parallel()
+	dir := mustDataDir(t)
+	s := mustStart(t, dir)
+	mustBreakConfig(t, dir)
+	logs := &logBuffer{tb: t}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sup := s.Supervise(ctx, supervisor.Options{Interval: 50 * time.Millisecond, MinBackoff: time.Hour, Logger: logs.logger()})
+	if err := s.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "a failed attempt", func() bool { return logs.count("private PostgreSQL did not start") == 1 })
+	cancel()
+	select {
+	case <-sup.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the supervisor did not stop with its context")
+	}
+	if n := logs.count("starting private PostgreSQL"); n != 1 {
+		t.Errorf("%d attempts, want 1", n)
+	}
+}
+
+// mustBreakConfig gives the server a setting it refuses to start with, and
+// returns a function that takes it back.
+func mustBreakConfig(tb testing.TB, dir string) (restore func()) {
+	tb.Helper()
+	path := filepath.Join(dir, "postgresql.auto.conf") // ours to write, and read after wam.conf
+	good, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(good, "shared_buffers = 'plenty'\n"...), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return func() {
+		if err := os.WriteFile(path, good, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// eventually polls cond until it holds, failing the test after timeout.
+func eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// logBuffer keeps what a logger wrote, and shows it in the test's output.
+type logBuffer struct {
+	tb testing.TB
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.tb.Log(strings.TrimSuffix(string(p), "\n"))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// count counts the lines of message msg.
+func (l *logBuffer) count(msg string) int {
+	return strings.Count(l.String(), "msg=\""+msg+"\"")
 }
 
 // mustDataDir returns a fresh directory for a data directory. As root,
