@@ -166,7 +166,8 @@ func newRig(ctx context.Context, o reliabilityOptions) (*rig, error) {
 		TenantID string `json:"tenant_id"`
 		APIKey   string `json:"api_key"`
 	}
-	if err := json.Unmarshal([]byte(lastLine(out)), &created); err != nil {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &created); err != nil {
 		return nil, fmt.Errorf("tenant create printed %q: %w", out, err)
 	}
 	r.apiKey = created.APIKey
