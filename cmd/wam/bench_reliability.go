@@ -120,7 +120,14 @@ func benchReliability(ctx context.Context, args []string, getenv func(string) st
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tacked\trefused\tfound\tlost\tduplicated\tp99 during fault (ms)\trecovered after (s)\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t\n", r.Scenario, r.Acked, r.Refused, r.Found, r.Lost, r.Duplicated, r.P99Ms, r.RecoveredS)
+		p99, recovered := fmt.Sprintf("%.1f", r.P99Ms), fmt.Sprintf("%.1f", r.RecoveredS)
+		if r.P99Ms == 0 {
+			p99 = "-" // nothing was acknowledged during the fault (wam itself was down)
+		}
+		if r.RecoveredS < 0 {
+			recovered = "never"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", r.Scenario, r.Acked, r.Refused, r.Found, r.Lost, r.Duplicated, p99, recovered)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -158,7 +165,7 @@ func newRig(ctx context.Context, o reliabilityOptions) (*rig, error) {
 	r.base = "http://127.0.0.1:" + strconv.Itoa(port)
 	r.env = append(os.Environ(), "WAM_DATA_DIR="+filepath.Join(dir, "data"), "META_APP_SECRET="+r.secret,
 		"PORT="+strconv.Itoa(port), "LOG_LEVEL=warn", "DATABASE_URL=", "NATS_URL=")
-	out, err := r.wam(ctx, "tenant", "create", "--name", "reliability", "--requests-per-minute", "100000000")
+	out, err := r.wam(ctx, "tenant", "create", "--name", "reliability", "--requests-per-minute", "1000000")
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +435,18 @@ func runScenario(ctx context.Context, o reliabilityOptions, scenario string) (re
 			return row, errors.New("the private PostgreSQL is not running")
 		}
 		_ = syscall.Kill(pm, syscall.SIGKILL)
+		// The fault lasts until wam has started a new postmaster and says
+		// it is ready again.
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			if now, ok := r.postmaster(); ok && now != pm {
+				break
+			}
+			if time.Now().After(deadline) {
+				return row, errors.New("no new PostgreSQL within 2 minutes of the kill")
+			}
+			<-time.After(100 * time.Millisecond)
+		}
 		if err := r.waitReady(ctx, 2*time.Minute); err != nil {
 			return row, err
 		}
