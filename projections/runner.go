@@ -309,10 +309,12 @@ func (r *Runner) session(ctx context.Context, started *bool) (done bool, err err
 	defer func() { _ = lockConn.Close(context.Background()) }()
 
 	q := db.New(r.pool)
-	if err := q.EnsureCheckpoint(ctx, r.proj.Name()); err != nil {
+	startCtx, cancelStart := context.WithTimeout(ctx, commitTimeout)
+	defer cancelStart()
+	if err := q.EnsureCheckpoint(startCtx, r.proj.Name()); err != nil {
 		return false, fmt.Errorf("create checkpoint: %w", err)
 	}
-	cp, err := r.Checkpoint(ctx)
+	cp, err := r.Checkpoint(startCtx)
 	if err != nil {
 		return false, err
 	}
@@ -549,7 +551,7 @@ func (r *Runner) prepareOne(ev *Event) {
 func (r *Runner) commitWithRetry(ctx context.Context, b *batch, holder uint32) (uint64, []Notice, error) {
 	wait := r.opts.MinBackoff
 	for {
-		cp, notices, err := r.commit(ctx, b, holder)
+		cp, notices, err := r.commitWithin(ctx, b, holder)
 		if err == nil {
 			return cp, notices, nil
 		}
@@ -567,6 +569,17 @@ func (r *Runner) commitWithRetry(ctx context.Context, b *batch, holder uint32) (
 		}
 		wait = r.nextBackoff(wait, err)
 	}
+}
+
+// commitTimeout bounds one attempt to apply a batch: far more than a batch
+// takes, and what a database that answers nothing is given before the
+// attempt is retried.
+const commitTimeout = time.Minute
+
+func (r *Runner) commitWithin(ctx context.Context, b *batch, holder uint32) (uint64, []Notice, error) {
+	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	return r.commit(ctx, b, holder)
 }
 
 func firstSeq(b *batch) uint64 {
