@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -88,8 +89,10 @@ type Server struct {
 	tokens  *auth.Tokens
 	argon2  auth.Argon2Params
 	// dummyHash is verified against when an email has no account, so that
-	// a login takes as long whether or not the address is known.
-	dummyHash string
+	// a login takes as long whether or not the address is known. It is made
+	// at the first such login, not at start: an argon2 hash takes 64 MiB,
+	// which an idle server would otherwise keep in its resident memory.
+	dummyHash func() string
 	// ipLimits and accountLimits slow down password guessing;
 	// registerLimits probing an address with sign-ups.
 	ipLimits, accountLimits, registerLimits *middleware.RateLimiterMemoryStore
@@ -142,11 +145,14 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	if cfg.Secrets == nil {
 		cfg.Secrets = ingest.NewSecrets(q, cfg.Keys, ingest.RouterOptions{Logger: log})
 	}
-	dummy, err := auth.HashPassword("no account has this password", cfg.Argon2)
-	if err != nil {
-		panic(err)
-	}
 	s := &Server{
+		dummyHash: sync.OnceValue(func() string {
+			h, err := auth.HashPassword("no account has this password", cfg.Argon2)
+			if err != nil {
+				panic(err) // the system's randomness failed
+			}
+			return h
+		}),
 		cfg:    cfg,
 		pool:   pool,
 		q:      q,
@@ -156,10 +162,9 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		log:    log,
 		now:    time.Now,
 
-		metrics:   newMetrics(cfg.Registry),
-		tokens:    cfg.Tokens,
-		argon2:    cfg.Argon2,
-		dummyHash: dummy,
+		metrics: newMetrics(cfg.Registry),
+		tokens:  cfg.Tokens,
+		argon2:  cfg.Argon2,
 
 		ipLimits:       newSignInStore(),
 		accountLimits:  newSignInStore(),
