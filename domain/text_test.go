@@ -140,7 +140,9 @@ func TestNumericFits(t *testing.T) {
 // FuzzStorableJSON: whatever valid JSON comes in, what comes out is valid
 // JSON that CheckJSONText finds nothing in, nested at most MaxNesting deep,
 // with every number within numeric, and the same again when made storable
-// once more.
+// once more. And the two walks agree: on JSON without numbers or nesting
+// to fix, StorableJSON changes something exactly when CheckJSONText finds
+// something.
 func FuzzStorableJSON(f *testing.F) {
 	for _, raw := range mustTestdataFiles(f) {
 		f.Add(raw)
@@ -162,19 +164,31 @@ func FuzzStorableJSON(f *testing.F) {
 		if !utf8.Valid(out) {
 			t.Fatalf("StorableJSON(%q) = %q: not UTF-8", raw, out)
 		}
-		dec := json.NewDecoder(strings.NewReader(string(out)))
-		dec.UseNumber()
-		for {
-			tok, err := dec.Token()
-			if err != nil {
-				break
-			}
-			if n, ok := tok.(json.Number); ok && !numericFits([]byte(n)) {
-				t.Fatalf("StorableJSON(%q) = %q: the number %.40s is beyond numeric", raw, out, n)
-			}
+		if n, ok := hugeNumber(out); ok {
+			t.Fatalf("StorableJSON(%q) = %q: the number %.40s is beyond numeric", raw, out, n)
 		}
 		if again, _ := StorableJSON(out); string(again) != string(out) {
 			t.Fatalf("StorableJSON is not idempotent on %q: %q, then %q", raw, out, again)
 		}
+		if _, shallow := scanText(raw, nil, MaxNesting); shallow && json.Valid(raw) {
+			if _, huge := hugeNumber(raw); !huge && (string(out) != string(raw)) != (CheckJSONText(raw) != nil) {
+				t.Fatalf("StorableJSON(%q) = %q, but CheckJSONText says %v", raw, out, CheckJSONText(raw))
+			}
+		}
 	})
+}
+
+// hugeNumber is the first number of the valid JSON text b beyond numeric.
+func hugeNumber(b []byte) (json.Number, bool) {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if n, ok := tok.(json.Number); ok && !numericFits([]byte(n)) {
+			return n, true
+		}
+	}
 }
