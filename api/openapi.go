@@ -1,11 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -46,8 +50,10 @@ func errBodyTooLarge() error {
 // validateRequest checks each request to op against the OpenAPI document
 // before its handler runs: parameters, and JSON bodies against their schemas
 // (types, enums, lengths, unknown fields). A request that breaks the contract
-// is a 400 naming the field. Operations marked `x-wam-validate: false`
-// (Meta's webhooks) are exempt: they are stored as sent, whatever they hold.
+// is a 400 naming the field. So is text PostgreSQL could not store (see
+// checkText), checked here once for every operation. Operations marked
+// `x-wam-validate: false` (Meta's webhooks) are exempt: they are stored as
+// sent, whatever they hold.
 func validateRequest(doc *openapi3.T, path string, item *openapi3.PathItem, method string, op *openapi3.Operation) echo.MiddlewareFunc {
 	if v, ok := op.Extensions["x-wam-validate"]; ok && v == false {
 		return nil
@@ -62,26 +68,60 @@ func validateRequest(doc *openapi3.T, path string, item *openapi3.PathItem, meth
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			// The validator reads the whole body: bounded here, or a
-			// request of gigabytes would be read into memory first.
-			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, MaxRequestBytes)
-			params := make(map[string]string, len(c.ParamNames()))
-			for i, name := range c.ParamNames() {
-				params[name] = c.ParamValues()[i]
-			}
-			err := openapi3filter.ValidateRequest(c.Request().Context(), &openapi3filter.RequestValidationInput{
-				Request: c.Request(), PathParams: params, Route: route, Options: opts,
-			})
+			// The checks read the whole body: bounded here, or a request
+			// of gigabytes would be read into memory first.
+			body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, MaxRequestBytes))
 			var tooBig *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooBig):
 				return errBodyTooLarge()
 			case err != nil:
+				return domain.Errorf(domain.ErrInvalid, "body: could not be read")
+			}
+			c.Request().Body = io.NopCloser(bytes.NewReader(body))
+			if err := checkText(c, body); err != nil {
+				return err
+			}
+			params := make(map[string]string, len(c.ParamNames()))
+			for i, name := range c.ParamNames() {
+				params[name] = c.ParamValues()[i]
+			}
+			err = openapi3filter.ValidateRequest(c.Request().Context(), &openapi3filter.RequestValidationInput{
+				Request: c.Request(), PathParams: params, Route: route, Options: opts,
+			})
+			if err != nil {
 				return domain.Errorf(domain.ErrInvalid, "%s", contractError(err))
 			}
 			return next(c)
 		}
 	}
+}
+
+// checkText refuses text PostgreSQL could not store (NUL characters, bytes
+// that are not UTF-8, and in JSON the escapes that decode to such text):
+// in the path and query parameters, and in every string and key of a JSON
+// body, whatever the schema says of it. The body's raw bytes are read, not
+// what encoding/json makes of them, since it would turn \ud800 into U+FFFD
+// quietly. People can correct what they sent; stored, it would have been a
+// 500, or an event the projector cannot apply.
+func checkText(c echo.Context, body []byte) error {
+	for i, name := range c.ParamNames() {
+		if err := domain.CheckText(name, c.ParamValues()[i]); err != nil {
+			return err
+		}
+	}
+	query := c.QueryParams()
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		if err := domain.CheckText(domain.StorableText(name), name); err != nil {
+			return err
+		}
+		for _, v := range query[name] {
+			if err := domain.CheckText(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return domain.CheckJSONText(body)
 }
 
 // contractError says which field broke the contract and how.

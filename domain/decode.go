@@ -47,6 +47,11 @@ var ErrUndecodable = errors.New("undecodable webhook")
 //
 // Edits, revokes and reactions set TargetWAMID to the message they refer to.
 //
+// A body whose values nest deeper than MaxNesting is decoded from a copy in
+// which each such value is null, which is a problem: nothing decoded nests
+// that deep, and encoding/json refuses bodies of 10,000 levels. Raw and
+// Value then hold that copy's bytes.
+//
 // The RawMessages of a Webhook may share memory with one another (never
 // with raw): treat them as read-only.
 func DecodeWebhook(raw []byte) (Webhook, error) {
@@ -60,6 +65,9 @@ func DecodeWebhook(raw []byte) (Webhook, error) {
 // own, so that a bad one becomes a problem and the rest is kept. It is the
 // reference decodeFast agrees with.
 func decodeTolerant(raw []byte) (Webhook, error) {
+	// encoding/json refuses values nested 10,000 levels deep, and nothing
+	// read here nests more than a few: such values are read as null.
+	raw, cutAt, cut := pruneDeep(raw)
 	var env map[string]json.RawMessage
 	if kind(raw) != '{' {
 		return Webhook{}, fmt.Errorf("%w: body is not a JSON object", ErrUndecodable)
@@ -83,6 +91,9 @@ func decodeTolerant(raw []byte) (Webhook, error) {
 		}
 	}
 	d := &decoder{}
+	if cut != "" {
+		d.problem(cutAt, "%s", cut)
+	}
 	if len(entries) == 0 {
 		d.problem("entry", "no entries")
 	}

@@ -27,8 +27,9 @@ func decodeFast(raw []byte) (Webhook, bool) {
 	}
 	b := bytes.Clone(raw)
 	// Room for every object and array, and a few too many: brackets inside
-	// strings are counted too.
-	t, ok := scanText(b, make([]bounds, 0, bytes.Count(b, []byte("{"))+bytes.Count(b, []byte("["))))
+	// strings are counted too. A body nested deeper than MaxNesting is
+	// the tolerant decoder's to prune.
+	t, ok := scanText(b, make([]bounds, 0, bytes.Count(b, []byte("{"))+bytes.Count(b, []byte("["))), MaxNesting)
 	if !ok {
 		return Webhook{}, false
 	}

@@ -147,6 +147,7 @@ func FuzzDecodeFast(f *testing.F) {
 	for _, raw := range mustTestdataFiles(f) {
 		f.Add(raw)
 	}
+	f.Add([]byte(oddWebhook(`"x":`+deep(MaxNesting)+`,`, "", `"n":1e999999,`)))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		assertSameAsTolerant(t, raw)
 	})
@@ -167,7 +168,7 @@ func FuzzScanText(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		txt, ok := scanText(raw, nil)
+		txt, ok := scanText(raw, nil, maxDepth)
 		if valid := json.Valid(raw); ok != valid {
 			t.Fatalf("scanText(%q) = %v, json.Valid = %v", raw, ok, valid)
 		}

@@ -18,7 +18,8 @@ type EntryRoute struct {
 // WebhookRoutes reads the routing keys of a webhook without decoding the
 // rest, for the HTTP path that must store the body before Meta gets its 200.
 // It fails with ErrUndecodable when the body is not JSON, or when entry,
-// changes, metadata or the ids have JSON types that name nothing.
+// changes, metadata or the ids have JSON types that name nothing. Values
+// nested deeper than MaxNesting are read as null: no id is that deep.
 func WebhookRoutes(raw []byte) ([]EntryRoute, error) {
 	if routes, ok := routesFast(raw); ok {
 		return routes, nil
@@ -33,7 +34,7 @@ func routesFast(raw []byte) ([]EntryRoute, bool) {
 	if i == len(raw) || raw[i] != '{' {
 		return nil, false
 	}
-	t, ok := scanText(raw, make([]bounds, 0, bytes.Count(raw, []byte("{"))+bytes.Count(raw, []byte("["))))
+	t, ok := scanText(raw, make([]bounds, 0, bytes.Count(raw, []byte("{"))+bytes.Count(raw, []byte("["))), MaxNesting)
 	if !ok {
 		return nil, false
 	}
@@ -151,6 +152,7 @@ func routesSlow(raw []byte) ([]EntryRoute, error) {
 			} `json:"changes"`
 		} `json:"entry"`
 	}
+	raw, _, _ = pruneDeep(raw) // the ids are never that deep
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUndecodable, err)
 	}

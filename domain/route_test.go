@@ -61,6 +61,7 @@ func FuzzWebhookRoutes(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"entry":[{"id":1,"changes":[{"value":{"metadata":{"phone_number_id":null}}}]}]}`))
+	f.Add([]byte(oddWebhook(`"x":`+deep(150)+`,`, "", "")))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fast, ok := routesFast(body)
 		slow, err := routesSlow(body)

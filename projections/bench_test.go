@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
 )
@@ -128,4 +129,53 @@ func benchWebhook(i int) (tenant int, body []byte) {
 	status := [...]string{"sent", "delivered", "read"}[j%3]
 	return c, fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":%q},"statuses":[{"id":"wamid.OUT.%d","status":%q,"timestamp":"%d","recipient_id":%q,"conversation":{"id":"c%d","origin":{"type":"service"}},"pricing":{"billable":true,"pricing_model":"PMP","category":"service","type":"free_customer_service"}}]},"field":"messages"}]}]}`,
 		pnid, k, status, at, contact, k)
+}
+
+// benchEvents are the first n webhooks of BenchmarkInboxProject as events
+// of one tenant.
+func benchEvents(n int) []Event {
+	tenant := uuid.NewString()
+	evs := make([]Event, n)
+	for i := range evs {
+		_, body := benchWebhook(i)
+		evs[i] = Event{Seq: uint64(i + 1), Subject: streams.WebhookSubject(tenant), Tenant: tenant, Type: streams.TypeWebhookMeta, Data: body}
+	}
+	return evs
+}
+
+// BenchmarkInboxPrepare is what Prepare costs an event (decoding it and
+// making it storable), over the webhooks of BenchmarkInboxProject.
+func BenchmarkInboxPrepare(b *testing.B) {
+	evs := benchEvents(1000)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ev := &evs[i%len(evs)]
+		if err := (Inbox{}).Prepare(ev); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkStorable is what the storable step of Prepare costs a decoded
+// webhook that has nothing to fix, the common case.
+func BenchmarkStorable(b *testing.B) {
+	evs := benchEvents(1000)
+	hooks := make([]domain.Webhook, len(evs))
+	for i, ev := range evs {
+		w, err := domain.DecodeWebhook(ev.Data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hooks[i] = w
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if cut := makeStorable(&hooks[i%len(hooks)]); cut != nil {
+			b.Fatal(cut)
+		}
+		i++
+	}
 }

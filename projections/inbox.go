@@ -63,10 +63,10 @@ type decodedWebhook struct {
 	problems []string
 }
 
-// Prepare decodes the webhook. A body that is not a webhook is not an error:
-// it is logged as undecodable. A tenant token that is not a uuid (which no
-// publisher of ours produces) and a value PostgreSQL cannot store (see
-// checkStorable) park the event.
+// Prepare decodes the webhook, and makes every value PostgreSQL could not
+// store storable (see makeStorable). A body that is not a webhook is not an
+// error: it is logged as undecodable. A tenant token that is not a uuid
+// (which no publisher of ours produces) parks the event.
 func (Inbox) Prepare(ev *Event) error {
 	if strings.HasPrefix(ev.Type, "conversation.") {
 		tenant, err := uuid.Parse(ev.Tenant)
@@ -77,6 +77,7 @@ func (Inbox) Prepare(ev *Event) error {
 		if err := json.Unmarshal(ev.Data, &ce.ConversationEvent); err != nil {
 			return &PoisonError{Err: fmt.Errorf("%s: %w", ev.Subject, err)}
 		}
+		storableConversationEvent(&ce.ConversationEvent)
 		ev.Prepared = ce
 		return nil
 	}
@@ -94,18 +95,14 @@ func (Inbox) Prepare(ev *Event) error {
 	w, err := domain.DecodeWebhook(ev.Data)
 	if err != nil {
 		d.result = DecodeUndecodable
-		d.problems = []string{err.Error()}
+		d.problems = []string{domain.StorableText(err.Error())}
 		return nil
 	}
+	cut := makeStorable(&w)
 	d.hook = w
-	if d.tenant != uuid.Nil {
-		if err := checkStorable(w); err != nil {
-			return &PoisonError{Err: fmt.Errorf("%s: %w", ev.Subject, err)}
-		}
-	}
-	if w.Partial() {
+	if problems := append(w.Problems, cut...); len(problems) > 0 {
 		d.result = DecodePartial
-		d.problems = w.Problems
+		d.problems = problems
 	}
 	return nil
 }

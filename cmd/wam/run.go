@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/wam-project/wam/domain"
 )
 
 const usage = `wam — multi-tenant manager for the WhatsApp Business Platform
@@ -67,7 +69,10 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; a --help request is not an error.
+// parseFlags parses args; a --help request is not an error. A value that
+// is not UTF-8 text, or holds a NUL, is: PostgreSQL could not store it, and
+// it is most likely a terminal or a script in another encoding. The value
+// is not repeated in the error: it may be a secret.
 func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	err = fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -75,6 +80,13 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	}
 	if err == nil && fs.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err == nil {
+		fs.Visit(func(f *flag.Flag) {
+			if p := domain.TextProblem(f.Value.String()); p != "" && err == nil {
+				err = fmt.Errorf("--%s: %s; give it as UTF-8 text", f.Name, p)
+			}
+		})
 	}
 	return false, err
 }
