@@ -50,21 +50,45 @@ func (s handlers) ListConversations(c echo.Context, f apigen.ListConversationsPa
 			page.NextCursor = encodeCursor(last.SortAt, last.ID)
 			break
 		}
-		page.Data = append(page.Data, apigen.Conversation{
-			Id:                 r.ID,
-			Contact:            apigen.Contact{WaId: r.WaID, UserId: r.UserID, Phone: r.Phone, Name: r.ProfileName},
-			PhoneNumberId:      r.PhoneNumberID,
-			UnreadCount:        r.UnreadCount,
-			LastMessageAt:      null(utc(r.LastMessageAt)),
-			LastMessagePreview: r.LastMessagePreview,
-			WindowExpiresAt:    null(utc(r.WindowExpiresAt)),
-			Status:             apigen.ConversationStatus(r.Status),
-			SnoozedUntil:       null(utc(r.SnoozedUntil)),
-			AssigneeId:         null(r.AssigneeID),
-			Tags:               r.Tags,
-		})
+		page.Data = append(page.Data, conversationOf(db.ConversationViewRow{
+			ID: r.ID, PhoneNumberID: r.PhoneNumberID, Status: r.Status, UnreadCount: r.UnreadCount,
+			LastMessageAt: r.LastMessageAt, LastMessagePreview: r.LastMessagePreview, WindowExpiresAt: r.WindowExpiresAt,
+			AssigneeID: r.AssigneeID, SnoozedUntil: r.SnoozedUntil, Tags: r.Tags,
+			WaID: r.WaID, UserID: r.UserID, Phone: r.Phone, ProfileName: r.ProfileName,
+		}))
 	}
 	return c.JSON(http.StatusOK, page)
+}
+
+// GetConversation is one conversation.
+func (s handlers) GetConversation(c echo.Context, id uuid.UUID) error {
+	p := principal(c)
+	ctx := c.Request().Context()
+	var r db.ConversationViewRow
+	err := s.inTenant(ctx, p.TenantID, func(q *db.Queries) (err error) {
+		r, err = q.ConversationView(ctx, db.ConversationViewParams{TenantID: p.TenantID, ID: id})
+		return notFound(err, "conversation")
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conversationOf(r))
+}
+
+func conversationOf(r db.ConversationViewRow) apigen.Conversation {
+	return apigen.Conversation{
+		Id:                 r.ID,
+		Contact:            apigen.Contact{WaId: r.WaID, UserId: r.UserID, Phone: r.Phone, Name: r.ProfileName},
+		PhoneNumberId:      r.PhoneNumberID,
+		UnreadCount:        r.UnreadCount,
+		LastMessageAt:      null(utc(r.LastMessageAt)),
+		LastMessagePreview: r.LastMessagePreview,
+		WindowExpiresAt:    null(utc(r.WindowExpiresAt)),
+		Status:             apigen.ConversationStatus(r.Status),
+		SnoozedUntil:       null(utc(r.SnoozedUntil)),
+		AssigneeId:         null(r.AssigneeID),
+		Tags:               r.Tags,
+	}
 }
 
 // conversationFilters reads the list's filters: status, assignee (me,
@@ -173,6 +197,10 @@ func messageOf(r db.Message) apigen.Message {
 		RevokedAt:      utc(r.RevokedAt),
 		ReplyTo:        nullable.NewNullNullable[string](),
 		Statuses:       map[string]time.Time{},
+		SentBy:         r.SentBy,
+	}
+	if r.MessageStatus != "" {
+		m.MessageStatus = &r.MessageStatus
 	}
 	if m.Content == nil {
 		m.Content = json.RawMessage("null")

@@ -1,11 +1,15 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/sql/dberr"
 	"github.com/wam-project/wam/streams"
 )
@@ -19,6 +23,19 @@ type problem struct {
 	Instance  string `json:"instance,omitempty"`
 	Code      string `json:"code,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// WindowExpiresAt is, on a window-closed problem, when the window
+	// closed (null: the customer never wrote).
+	WindowExpiresAt *windowEnd `json:"window_expires_at,omitempty"`
+}
+
+// windowEnd is a time that is null when unknown, but present.
+type windowEnd struct{ at *time.Time }
+
+func (w windowEnd) MarshalJSON() ([]byte, error) {
+	if w.at == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(w.at.UTC())
 }
 
 // retryAfter is the Retry-After of a 503, in seconds: dependencies come
@@ -33,6 +50,7 @@ var statusOf = map[string]int{
 	domain.ErrNotFound:     http.StatusNotFound,
 	domain.ErrConflict:     http.StatusConflict,
 	domain.ErrWindowClosed: http.StatusUnprocessableEntity,
+	domain.ErrKeyReused:    http.StatusUnprocessableEntity,
 	domain.ErrUnavailable:  http.StatusServiceUnavailable,
 	domain.ErrTooMany:      http.StatusTooManyRequests,
 	domain.ErrInternal:     http.StatusInternalServerError,
@@ -79,10 +97,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 			"path", c.Path(), "request_id", p.RequestID)
 		p.Detail = "internal error; quote the request id when reporting it"
 	}
+	var wc *messaging.WindowClosedError
+	if errors.As(err, &wc) {
+		p.WindowExpiresAt = &windowEnd{wc.ExpiresAt}
+	}
 	p.Title = http.StatusText(p.Status)
 	p.Type = "about:blank"
 	if p.Code != "" {
-		p.Type = "https://wam.dev/problems/" + p.Code
+		p.Type = "https://wam.dev/problems/" + strings.ReplaceAll(p.Code, "_", "-")
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(p.Status)

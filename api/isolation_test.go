@@ -57,6 +57,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"/api/conversations/:id/notes":    convs.Data[0].ID,
 		"/api/conversations/:id/read":     convs.Data[0].ID,
 		"/api/messages/:id":               msgs.Data[0].ID,
+		"/api/messages/:id/read":          msgs.Data[0].ID,
 		"/api/users/:id":                  user.ID,
 		"/api/users/:id/reset-password":   user.ID,
 		"/api/api-keys/:id":               key.ID,
@@ -104,6 +105,19 @@ func TestCrossTenantMatrix(t *testing.T) {
 	}
 	if tested < len(ids) {
 		t.Errorf("only %d routes tested", tested)
+	}
+	// Ids in bodies too: a send into tenant a's conversation, a reply to
+	// or a reaction on its message.
+	for name, body := range map[string]string{
+		"conversation": `{"conversation_id":"` + convs.Data[0].ID + `","type":"template","template":{"name":"t","language":{"code":"en"}}}`,
+		"reply":        `{"to":"16505551234","type":"template","template":{"name":"t","language":{"code":"en"}},"context":{"message_id":"` + msgs.Data[0].ID + `"}}`,
+	} {
+		for cname, cred := range map[string]string{"owner": b.AccessToken, "api key": bKey.Key} {
+			rec := e.send(http.MethodPost, "/api/messages", cred, body)
+			if rec.Code != http.StatusNotFound && rec.Code != http.StatusBadRequest {
+				t.Errorf("tenant b (%s) sends into tenant a's %s: %d %s", cname, name, rec.Code, rec.Body)
+			}
+		}
 	}
 	e.project(t) // anything tenant b managed to store would show now
 	if after := snapshot(); after != before {

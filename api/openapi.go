@@ -149,6 +149,12 @@ func contractError(err error) string {
 			return msg
 		}
 		field := strings.Join(se.JSONPointer(), ".")
+		if name, ok := unsupportedProperty(se.Reason); ok {
+			if field != "" {
+				name = field + "." + name
+			}
+			return name + ": unknown field"
+		}
 		if field == "" {
 			field = "body"
 		}
@@ -225,4 +231,14 @@ func documentRoles(doc *openapi3.T) *openapi3.T {
 		out.Paths.Set(path, &copied)
 	}
 	return &out
+}
+
+// unsupportedProperty reads kin-openapi's `property "x" is unsupported`.
+func unsupportedProperty(reason string) (string, bool) {
+	rest, ok := strings.CutPrefix(reason, `property "`)
+	if !ok {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(rest, `" is unsupported`)
+	return name, ok
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/ingest"
+	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
@@ -64,6 +65,8 @@ type Config struct {
 	// NumbersChanged, when set, is called after a number was connected or
 	// deleted (the Adopter looks for webhooks the number now owns).
 	NumbersChanged func()
+	// SendChecks are the template and media rules a send must pass.
+	SendChecks messaging.Checks
 	// RequestTimeout bounds each API request: every call it makes to
 	// PostgreSQL or NATS must answer within it, or the request is a 503
 	// with Retry-After. 0: 5 s. Webhooks have PublishTimeout instead.
@@ -77,17 +80,19 @@ type Publisher interface {
 
 // Server holds the HTTP handlers' dependencies.
 type Server struct {
-	cfg     Config
-	pool    *pgxpool.Pool
-	q       *db.Queries
-	pub     Publisher
-	ingest  *ingest.Receiver
-	ready   []Dependency
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *metrics
-	tokens  *auth.Tokens
-	argon2  auth.Argon2Params
+	cfg    Config
+	pool   *pgxpool.Pool
+	q      *db.Queries
+	pub    Publisher
+	ingest *ingest.Receiver
+	// messaging records send requests (and read requests).
+	messaging *messaging.Service
+	ready     []Dependency
+	log       *slog.Logger
+	now       func() time.Time
+	metrics   *metrics
+	tokens    *auth.Tokens
+	argon2    auth.Argon2Params
 	// dummyHash is verified against when an email has no account, so that
 	// a login takes as long whether or not the address is known. It is made
 	// at the first such login, not at start: an argon2 hash takes 64 MiB,
@@ -153,14 +158,15 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 			}
 			return h
 		}),
-		cfg:    cfg,
-		pool:   pool,
-		q:      q,
-		pub:    pub,
-		ingest: ingest.NewReceiver(cfg.Router, cfg.Secrets, pub, cfg.AppSecret, time.Now),
-		ready:  ready,
-		log:    log,
-		now:    time.Now,
+		cfg:       cfg,
+		pool:      pool,
+		q:         q,
+		pub:       pub,
+		ingest:    ingest.NewReceiver(cfg.Router, cfg.Secrets, pub, cfg.AppSecret, time.Now),
+		messaging: messaging.New(pool, pub, cfg.SendChecks, time.Now),
+		ready:     ready,
+		log:       log,
+		now:       time.Now,
 
 		metrics: newMetrics(cfg.Registry),
 		tokens:  cfg.Tokens,

@@ -18,6 +18,8 @@ const (
 	ErrUnauthorized = "unauthorized"  // not authenticated
 	ErrUnavailable  = "unavailable"   // a dependency is down: retry later
 	ErrWindowClosed = "window_closed" // the 24-hour customer-service window is closed: send a template
+	// ErrKeyReused: an Idempotency-Key sent again with another request.
+	ErrKeyReused = "idempotency_key_reused"
 )
 
 // Error is a failure the application expects and can explain: a code from the

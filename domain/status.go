@@ -3,7 +3,7 @@ package domain
 // statusRank orders delivery statuses. A status only replaces another of a
 // lower rank; failed outranks everything and nothing replaces it.
 var statusRank = map[StatusKind]int{
-	StatusPending:   1,
+	StatusQueued:    1,
 	StatusAccepted:  2,
 	StatusSent:      3,
 	StatusDelivered: 4,

@@ -16,7 +16,7 @@ func TestAdvanceStatus(t *testing.T) {
 		{"sent after read stays read", StatusRead, StatusSent, StatusRead},
 		{"played after read", StatusRead, StatusPlayed, StatusPlayed},
 		{"read after played stays played", StatusPlayed, StatusRead, StatusPlayed},
-		{"pending then accepted", StatusPending, StatusAccepted, StatusAccepted},
+		{"queued then accepted", StatusQueued, StatusAccepted, StatusAccepted},
 		{"accepted then sent", StatusAccepted, StatusSent, StatusSent},
 		{"failed after sent", StatusSent, StatusFailed, StatusFailed},
 		{"failed after read", StatusRead, StatusFailed, StatusFailed},
@@ -45,7 +45,7 @@ func TestAdvanceStatusOrderIndependent(t *testing.T) {
 		{StatusDelivered, StatusRead, StatusSent},
 	}
 	for _, b := range batches {
-		cur := StatusPending
+		cur := StatusQueued
 		for _, s := range b {
 			cur = AdvanceStatus(cur, s)
 		}

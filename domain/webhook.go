@@ -126,7 +126,7 @@ type StatusKind string
 
 // Delivery statuses in the order they may advance. Failed is terminal.
 const (
-	StatusPending   StatusKind = "pending" // recorded by us, not yet accepted by Meta
+	StatusQueued    StatusKind = "queued" // recorded by us, not yet accepted by Meta
 	StatusAccepted  StatusKind = "accepted"
 	StatusSent      StatusKind = "sent"
 	StatusDelivered StatusKind = "delivered"

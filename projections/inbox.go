@@ -46,7 +46,7 @@ func (Inbox) Name() string { return InboxName }
 // Subjects are the raw webhooks of every tenant, the unrouted ones, and
 // what agents do to conversations.
 func (Inbox) Subjects() []string {
-	return []string{streams.Subject("*", streams.TypeWebhookMeta), streams.Subject("*", "conversation.>")}
+	return []string{streams.Subject("*", streams.TypeWebhookMeta), streams.Subject("*", "conversation.>"), streams.Subject("*", "message.>")}
 }
 
 // conversationEvent is what Prepare leaves on a conversation event.
@@ -68,6 +68,9 @@ type decodedWebhook struct {
 // error: it is logged as undecodable. A tenant token that is not a uuid
 // (which no publisher of ours produces) parks the event.
 func (Inbox) Prepare(ev *Event) error {
+	if strings.HasPrefix(ev.Type, "message.") {
+		return prepareMessageEvent(ev)
+	}
 	if strings.HasPrefix(ev.Type, "conversation.") {
 		tenant, err := uuid.Parse(ev.Tenant)
 		if err != nil {
@@ -216,6 +219,8 @@ type messageRow struct {
 	editWAMID            string    // of edited
 	revoked              bool
 	revokedAt            time.Time
+	sentBy               uuid.UUID // of an outbound message sent by a user
+	messageStatus        string    // Meta's answer to its send
 	at                   time.Time
 	seq                  int64
 }
@@ -266,6 +271,13 @@ func newInboxPlan(firstSeq int64) *inboxPlan {
 
 // add merges one event into the plan.
 func (p *inboxPlan) add(ev *Event) {
+	if me, ok := ev.Prepared.(*messageEvent); ok {
+		p.addMessageEvent(ev, me)
+		return
+	}
+	if strings.HasPrefix(ev.Type, "message.") {
+		return // a read request, or a type of a later version: nothing of the inbox's
+	}
 	d, _ := ev.Prepared.(*decodedWebhook)
 	if d == nil {
 		d = &decodedWebhook{result: DecodeUndecodable, problems: []string{"not prepared"}}
@@ -430,7 +442,12 @@ func (p *inboxPlan) conversation(tenantText string, tenant, contact uuid.UUID, k
 // row is the message row of wamid, made on first sight with the
 // conversation and direction of whatever mentioned it first.
 func (p *inboxPlan) row(tenantText string, tenant, conv uuid.UUID, wamid, direction string, ts time.Time) *messageRow {
-	id := domain.MessageID(tenantText, wamid)
+	return p.rowByID(domain.MessageID(tenantText, wamid), tenant, conv, wamid, direction, ts)
+}
+
+// rowByID is the message row of id: an inbound message's id derives from
+// its wamid, an outbound one's is wam's message id.
+func (p *inboxPlan) rowByID(id, tenant, conv uuid.UUID, wamid, direction string, ts time.Time) *messageRow {
 	r, ok := p.messages[id]
 	if !ok {
 		r = &messageRow{tenant: tenant, conversation: conv, wamid: wamid, direction: direction, ts: ts}
@@ -490,25 +507,24 @@ func (p *inboxPlan) status(tenantText string, tenant, conv uuid.UUID, s domain.S
 	if ts.IsZero() {
 		ts = at
 	}
-	r := p.row(tenantText, tenant, conv, s.WAMID, "outbound", ts)
-	if r.times == nil {
-		r.times = map[string]string{}
-		r.first = s.Status
+	// A message wam sent is named by the biz_opaque_callback_data of its
+	// send, even before its acceptance (and wamid) is applied.
+	var r *messageRow
+	if id, ok := domain.CallbackMessage(s.BizOpaqueCallbackData); ok {
+		r = p.rowByID(id, tenant, conv, s.WAMID, "outbound", ts)
+		r.wamid = firstNonEmpty(r.wamid, s.WAMID)
+	} else {
+		r = p.row(tenantText, tenant, conv, s.WAMID, "outbound", ts)
 	}
-	if _, seen := r.times[string(s.Status)]; !seen {
-		r.times[string(s.Status)] = ts.UTC().Format(time.RFC3339)
-	}
-	next := domain.AdvanceStatus(r.status, s.Status)
-	if next == domain.StatusFailed && r.status != domain.StatusFailed {
-		r.errCode, r.errTitle, r.errDetails = 0, "", ""
+	if s.Status == domain.StatusFailed {
+		var e domain.MetaError
 		if len(s.Errors) > 0 {
-			e := s.Errors[0]
-			r.errCode = int32(e.Code)
-			r.errTitle = firstNonEmpty(e.Title, e.Message)
-			r.errDetails = e.Details
+			e = s.Errors[0]
 		}
+		r.fail(ts, int32(e.Code), firstNonEmpty(e.Title, e.Message), e.Details)
+	} else {
+		r.observe(s.Status, ts)
 	}
-	r.status = next
 	if s.Pricing != nil {
 		r.pricing, _ = json.Marshal(s.Pricing)
 	}
@@ -627,7 +643,8 @@ func (p *inboxPlan) messageParams() db.UpsertMessagesParams {
 		ErrorTitles: make([]string, 0, k), ErrorDetails: make([]string, 0, k), Pricings: make([][]byte, 0, k),
 		Bizs: make([]string, 0, k), Editeds: make([][]byte, 0, k), Revoked: make([]bool, 0, k),
 		RevokedAts: make([]time.Time, 0, k), Timestamps: make([]time.Time, 0, k), Ats: make([]time.Time, 0, k),
-		Seqs: make([]int64, 0, k), NotCounted: notCounted(), AllConversationIds: p.convOrder, FirstSeq: p.firstSeq,
+		Seqs: make([]int64, 0, k), SentBys: make([]uuid.UUID, 0, k), MessageStatuses: make([]string, 0, k),
+		NotCounted: notCounted(), AllConversationIds: p.convOrder, FirstSeq: p.firstSeq,
 	}
 	for _, id := range p.messageOrder {
 		m := p.messages[id]
@@ -669,6 +686,8 @@ func (p *inboxPlan) messageParams() db.UpsertMessagesParams {
 		a.Timestamps = append(a.Timestamps, m.ts)
 		a.Ats = append(a.Ats, m.at)
 		a.Seqs = append(a.Seqs, m.seq)
+		a.SentBys = append(a.SentBys, m.sentBy)
+		a.MessageStatuses = append(a.MessageStatuses, m.messageStatus)
 	}
 	return a
 }

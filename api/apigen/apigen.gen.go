@@ -90,6 +90,21 @@ func (e InviteRequestRole) Valid() bool {
 	}
 }
 
+// Defines values for MarkReadRequestTypingIndicatorType.
+const (
+	MarkReadRequestTypingIndicatorTypeText MarkReadRequestTypingIndicatorType = "text"
+)
+
+// Valid indicates whether the value is a known member of the MarkReadRequestTypingIndicatorType enum.
+func (e MarkReadRequestTypingIndicatorType) Valid() bool {
+	switch e {
+	case MarkReadRequestTypingIndicatorTypeText:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageDirection.
 const (
 	MessageDirectionInbound  MessageDirection = "inbound"
@@ -102,6 +117,171 @@ func (e MessageDirection) Valid() bool {
 	case MessageDirectionInbound:
 		return true
 	case MessageDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutInteractiveActionButtonsType.
+const (
+	OutInteractiveActionButtonsTypeReply OutInteractiveActionButtonsType = "reply"
+)
+
+// Valid indicates whether the value is a known member of the OutInteractiveActionButtonsType enum.
+func (e OutInteractiveActionButtonsType) Valid() bool {
+	switch e {
+	case OutInteractiveActionButtonsTypeReply:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutInteractiveActionName.
+const (
+	OutInteractiveActionNameCtaUrl       OutInteractiveActionName = "cta_url"
+	OutInteractiveActionNameSendLocation OutInteractiveActionName = "send_location"
+)
+
+// Valid indicates whether the value is a known member of the OutInteractiveActionName enum.
+func (e OutInteractiveActionName) Valid() bool {
+	switch e {
+	case OutInteractiveActionNameCtaUrl:
+		return true
+	case OutInteractiveActionNameSendLocation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutInteractiveHeaderType.
+const (
+	OutInteractiveHeaderTypeDocument OutInteractiveHeaderType = "document"
+	OutInteractiveHeaderTypeImage    OutInteractiveHeaderType = "image"
+	OutInteractiveHeaderTypeText     OutInteractiveHeaderType = "text"
+	OutInteractiveHeaderTypeVideo    OutInteractiveHeaderType = "video"
+)
+
+// Valid indicates whether the value is a known member of the OutInteractiveHeaderType enum.
+func (e OutInteractiveHeaderType) Valid() bool {
+	switch e {
+	case OutInteractiveHeaderTypeDocument:
+		return true
+	case OutInteractiveHeaderTypeImage:
+		return true
+	case OutInteractiveHeaderTypeText:
+		return true
+	case OutInteractiveHeaderTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutInteractiveType.
+const (
+	OutInteractiveTypeButton                 OutInteractiveType = "button"
+	OutInteractiveTypeCtaUrl                 OutInteractiveType = "cta_url"
+	OutInteractiveTypeList                   OutInteractiveType = "list"
+	OutInteractiveTypeLocationRequestMessage OutInteractiveType = "location_request_message"
+)
+
+// Valid indicates whether the value is a known member of the OutInteractiveType enum.
+func (e OutInteractiveType) Valid() bool {
+	switch e {
+	case OutInteractiveTypeButton:
+		return true
+	case OutInteractiveTypeCtaUrl:
+		return true
+	case OutInteractiveTypeList:
+		return true
+	case OutInteractiveTypeLocationRequestMessage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutTemplateComponentsParametersType.
+const (
+	OutTemplateComponentsParametersTypeCouponCode OutTemplateComponentsParametersType = "coupon_code"
+	OutTemplateComponentsParametersTypeCurrency   OutTemplateComponentsParametersType = "currency"
+	OutTemplateComponentsParametersTypeDateTime   OutTemplateComponentsParametersType = "date_time"
+	OutTemplateComponentsParametersTypeDocument   OutTemplateComponentsParametersType = "document"
+	OutTemplateComponentsParametersTypeImage      OutTemplateComponentsParametersType = "image"
+	OutTemplateComponentsParametersTypePayload    OutTemplateComponentsParametersType = "payload"
+	OutTemplateComponentsParametersTypeText       OutTemplateComponentsParametersType = "text"
+	OutTemplateComponentsParametersTypeVideo      OutTemplateComponentsParametersType = "video"
+)
+
+// Valid indicates whether the value is a known member of the OutTemplateComponentsParametersType enum.
+func (e OutTemplateComponentsParametersType) Valid() bool {
+	switch e {
+	case OutTemplateComponentsParametersTypeCouponCode:
+		return true
+	case OutTemplateComponentsParametersTypeCurrency:
+		return true
+	case OutTemplateComponentsParametersTypeDateTime:
+		return true
+	case OutTemplateComponentsParametersTypeDocument:
+		return true
+	case OutTemplateComponentsParametersTypeImage:
+		return true
+	case OutTemplateComponentsParametersTypePayload:
+		return true
+	case OutTemplateComponentsParametersTypeText:
+		return true
+	case OutTemplateComponentsParametersTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutTemplateComponentsSubType.
+const (
+	OutTemplateComponentsSubTypeCatalog    OutTemplateComponentsSubType = "catalog"
+	OutTemplateComponentsSubTypeCopyCode   OutTemplateComponentsSubType = "copy_code"
+	OutTemplateComponentsSubTypeFlow       OutTemplateComponentsSubType = "flow"
+	OutTemplateComponentsSubTypeQuickReply OutTemplateComponentsSubType = "quick_reply"
+	OutTemplateComponentsSubTypeUrl        OutTemplateComponentsSubType = "url"
+)
+
+// Valid indicates whether the value is a known member of the OutTemplateComponentsSubType enum.
+func (e OutTemplateComponentsSubType) Valid() bool {
+	switch e {
+	case OutTemplateComponentsSubTypeCatalog:
+		return true
+	case OutTemplateComponentsSubTypeCopyCode:
+		return true
+	case OutTemplateComponentsSubTypeFlow:
+		return true
+	case OutTemplateComponentsSubTypeQuickReply:
+		return true
+	case OutTemplateComponentsSubTypeUrl:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutTemplateComponentsType.
+const (
+	OutTemplateComponentsTypeBody   OutTemplateComponentsType = "body"
+	OutTemplateComponentsTypeButton OutTemplateComponentsType = "button"
+	OutTemplateComponentsTypeHeader OutTemplateComponentsType = "header"
+)
+
+// Valid indicates whether the value is a known member of the OutTemplateComponentsType enum.
+func (e OutTemplateComponentsType) Valid() bool {
+	switch e {
+	case OutTemplateComponentsTypeBody:
+		return true
+	case OutTemplateComponentsTypeButton:
+		return true
+	case OutTemplateComponentsTypeHeader:
 		return true
 	default:
 		return false
@@ -159,6 +339,78 @@ func (e Role) Valid() bool {
 	case RoleAgent:
 		return true
 	case RoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendMediaRequestType.
+const (
+	SendMediaRequestTypeAudio    SendMediaRequestType = "audio"
+	SendMediaRequestTypeDocument SendMediaRequestType = "document"
+	SendMediaRequestTypeImage    SendMediaRequestType = "image"
+	SendMediaRequestTypeSticker  SendMediaRequestType = "sticker"
+	SendMediaRequestTypeVideo    SendMediaRequestType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SendMediaRequestType enum.
+func (e SendMediaRequestType) Valid() bool {
+	switch e {
+	case SendMediaRequestTypeAudio:
+		return true
+	case SendMediaRequestTypeDocument:
+		return true
+	case SendMediaRequestTypeImage:
+		return true
+	case SendMediaRequestTypeSticker:
+		return true
+	case SendMediaRequestTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendMessageRequestType.
+const (
+	SendMessageRequestTypeAudio       SendMessageRequestType = "audio"
+	SendMessageRequestTypeContacts    SendMessageRequestType = "contacts"
+	SendMessageRequestTypeDocument    SendMessageRequestType = "document"
+	SendMessageRequestTypeImage       SendMessageRequestType = "image"
+	SendMessageRequestTypeInteractive SendMessageRequestType = "interactive"
+	SendMessageRequestTypeLocation    SendMessageRequestType = "location"
+	SendMessageRequestTypeReaction    SendMessageRequestType = "reaction"
+	SendMessageRequestTypeSticker     SendMessageRequestType = "sticker"
+	SendMessageRequestTypeTemplate    SendMessageRequestType = "template"
+	SendMessageRequestTypeText        SendMessageRequestType = "text"
+	SendMessageRequestTypeVideo       SendMessageRequestType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SendMessageRequestType enum.
+func (e SendMessageRequestType) Valid() bool {
+	switch e {
+	case SendMessageRequestTypeAudio:
+		return true
+	case SendMessageRequestTypeContacts:
+		return true
+	case SendMessageRequestTypeDocument:
+		return true
+	case SendMessageRequestTypeImage:
+		return true
+	case SendMessageRequestTypeInteractive:
+		return true
+	case SendMessageRequestTypeLocation:
+		return true
+	case SendMessageRequestTypeReaction:
+		return true
+	case SendMessageRequestTypeSticker:
+		return true
+	case SendMessageRequestTypeTemplate:
+		return true
+	case SendMessageRequestTypeText:
+		return true
+	case SendMessageRequestTypeVideo:
 		return true
 	default:
 		return false
@@ -228,6 +480,60 @@ func (e ListConversationsParamsStatus) Valid() bool {
 	case ListConversationsParamsStatusOpen:
 		return true
 	case ListConversationsParamsStatusSnoozed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTenantMessagesParamsDirection.
+const (
+	ListTenantMessagesParamsDirectionInbound  ListTenantMessagesParamsDirection = "inbound"
+	ListTenantMessagesParamsDirectionOutbound ListTenantMessagesParamsDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the ListTenantMessagesParamsDirection enum.
+func (e ListTenantMessagesParamsDirection) Valid() bool {
+	switch e {
+	case ListTenantMessagesParamsDirectionInbound:
+		return true
+	case ListTenantMessagesParamsDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTenantMessagesParamsStatus.
+const (
+	ListTenantMessagesParamsStatusAccepted  ListTenantMessagesParamsStatus = "accepted"
+	ListTenantMessagesParamsStatusDelivered ListTenantMessagesParamsStatus = "delivered"
+	ListTenantMessagesParamsStatusFailed    ListTenantMessagesParamsStatus = "failed"
+	ListTenantMessagesParamsStatusPlayed    ListTenantMessagesParamsStatus = "played"
+	ListTenantMessagesParamsStatusQueued    ListTenantMessagesParamsStatus = "queued"
+	ListTenantMessagesParamsStatusRead      ListTenantMessagesParamsStatus = "read"
+	ListTenantMessagesParamsStatusReceived  ListTenantMessagesParamsStatus = "received"
+	ListTenantMessagesParamsStatusSent      ListTenantMessagesParamsStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the ListTenantMessagesParamsStatus enum.
+func (e ListTenantMessagesParamsStatus) Valid() bool {
+	switch e {
+	case ListTenantMessagesParamsStatusAccepted:
+		return true
+	case ListTenantMessagesParamsStatusDelivered:
+		return true
+	case ListTenantMessagesParamsStatusFailed:
+		return true
+	case ListTenantMessagesParamsStatusPlayed:
+		return true
+	case ListTenantMessagesParamsStatusQueued:
+		return true
+	case ListTenantMessagesParamsStatusRead:
+		return true
+	case ListTenantMessagesParamsStatusReceived:
+		return true
+	case ListTenantMessagesParamsStatusSent:
 		return true
 	default:
 		return false
@@ -410,6 +716,16 @@ type LoginRequest struct {
 	Password string `json:"password"`
 }
 
+// MarkReadRequest defines model for MarkReadRequest.
+type MarkReadRequest struct {
+	TypingIndicator *struct {
+		Type MarkReadRequestTypingIndicatorType `json:"type"`
+	} `json:"typing_indicator,omitempty"`
+}
+
+// MarkReadRequestTypingIndicatorType defines model for MarkReadRequest.TypingIndicator.Type.
+type MarkReadRequestTypingIndicatorType string
+
 // Me the caller: a user (with their account's fields) or an API key (api_key_id)
 type Me struct {
 	ApiKeyId *openapi_types.UUID `json:"api_key_id,omitempty"`
@@ -431,10 +747,13 @@ type Message struct {
 	Direction      MessageDirection   `json:"direction"`
 
 	// Edited the customer's latest edit
-	Edited  json.RawMessage    `json:"edited,omitempty"`
-	Error   *MessageError      `json:"error,omitempty"`
-	Id      openapi_types.UUID `json:"id"`
-	Preview string             `json:"preview"`
+	Edited json.RawMessage    `json:"edited,omitempty"`
+	Error  *MessageError      `json:"error,omitempty"`
+	Id     openapi_types.UUID `json:"id"`
+
+	// MessageStatus Meta's answer to the send: accepted, held_for_quality_assessment or paused
+	MessageStatus *string `json:"message_status,omitempty"`
+	Preview       string  `json:"preview"`
 
 	// Pricing Meta's pricing object of the latest status
 	Pricing json.RawMessage `json:"pricing,omitempty"`
@@ -445,7 +764,10 @@ type Message struct {
 
 	// RevokedAt when the customer deleted it
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Status    string     `json:"status"`
+
+	// SentBy the user who sent it (absent for API keys and inbound messages)
+	SentBy *openapi_types.UUID `json:"sent_by,omitempty"`
+	Status string              `json:"status"`
 
 	// Statuses when each status was reached
 	Statuses  map[string]time.Time `json:"statuses"`
@@ -510,6 +832,161 @@ type NumberList struct {
 	Data []Number `json:"data"`
 }
 
+// OutContact a contact card as Meta's contacts[] element
+type OutContact struct {
+	Emails *[]map[string]interface{} `json:"emails,omitempty"`
+	Name   struct {
+		FirstName     *string `json:"first_name,omitempty"`
+		FormattedName string  `json:"formatted_name"`
+		LastName      *string `json:"last_name,omitempty"`
+	} `json:"name"`
+	Org    *map[string]interface{}   `json:"org,omitempty"`
+	Phones *[]map[string]interface{} `json:"phones,omitempty"`
+	Urls   *[]map[string]interface{} `json:"urls,omitempty"`
+}
+
+// OutContext defines model for OutContext.
+type OutContext struct {
+	// MessageId the message replied to: wam's message id or a wamid
+	MessageId string `json:"message_id"`
+}
+
+// OutInteractive defines model for OutInteractive.
+type OutInteractive struct {
+	Action struct {
+		Button  *string `json:"button,omitempty"`
+		Buttons *[]struct {
+			Reply struct {
+				Id    string `json:"id"`
+				Title string `json:"title"`
+			} `json:"reply"`
+			Type OutInteractiveActionButtonsType `json:"type"`
+		} `json:"buttons,omitempty"`
+		Name       *OutInteractiveActionName `json:"name,omitempty"`
+		Parameters *struct {
+			DisplayText string `json:"display_text"`
+			Url         string `json:"url"`
+		} `json:"parameters,omitempty"`
+		Sections *[]struct {
+			Rows []struct {
+				Description *string `json:"description,omitempty"`
+				Id          string  `json:"id"`
+				Title       string  `json:"title"`
+			} `json:"rows"`
+			Title *string `json:"title,omitempty"`
+		} `json:"sections,omitempty"`
+	} `json:"action"`
+	Body *struct {
+		Text string `json:"text"`
+	} `json:"body,omitempty"`
+	Footer *struct {
+		Text string `json:"text"`
+	} `json:"footer,omitempty"`
+	Header *struct {
+		// Document id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+		Document *OutMedia `json:"document,omitempty"`
+
+		// Image id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+		Image *OutMedia                `json:"image,omitempty"`
+		Text  *string                  `json:"text,omitempty"`
+		Type  OutInteractiveHeaderType `json:"type"`
+
+		// Video id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+		Video *OutMedia `json:"video,omitempty"`
+	} `json:"header,omitempty"`
+	Type OutInteractiveType `json:"type"`
+}
+
+// OutInteractiveActionButtonsType defines model for OutInteractive.Action.Buttons.Type.
+type OutInteractiveActionButtonsType string
+
+// OutInteractiveActionName defines model for OutInteractive.Action.Name.
+type OutInteractiveActionName string
+
+// OutInteractiveHeaderType defines model for OutInteractive.Header.Type.
+type OutInteractiveHeaderType string
+
+// OutInteractiveType defines model for OutInteractive.Type.
+type OutInteractiveType string
+
+// OutLocation defines model for OutLocation.
+type OutLocation struct {
+	Address   *string `json:"address,omitempty"`
+	Latitude  float32 `json:"latitude"`
+	Longitude float32 `json:"longitude"`
+	Name      *string `json:"name,omitempty"`
+}
+
+// OutMedia id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+type OutMedia struct {
+	Caption  *string `json:"caption,omitempty"`
+	Filename *string `json:"filename,omitempty"`
+	Id       *string `json:"id,omitempty"`
+	Link     *string `json:"link,omitempty"`
+}
+
+// OutReaction defines model for OutReaction.
+type OutReaction struct {
+	// Emoji empty takes the reaction back
+	Emoji string `json:"emoji"`
+
+	// MessageId wam's message id or a wamid
+	MessageId string `json:"message_id"`
+}
+
+// OutTemplate defines model for OutTemplate.
+type OutTemplate struct {
+	Components *[]struct {
+		Index      *int `json:"index,omitempty"`
+		Parameters *[]struct {
+			CouponCode *string `json:"coupon_code,omitempty"`
+			Currency   *struct {
+				Amount1000    int    `json:"amount_1000"`
+				Code          string `json:"code"`
+				FallbackValue string `json:"fallback_value"`
+			} `json:"currency,omitempty"`
+			DateTime *struct {
+				FallbackValue string `json:"fallback_value"`
+			} `json:"date_time,omitempty"`
+
+			// Document id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+			Document *OutMedia `json:"document,omitempty"`
+
+			// Image id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+			Image         *OutMedia                           `json:"image,omitempty"`
+			ParameterName *string                             `json:"parameter_name,omitempty"`
+			Payload       *string                             `json:"payload,omitempty"`
+			Text          *string                             `json:"text,omitempty"`
+			Type          OutTemplateComponentsParametersType `json:"type"`
+
+			// Video id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+			Video *OutMedia `json:"video,omitempty"`
+		} `json:"parameters,omitempty"`
+		SubType *OutTemplateComponentsSubType `json:"sub_type,omitempty"`
+		Type    OutTemplateComponentsType     `json:"type"`
+	} `json:"components,omitempty"`
+	Language struct {
+		Code string `json:"code"`
+	} `json:"language"`
+	Name string `json:"name"`
+}
+
+// OutTemplateComponentsParametersType defines model for OutTemplate.Components.Parameters.Type.
+type OutTemplateComponentsParametersType string
+
+// OutTemplateComponentsSubType defines model for OutTemplate.Components.SubType.
+type OutTemplateComponentsSubType string
+
+// OutTemplateComponentsType defines model for OutTemplate.Components.Type.
+type OutTemplateComponentsType string
+
+// OutText defines model for OutText.
+type OutText struct {
+	// Body 1 to 4096 characters
+	Body       string `json:"body"`
+	PreviewUrl *bool  `json:"preview_url,omitempty"`
+}
+
 // PatchConversationRequest defines model for PatchConversationRequest.
 type PatchConversationRequest struct {
 	// AssigneeId a user of the tenant; null unassigns
@@ -532,6 +1009,9 @@ type Problem struct {
 	Status    int     `json:"status"`
 	Title     string  `json:"title"`
 	Type      string  `json:"type"`
+
+	// WindowExpiresAt on a window-closed problem: when the 24-hour window closed (null: the customer never wrote)
+	WindowExpiresAt nullable.Nullable[time.Time] `json:"window_expires_at,omitempty"`
 }
 
 // PutTenantRequest defines model for PutTenantRequest.
@@ -577,6 +1057,80 @@ type ResetPasswordRequest struct {
 
 // Role defines model for Role.
 type Role string
+
+// SendMediaRequest defines model for SendMediaRequest.
+type SendMediaRequest struct {
+	Caption        *string              `json:"caption,omitempty"`
+	Context        *OutContext          `json:"context,omitempty"`
+	ConversationId *openapi_types.UUID  `json:"conversation_id,omitempty"`
+	Filename       *string              `json:"filename,omitempty"`
+	Link           *string              `json:"link,omitempty"`
+	MediaId        *string              `json:"media_id,omitempty"`
+	PhoneNumberId  *string              `json:"phone_number_id,omitempty"`
+	To             *string              `json:"to,omitempty"`
+	Type           SendMediaRequestType `json:"type"`
+}
+
+// SendMediaRequestType defines model for SendMediaRequest.Type.
+type SendMediaRequestType string
+
+// SendMessageRequest one of the type objects, named by type; media by the id of a wam media upload or a link
+type SendMessageRequest struct {
+	// Audio id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+	Audio          *OutMedia           `json:"audio,omitempty"`
+	Contacts       *[]OutContact       `json:"contacts,omitempty"`
+	Context        *OutContext         `json:"context,omitempty"`
+	ConversationId *openapi_types.UUID `json:"conversation_id,omitempty"`
+
+	// Document id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+	Document *OutMedia `json:"document,omitempty"`
+
+	// Image id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+	Image       *OutMedia       `json:"image,omitempty"`
+	Interactive *OutInteractive `json:"interactive,omitempty"`
+	Location    *OutLocation    `json:"location,omitempty"`
+
+	// PhoneNumberId the number to send from; optional when the tenant has one or the conversation names it
+	PhoneNumberId *string      `json:"phone_number_id,omitempty"`
+	Reaction      *OutReaction `json:"reaction,omitempty"`
+
+	// Sticker id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+	Sticker  *OutMedia    `json:"sticker,omitempty"`
+	Template *OutTemplate `json:"template,omitempty"`
+	Text     *OutText     `json:"text,omitempty"`
+
+	// To the recipient: an E.164 number or a wa_id
+	To   *string                `json:"to,omitempty"`
+	Type SendMessageRequestType `json:"type"`
+
+	// Video id (of a wam media upload) or link; caption ≤ 1024 (not for audio and stickers); filename for documents
+	Video *OutMedia `json:"video,omitempty"`
+}
+
+// SendMessageRequestType defines model for SendMessageRequest.Type.
+type SendMessageRequestType string
+
+// SendTemplateRequest defines model for SendTemplateRequest.
+type SendTemplateRequest struct {
+	Components     *[]map[string]interface{} `json:"components,omitempty"`
+	ConversationId *openapi_types.UUID       `json:"conversation_id,omitempty"`
+
+	// Language the language code, e.g. en_US
+	Language      string  `json:"language"`
+	Name          string  `json:"name"`
+	PhoneNumberId *string `json:"phone_number_id,omitempty"`
+	To            *string `json:"to,omitempty"`
+}
+
+// SendTextRequest defines model for SendTextRequest.
+type SendTextRequest struct {
+	Context        *OutContext         `json:"context,omitempty"`
+	ConversationId *openapi_types.UUID `json:"conversation_id,omitempty"`
+	PhoneNumberId  *string             `json:"phone_number_id,omitempty"`
+	PreviewUrl     *bool               `json:"preview_url,omitempty"`
+	Text           string              `json:"text"`
+	To             *string             `json:"to,omitempty"`
+}
 
 // Session defines model for Session.
 type Session struct {
@@ -662,6 +1216,9 @@ type HubVerifyToken = string
 // ID defines model for ID.
 type ID = openapi_types.UUID
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -697,6 +1254,45 @@ type ListConversationsParamsStatus string
 type ListMessagesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListTenantMessagesParams defines parameters for ListTenantMessages.
+type ListTenantMessagesParams struct {
+	Cursor         *Cursor                            `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit          *Limit                             `form:"limit,omitempty" json:"limit,omitempty"`
+	ConversationId *openapi_types.UUID                `form:"conversation_id,omitempty" json:"conversation_id,omitempty"`
+	Direction      *ListTenantMessagesParamsDirection `form:"direction,omitempty" json:"direction,omitempty"`
+	Status         *ListTenantMessagesParamsStatus    `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListTenantMessagesParamsDirection defines parameters for ListTenantMessages.
+type ListTenantMessagesParamsDirection string
+
+// ListTenantMessagesParamsStatus defines parameters for ListTenantMessages.
+type ListTenantMessagesParamsStatus string
+
+// SendMessageParams defines parameters for SendMessage.
+type SendMessageParams struct {
+	// IdempotencyKey a repeat with the same key and body answers the original message; the same key with another body is a 422; remembered 48 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendTextParams defines parameters for SendText.
+type SendTextParams struct {
+	// IdempotencyKey a repeat with the same key and body answers the original message; the same key with another body is a 422; remembered 48 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendMediaParams defines parameters for SendMedia.
+type SendMediaParams struct {
+	// IdempotencyKey a repeat with the same key and body answers the original message; the same key with another body is a 422; remembered 48 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendTemplateParams defines parameters for SendTemplate.
+type SendTemplateParams struct {
+	// IdempotencyKey a repeat with the same key and body answers the original message; the same key with another body is a 422; remembered 48 hours
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // VerifyWebhookParams defines parameters for VerifyWebhook.
@@ -764,6 +1360,21 @@ type PatchConversationJSONRequestBody = PatchConversationRequest
 // AddNoteJSONRequestBody defines body for AddNote for application/json ContentType.
 type AddNoteJSONRequestBody = NoteRequest
 
+// SendMessageJSONRequestBody defines body for SendMessage for application/json ContentType.
+type SendMessageJSONRequestBody = SendMessageRequest
+
+// SendTextJSONRequestBody defines body for SendText for application/json ContentType.
+type SendTextJSONRequestBody = SendTextRequest
+
+// SendMediaJSONRequestBody defines body for SendMedia for application/json ContentType.
+type SendMediaJSONRequestBody = SendMediaRequest
+
+// SendTemplateJSONRequestBody defines body for SendTemplate for application/json ContentType.
+type SendTemplateJSONRequestBody = SendTemplateRequest
+
+// MarkMessageReadJSONRequestBody defines body for MarkMessageRead for application/json ContentType.
+type MarkMessageReadJSONRequestBody = MarkReadRequest
+
 // ConnectNumberAliasJSONRequestBody defines body for ConnectNumberAlias for application/json ContentType.
 type ConnectNumberAliasJSONRequestBody = ConnectNumberRequest
 
@@ -829,6 +1440,9 @@ type ServerInterface interface {
 	// ListConversations List conversations
 	// (GET /api/conversations)
 	ListConversations(ctx echo.Context, params ListConversationsParams) error
+	// GetConversation Get one conversation
+	// (GET /api/conversations/{id})
+	GetConversation(ctx echo.Context, id ID) error
 	// PatchConversation Assign, open, close, snooze or tag a conversation
 	// (PATCH /api/conversations/{id})
 	PatchConversation(ctx echo.Context, id ID) error
@@ -844,9 +1458,27 @@ type ServerInterface interface {
 	// MarkRead Mark a conversation read
 	// (POST /api/conversations/{id}/read)
 	MarkRead(ctx echo.Context, id ID) error
+	// ListTenantMessages List messages
+	// (GET /api/messages)
+	ListTenantMessages(ctx echo.Context, params ListTenantMessagesParams) error
+	// SendMessage Send a message
+	// (POST /api/messages)
+	SendMessage(ctx echo.Context, params SendMessageParams) error
+	// SendText Send a text (the path of the product wam replaces)
+	// (POST /api/messages/send)
+	SendText(ctx echo.Context, params SendTextParams) error
+	// SendMedia Send an image, audio, video, document or sticker (the path of the product wam replaces)
+	// (POST /api/messages/send-media)
+	SendMedia(ctx echo.Context, params SendMediaParams) error
+	// SendTemplate Send a template (the path of the product wam replaces)
+	// (POST /api/messages/send-template)
+	SendTemplate(ctx echo.Context, params SendTemplateParams) error
 	// GetMessage Get one message
 	// (GET /api/messages/{id})
 	GetMessage(ctx echo.Context, id ID) error
+	// MarkMessageRead Mark an inbound message read at Meta, optionally showing the typing indicator
+	// (POST /api/messages/{id}/read)
+	MarkMessageRead(ctx echo.Context, id ID) error
 	// Openapi This document, as JSON
 	// (GET /api/openapi.json)
 	Openapi(ctx echo.Context) error
@@ -1115,6 +1747,22 @@ func (w *ServerInterfaceWrapper) ListConversations(ctx echo.Context) error {
 	return err
 }
 
+// GetConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConversation(ctx, id)
+	return err
+}
+
 // PatchConversation converts echo context to params.
 func (w *ServerInterfaceWrapper) PatchConversation(ctx echo.Context) error {
 	var err error
@@ -1211,6 +1859,168 @@ func (w *ServerInterfaceWrapper) MarkRead(ctx echo.Context) error {
 	return err
 }
 
+// ListTenantMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTenantMessages(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTenantMessagesParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "conversation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "conversation_id", ctx.QueryParams(), &params.ConversationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter conversation_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "direction" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "direction", ctx.QueryParams(), &params.Direction, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter direction: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTenantMessages(ctx, params)
+	return err
+}
+
+// SendMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) SendMessage(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendMessageParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendMessage(ctx, params)
+	return err
+}
+
+// SendText converts echo context to params.
+func (w *ServerInterfaceWrapper) SendText(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendTextParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendText(ctx, params)
+	return err
+}
+
+// SendMedia converts echo context to params.
+func (w *ServerInterfaceWrapper) SendMedia(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendMediaParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendMedia(ctx, params)
+	return err
+}
+
+// SendTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) SendTemplate(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendTemplateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendTemplate(ctx, params)
+	return err
+}
+
 // GetMessage converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMessage(ctx echo.Context) error {
 	var err error
@@ -1224,6 +2034,22 @@ func (w *ServerInterfaceWrapper) GetMessage(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMessage(ctx, id)
+	return err
+}
+
+// MarkMessageRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkMessageRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkMessageRead(ctx, id)
 	return err
 }
 
@@ -1615,11 +2441,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/auth/password", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/api/auth/me", wrapper.Me, options.OperationMiddlewares["me"]...)
 	router.GET(options.BaseURL+"/api/conversations", wrapper.ListConversations, options.OperationMiddlewares["listConversations"]...)
+	router.GET(options.BaseURL+"/api/conversations/:id", wrapper.GetConversation, options.OperationMiddlewares["getConversation"]...)
 	router.PATCH(options.BaseURL+"/api/conversations/:id", wrapper.PatchConversation, options.OperationMiddlewares["patchConversation"]...)
 	router.GET(options.BaseURL+"/api/conversations/:id/notes", wrapper.ListNotes, options.OperationMiddlewares["listNotes"]...)
 	router.POST(options.BaseURL+"/api/conversations/:id/notes", wrapper.AddNote, options.OperationMiddlewares["addNote"]...)
 	router.POST(options.BaseURL+"/api/conversations/:id/read", wrapper.MarkRead, options.OperationMiddlewares["markRead"]...)
 	router.GET(options.BaseURL+"/api/conversations/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
+	router.GET(options.BaseURL+"/api/messages", wrapper.ListTenantMessages, options.OperationMiddlewares["listTenantMessages"]...)
+	router.POST(options.BaseURL+"/api/messages", wrapper.SendMessage, options.OperationMiddlewares["sendMessage"]...)
+	router.POST(options.BaseURL+"/api/messages/send", wrapper.SendText, options.OperationMiddlewares["sendText"]...)
+	router.POST(options.BaseURL+"/api/messages/send-media", wrapper.SendMedia, options.OperationMiddlewares["sendMedia"]...)
+	router.POST(options.BaseURL+"/api/messages/send-template", wrapper.SendTemplate, options.OperationMiddlewares["sendTemplate"]...)
+	router.POST(options.BaseURL+"/api/messages/:id/read", wrapper.MarkMessageRead, options.OperationMiddlewares["markMessageRead"]...)
 	router.GET(options.BaseURL+"/api/messages/:id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
 	router.GET(options.BaseURL+"/api/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/api/users", wrapper.InviteUser, options.OperationMiddlewares["inviteUser"]...)

@@ -151,6 +151,65 @@ func (q *Queries) ConnectNumber(ctx context.Context, arg ConnectNumberParams) (P
 	return i, err
 }
 
+const conversationView = `-- name: ConversationView :one
+SELECT c.id, c.phone_number_id, c.status, c.unread_count, c.last_message_at,
+       c.last_message_preview, c.window_expires_at, c.created_at, c.last_seq,
+       c.assignee_id, c.snoozed_until, c.tags,
+       k.wa_id, k.user_id, k.phone, k.profile_name
+FROM conversations c
+JOIN contacts k ON k.id = c.contact_id
+WHERE c.tenant_id = $1 AND c.id = $2
+`
+
+type ConversationViewParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+type ConversationViewRow struct {
+	ID                 uuid.UUID
+	PhoneNumberID      string
+	Status             string
+	UnreadCount        int32
+	LastMessageAt      *time.Time
+	LastMessagePreview string
+	WindowExpiresAt    *time.Time
+	CreatedAt          time.Time
+	LastSeq            int64
+	AssigneeID         *uuid.UUID
+	SnoozedUntil       *time.Time
+	Tags               []string
+	WaID               string
+	UserID             string
+	Phone              string
+	ProfileName        string
+}
+
+// ConversationView is one conversation as ListConversations shows it.
+func (q *Queries) ConversationView(ctx context.Context, arg ConversationViewParams) (ConversationViewRow, error) {
+	row := q.db.QueryRow(ctx, conversationView, arg.TenantID, arg.ID)
+	var i ConversationViewRow
+	err := row.Scan(
+		&i.ID,
+		&i.PhoneNumberID,
+		&i.Status,
+		&i.UnreadCount,
+		&i.LastMessageAt,
+		&i.LastMessagePreview,
+		&i.WindowExpiresAt,
+		&i.CreatedAt,
+		&i.LastSeq,
+		&i.AssigneeID,
+		&i.SnoozedUntil,
+		&i.Tags,
+		&i.WaID,
+		&i.UserID,
+		&i.Phone,
+		&i.ProfileName,
+	)
+	return i, err
+}
+
 const createAPIKey = `-- name: CreateAPIKey :one
 INSERT INTO api_keys (id, tenant_id, name, prefix, hash, expires_at, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -305,7 +364,7 @@ func (q *Queries) GetConversation(ctx context.Context, arg GetConversationParams
 }
 
 const getMessage = `-- name: GetMessage :one
-SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq FROM messages WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status FROM messages WHERE tenant_id = $1 AND id = $2
 `
 
 type GetMessageParams struct {
@@ -342,6 +401,8 @@ func (q *Queries) GetMessage(ctx context.Context, arg GetMessageParams) (Message
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastSeq,
+		&i.SentBy,
+		&i.MessageStatus,
 	)
 	return i, err
 }
@@ -520,7 +581,7 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 }
 
 const listMessages = `-- name: ListMessages :many
-SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq FROM messages
+SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status FROM messages
 WHERE tenant_id = $1 AND conversation_id = $2
   AND (NOT $3::boolean OR (timestamp, id) < ($4::timestamptz, $5::uuid))
 ORDER BY timestamp DESC, id DESC
@@ -578,6 +639,8 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]M
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.LastSeq,
+			&i.SentBy,
+			&i.MessageStatus,
 		); err != nil {
 			return nil, err
 		}

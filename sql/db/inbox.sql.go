@@ -561,7 +561,9 @@ WITH u AS (
            unnest($22::timestamptz[]) AS revoked_at,
            unnest($23::timestamptz[]) AS ts,
            unnest($24::timestamptz[]) AS at,
-           unnest($25::bigint[]) AS seq
+           unnest($25::bigint[]) AS seq,
+           unnest($26::uuid[]) AS sent_by,
+           unnest($27::text[]) AS message_status
 ), old AS (
     SELECT m.id, m.content IS NOT NULL AS had_content
     FROM messages m WHERE m.id = ANY($1::uuid[])
@@ -569,16 +571,18 @@ WITH u AS (
     INSERT INTO messages AS m (id, tenant_id, conversation_id, wamid, direction, type, content, preview,
                                reply_to, context, referral, status, status_rank, statuses, error_code,
                                error_title, error_details, pricing, biz_opaque_callback_data, edited,
-                               revoked_at, timestamp, created_at, updated_at, last_seq)
+                               revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status)
     SELECT u.id, u.tenant_id, u.conversation_id, u.wamid, u.direction, u.type, u.content, u.preview,
            u.reply_to, u.context, u.referral, u.status, u.status_rank, u.status_times,
            CASE WHEN u.status = 'failed' THEN u.error_code END,
            CASE WHEN u.status = 'failed' THEN u.error_title END,
            CASE WHEN u.status = 'failed' THEN u.error_details END,
            u.pricing, u.biz, u.edited, CASE WHEN u.revoked THEN u.revoked_at END,
-           u.ts, u.at, u.at, u.seq
+           u.ts, u.at, u.at, u.seq, NULLIF(u.sent_by, '00000000-0000-0000-0000-000000000000'::uuid), u.message_status
     FROM u
-    ON CONFLICT (tenant_id, wamid) DO UPDATE SET
+    ON CONFLICT (id) DO UPDATE SET
+        wamid         = CASE WHEN m.wamid = '' THEN excluded.wamid ELSE m.wamid END,
+        message_status = CASE WHEN excluded.message_status <> '' THEN excluded.message_status ELSE m.message_status END,
         direction     = CASE WHEN m.content IS NULL AND excluded.content IS NOT NULL THEN excluded.direction ELSE m.direction END,
         type          = CASE WHEN m.content IS NULL AND excluded.content IS NOT NULL THEN excluded.type ELSE m.type END,
         preview       = CASE WHEN m.content IS NULL AND excluded.content IS NOT NULL THEN excluded.preview ELSE m.preview END,
@@ -618,15 +622,18 @@ WITH u AS (
            (excluded.edited->>'timestamp', excluded.edited->>'wamid' COLLATE "C") >
            (m.edited->>'timestamp', m.edited->>'wamid' COLLATE "C")))
        OR (excluded.revoked_at IS NOT NULL AND (m.revoked_at IS NULL OR excluded.revoked_at < m.revoked_at))
-    RETURNING m.id, m.tenant_id, m.conversation_id, m.type, m.content IS NOT NULL AS has_content,
+       OR (m.wamid = '' AND excluded.wamid <> '')
+       OR (excluded.message_status <> '' AND excluded.message_status <> m.message_status)
+    RETURNING m.id, m.tenant_id, m.conversation_id, m.type, m.direction, m.content IS NOT NULL AS has_content,
               m.timestamp, m.preview, m.updated_at, m.last_seq
 ), fresh AS (
-    SELECT up.conversation_id, up.timestamp, up.preview, up.updated_at, up.last_seq
+    SELECT up.conversation_id, up.direction = 'inbound' AS inbound, up.timestamp, up.preview, up.updated_at, up.last_seq
     FROM up LEFT JOIN old ON old.id = up.id
     WHERE up.has_content AND NOT coalesce(old.had_content, false)
-      AND NOT (up.type = ANY($26::text[]))
+      AND NOT (up.type = ANY($28::text[]))
 ), agg AS (
-    SELECT fresh.conversation_id, count(*)::integer AS new_count, max(fresh.timestamp) AS last_at,
+    SELECT fresh.conversation_id, (count(*) FILTER (WHERE fresh.inbound))::integer AS new_count,
+           max(fresh.timestamp) AS last_at, max(fresh.timestamp) FILTER (WHERE fresh.inbound) AS last_inbound_at,
            (array_agg(fresh.preview ORDER BY fresh.timestamp DESC, fresh.last_seq DESC))[1] AS preview,
            max(fresh.updated_at) AS at, max(fresh.last_seq) AS seq
     FROM fresh GROUP BY fresh.conversation_id
@@ -637,10 +644,11 @@ WITH u AS (
                                     THEN agg.last_at ELSE c.last_message_at END,
         last_message_preview = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at
                                     THEN agg.preview ELSE c.last_message_preview END,
-        last_inbound_at      = GREATEST(c.last_inbound_at, agg.last_at),
-        window_expires_at    = GREATEST(c.last_inbound_at, agg.last_at) + interval '24 hours',
-        status               = 'open',
-        snoozed_until        = NULL,
+        last_inbound_at      = GREATEST(c.last_inbound_at, agg.last_inbound_at),
+        window_expires_at    = GREATEST(c.last_inbound_at, agg.last_inbound_at) + interval '24 hours',
+        -- A customer writing opens the conversation again; a reply does not.
+        status               = CASE WHEN agg.last_inbound_at IS NOT NULL THEN 'open' ELSE c.status END,
+        snoozed_until        = CASE WHEN agg.last_inbound_at IS NOT NULL THEN NULL ELSE c.snoozed_until END,
         updated_at           = agg.at,
         last_seq             = GREATEST(c.last_seq, agg.seq)
     FROM agg
@@ -652,7 +660,7 @@ UNION ALL
 SELECT 'conversation'::text, conv.id, conv.tenant_id, conv.id, conv.last_seq FROM conv
 UNION ALL
 SELECT 'conversation'::text, c.id, c.tenant_id, c.id, c.last_seq FROM conversations c
-WHERE c.id = ANY($27::uuid[]) AND c.last_seq >= $28::bigint
+WHERE c.id = ANY($29::uuid[]) AND c.last_seq >= $30::bigint
 `
 
 type UpsertMessagesParams struct {
@@ -681,6 +689,8 @@ type UpsertMessagesParams struct {
 	Timestamps         []time.Time
 	Ats                []time.Time
 	Seqs               []int64
+	SentBys            []uuid.UUID
+	MessageStatuses    []string
 	NotCounted         []string
 	AllConversationIds []uuid.UUID
 	FirstSeq           int64
@@ -711,12 +721,17 @@ type UpsertMessagesRow struct {
 // of one second go by wamid, in byte order as in Go), and the earliest
 // revoke. A row that would not change is not written at all.
 //
+// Rows are keyed by id: an inbound message's derives from its wamid, an
+// outbound one's is wam's message id from the send request, whose wamid
+// (” until then) comes with Meta's acceptance or a status.
+//
 // A message is new to the inbox when it has content now and had none before
 // this statement: "before" is the snapshot the statement started from (the
 // old CTE), which nothing else writes inbound messages into, because one
 // projector at a time holds the checkpoint lock. New messages of a type not
-// in not_counted add to unread, move the last message forward (never back in
-// Meta's time), extend the 24-hour window and open the conversation again.
+// in not_counted move the last message forward (never back in Meta's time);
+// those from the customer also add to unread, extend the 24-hour window and
+// open the conversation again.
 //
 // Conversations must exist already (EnsureConversations, earlier in the same
 // transaction): a statement cannot update rows it inserts itself.
@@ -749,6 +764,8 @@ func (q *Queries) UpsertMessages(ctx context.Context, arg UpsertMessagesParams) 
 		arg.Timestamps,
 		arg.Ats,
 		arg.Seqs,
+		arg.SentBys,
+		arg.MessageStatuses,
 		arg.NotCounted,
 		arg.AllConversationIds,
 		arg.FirstSeq,

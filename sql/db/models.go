@@ -93,6 +93,8 @@ type Message struct {
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
 	LastSeq               int64
+	SentBy                *uuid.UUID
+	MessageStatus         string
 }
 
 type Note struct {
@@ -144,6 +146,16 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	RevokedAt *time.Time
+}
+
+type SendIdempotency struct {
+	TenantID    uuid.UUID
+	Key         string
+	RequestHash []byte
+	MessageID   uuid.UUID
+	Event       []byte
+	Published   bool
+	CreatedAt   time.Time
 }
 
 type Template struct {

@@ -116,3 +116,13 @@ UPDATE tenants SET api_requests_per_minute = @api_requests_per_minute WHERE id =
 -- name: ListNotes :many
 SELECT * FROM notes WHERE tenant_id = @tenant_id AND conversation_id = @conversation_id
 ORDER BY created_at, id;
+
+-- ConversationView is one conversation as ListConversations shows it.
+-- name: ConversationView :one
+SELECT c.id, c.phone_number_id, c.status, c.unread_count, c.last_message_at,
+       c.last_message_preview, c.window_expires_at, c.created_at, c.last_seq,
+       c.assignee_id, c.snoozed_until, c.tags,
+       k.wa_id, k.user_id, k.phone, k.profile_name
+FROM conversations c
+JOIN contacts k ON k.id = c.contact_id
+WHERE c.tenant_id = @tenant_id AND c.id = @id;
