@@ -39,6 +39,7 @@ webhook back through the API and prints a table:
   found        acked webhooks whose message is in the read models
   lost         acked webhooks not found
   duplicated   acked webhooks found more than once
+  fault_s      how long the fault lasted (for a kill: until wam served again)
   p99_ms       latency of the webhooks answered during the fault
   recovered_s  from the end of the fault until every webhook acked by then
                was found (-1: not within 3 minutes)
@@ -73,6 +74,7 @@ type reliabilityRow struct {
 	Found      int     `json:"found"`
 	Lost       int     `json:"lost"`
 	Duplicated int     `json:"duplicated"`
+	FaultS     float64 `json:"fault_s"`
 	P99Ms      float64 `json:"p99_ms"`
 	RecoveredS float64 `json:"recovered_s"`
 }
@@ -119,7 +121,7 @@ func benchReliability(ctx context.Context, args []string, getenv func(string) st
 		rows = append(rows, row)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tacked\trefused\tfound\tlost\tduplicated\tp99 during fault (ms)\trecovered after (s)\t")
+	fmt.Fprintln(tw, "scenario\tacked\trefused\tfound\tlost\tduplicated\tfault (s)\tp99 during fault (ms)\trecovered after (s)\t")
 	for _, r := range rows {
 		p99, recovered := fmt.Sprintf("%.1f", r.P99Ms), fmt.Sprintf("%.1f", r.RecoveredS)
 		if r.P99Ms == 0 {
@@ -128,7 +130,7 @@ func benchReliability(ctx context.Context, args []string, getenv func(string) st
 		if r.RecoveredS < 0 {
 			recovered = "never"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", r.Scenario, r.Acked, r.Refused, r.Found, r.Lost, r.Duplicated, p99, recovered)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%s\t%s\t\n", r.Scenario, r.Acked, r.Refused, r.Found, r.Lost, r.Duplicated, r.FaultS, p99, recovered)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -521,6 +523,7 @@ func runScenario(ctx context.Context, o reliabilityOptions, scenario string) (re
 	}
 	slices.Sort(during)
 	row.P99Ms = percentileMs(during, 0.99)
+	row.FaultS = round1(faultEnd.Sub(faultStart).Seconds())
 
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
