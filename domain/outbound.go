@@ -635,3 +635,31 @@ func checkURL(field, s string) error {
 	}
 	return nil
 }
+
+// MediaRefs are every media object m names: its own, an interactive
+// header's, and a template's header parameters.
+func (m *Outbound) MediaRefs() []*OutMedia {
+	var out []*OutMedia
+	add := func(md *OutMedia) {
+		if md != nil {
+			out = append(out, md)
+		}
+	}
+	add(m.Media())
+	if in := m.Interactive; in != nil && in.Header != nil {
+		add(in.Header.Image)
+		add(in.Header.Video)
+		add(in.Header.Document)
+	}
+	if t := m.Template; t != nil {
+		for i := range t.Components {
+			for j := range t.Components[i].Parameters {
+				p := &t.Components[i].Parameters[j]
+				add(p.Image)
+				add(p.Video)
+				add(p.Document)
+			}
+		}
+	}
+	return out
+}

@@ -15,7 +15,7 @@ import (
 const addPhoneNumber = `-- name: AddPhoneNumber :one
 INSERT INTO phone_numbers (id, tenant_id, phone_number_id, display_phone_number, waba_id)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc
+RETURNING id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc, token_status, token_error, token_invalid_at
 `
 
 type AddPhoneNumberParams struct {
@@ -48,6 +48,9 @@ func (q *Queries) AddPhoneNumber(ctx context.Context, arg AddPhoneNumberParams) 
 		&i.AccessTokenEnc,
 		&i.AppSecretEnc,
 		&i.VerifyTokenEnc,
+		&i.TokenStatus,
+		&i.TokenError,
+		&i.TokenInvalidAt,
 	)
 	return i, err
 }
@@ -102,7 +105,7 @@ INSERT INTO phone_numbers (id, tenant_id, phone_number_id, display_phone_number,
                            messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc)
 VALUES ($1, $2, $3, $4, $5, $6,
         $7, $8, $9, $10, $11)
-RETURNING id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc
+RETURNING id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc, token_status, token_error, token_invalid_at
 `
 
 type ConnectNumberParams struct {
@@ -147,6 +150,9 @@ func (q *Queries) ConnectNumber(ctx context.Context, arg ConnectNumberParams) (P
 		&i.AccessTokenEnc,
 		&i.AppSecretEnc,
 		&i.VerifyTokenEnc,
+		&i.TokenStatus,
+		&i.TokenError,
+		&i.TokenInvalidAt,
 	)
 	return i, err
 }
@@ -260,7 +266,7 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 const createTenant = `-- name: CreateTenant :one
 
 INSERT INTO tenants (id, name) VALUES ($1, $2)
-RETURNING id, name, created_at, plan, api_requests_per_minute, branding
+RETURNING id, name, created_at, plan, api_requests_per_minute, branding, messages_per_minute
 `
 
 type CreateTenantParams struct {
@@ -280,6 +286,7 @@ func (q *Queries) CreateTenant(ctx context.Context, arg CreateTenantParams) (Ten
 		&i.Plan,
 		&i.ApiRequestsPerMinute,
 		&i.Branding,
+		&i.MessagesPerMinute,
 	)
 	return i, err
 }
@@ -408,7 +415,7 @@ func (q *Queries) GetMessage(ctx context.Context, arg GetMessageParams) (Message
 }
 
 const getTenant = `-- name: GetTenant :one
-SELECT id, name, created_at, plan, api_requests_per_minute, branding FROM tenants WHERE id = $1
+SELECT id, name, created_at, plan, api_requests_per_minute, branding, messages_per_minute FROM tenants WHERE id = $1
 `
 
 func (q *Queries) GetTenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
@@ -421,6 +428,7 @@ func (q *Queries) GetTenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
 		&i.Plan,
 		&i.ApiRequestsPerMinute,
 		&i.Branding,
+		&i.MessagesPerMinute,
 	)
 	return i, err
 }
@@ -691,7 +699,7 @@ func (q *Queries) ListNotes(ctx context.Context, arg ListNotesParams) ([]Note, e
 }
 
 const listNumbers = `-- name: ListNumbers :many
-SELECT id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc FROM phone_numbers WHERE tenant_id = $1 ORDER BY created_at, id
+SELECT id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc, token_status, token_error, token_invalid_at FROM phone_numbers WHERE tenant_id = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) ListNumbers(ctx context.Context, tenantID uuid.UUID) ([]PhoneNumber, error) {
@@ -716,6 +724,9 @@ func (q *Queries) ListNumbers(ctx context.Context, tenantID uuid.UUID) ([]PhoneN
 			&i.AccessTokenEnc,
 			&i.AppSecretEnc,
 			&i.VerifyTokenEnc,
+			&i.TokenStatus,
+			&i.TokenError,
+			&i.TokenInvalidAt,
 		); err != nil {
 			return nil, err
 		}
@@ -800,7 +811,7 @@ func (q *Queries) TouchAPIKey(ctx context.Context, arg TouchAPIKeyParams) error 
 
 const updateTenant = `-- name: UpdateTenant :one
 UPDATE tenants SET name = $1, branding = $2 WHERE id = $3
-RETURNING id, name, created_at, plan, api_requests_per_minute, branding
+RETURNING id, name, created_at, plan, api_requests_per_minute, branding, messages_per_minute
 `
 
 type UpdateTenantParams struct {
@@ -819,6 +830,7 @@ func (q *Queries) UpdateTenant(ctx context.Context, arg UpdateTenantParams) (Ten
 		&i.Plan,
 		&i.ApiRequestsPerMinute,
 		&i.Branding,
+		&i.MessagesPerMinute,
 	)
 	return i, err
 }

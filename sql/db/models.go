@@ -128,6 +128,9 @@ type PhoneNumber struct {
 	AccessTokenEnc     []byte
 	AppSecretEnc       []byte
 	VerifyTokenEnc     []byte
+	TokenStatus        string
+	TokenError         string
+	TokenInvalidAt     *time.Time
 }
 
 type ProjectorCheckpoint struct {
@@ -177,6 +180,7 @@ type Tenant struct {
 	Plan                 string
 	ApiRequestsPerMinute int32
 	Branding             []byte
+	MessagesPerMinute    int32
 }
 
 type User struct {
