@@ -24,6 +24,7 @@ import (
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/ingest"
+	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/db"
@@ -80,6 +81,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Every process runs a waker: their events are deduplicated.
 	wg.Go(func() { projections.NewSnoozeWaker(database.Pool, pub, log, projections.SnoozeOptions{}).Run(projCtx) })
 	wg.Go(func() { api.PurgeSessions(projCtx, database.Pool, log, time.Hour, time.Now) })
+	wg.Go(func() { messaging.PurgeIdempotency(projCtx, database.Pool, log, time.Hour, time.Now) })
 
 	if cfg.AppSecret == "" {
 		log.Warn("META_APP_SECRET is not set: every webhook POST will be refused with 401")
