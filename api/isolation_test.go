@@ -69,6 +69,8 @@ func TestCrossTenantMatrix(t *testing.T) {
 		switch {
 		case method == http.MethodPatch && path == "/api/conversations/:id":
 			return `{"status":"closed"}`
+		case method == http.MethodPatch && path == "/api/waba/credentials/:id":
+			return `{"messages_per_second":1}`
 		case method == http.MethodPost && strings.HasSuffix(path, "/notes"):
 			return `{"body":"from tenant b"}`
 		case strings.HasSuffix(path, "/reset-password"):

@@ -28,7 +28,8 @@ type Graph interface {
 func numberOf(n db.PhoneNumber) apigen.Number {
 	return apigen.Number{Id: n.ID, PhoneNumberId: n.PhoneNumberID, DisplayPhoneNumber: n.DisplayPhoneNumber, WabaId: n.WabaID,
 		VerifiedName: n.VerifiedName, MessagesPerSecond: n.MessagesPerSecond, HasAccessToken: n.AccessTokenEnc != nil,
-		HasAppSecret: n.AppSecretEnc != nil, HasVerifyToken: n.VerifyTokenEnc != nil, CreatedAt: n.CreatedAt.UTC()}
+		HasAppSecret: n.AppSecretEnc != nil, HasVerifyToken: n.VerifyTokenEnc != nil, CreatedAt: n.CreatedAt.UTC(),
+		TokenStatus: apigen.NumberTokenStatus(n.TokenStatus), TokenError: n.TokenError}
 }
 
 // ConnectNumber stores a number's credentials after Meta confirmed that the
@@ -184,4 +185,75 @@ func (s *Server) numbersChanged() {
 	if s.cfg.NumbersChanged != nil {
 		s.cfg.NumbersChanged()
 	}
+}
+
+// PatchNumber replaces a number's access token (checked with Meta first)
+// or its rate. The number's secrets are sealed anew under the active key,
+// and a hold after Meta refused the old token ends.
+func (s handlers) PatchNumber(c echo.Context, id uuid.UUID) error {
+	p := principal(c)
+	var r apigen.PatchNumberRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var cur db.PhoneNumber
+	err := s.inTenant(ctx, p.TenantID, func(q *db.Queries) (err error) {
+		cur, err = q.GetNumber(ctx, db.GetNumberParams{TenantID: p.TenantID, ID: id})
+		return notFound(err, "phone number")
+	})
+	if err != nil {
+		return err
+	}
+	if r.AccessToken != nil {
+		if strings.ContainsAny(*r.AccessToken, " \t\r\n") {
+			return domain.Errorf(domain.ErrInvalid, "access_token: 20 to 4096 characters without spaces")
+		}
+		if _, err := s.graph.PhoneNumber(ctx, cur.PhoneNumberID, *r.AccessToken); err != nil {
+			return s.graphRefusal(c, err, "access_token")
+		}
+	}
+	set := db.ReplaceNumberCredentialsParams{TenantID: p.TenantID, ID: id, MessagesPerSecond: cur.MessagesPerSecond, SecretKeyID: s.keys.ActiveKey()}
+	if r.MessagesPerSecond != nil {
+		set.MessagesPerSecond = *r.MessagesPerSecond
+	}
+	for _, sec := range []struct {
+		field string
+		enc   []byte
+		repl  *string
+		dst   *[]byte
+	}{
+		{"access_token", cur.AccessTokenEnc, r.AccessToken, &set.AccessTokenEnc},
+		{"app_secret", cur.AppSecretEnc, nil, &set.AppSecretEnc},
+		{"verify_token", cur.VerifyTokenEnc, nil, &set.VerifyTokenEnc},
+	} {
+		aad := auth.CredentialAAD(p.TenantID, cur.PhoneNumberID, sec.field)
+		var plain []byte
+		switch {
+		case sec.repl != nil:
+			plain = []byte(*sec.repl)
+		case sec.enc != nil:
+			if plain, err = s.keys.Decrypt(cur.SecretKeyID, sec.enc, aad); err != nil {
+				return err
+			}
+		default:
+			continue
+		}
+		if _, *sec.dst, err = s.keys.Encrypt(plain, aad); err != nil {
+			return err
+		}
+	}
+	var n db.PhoneNumber
+	err = s.inTenant(ctx, p.TenantID, func(q *db.Queries) (err error) {
+		if n, err = q.ReplaceNumberCredentials(ctx, set); err != nil {
+			return notFound(err, "phone number")
+		}
+		detail := map[string]any{"messages_per_second": n.MessagesPerSecond, "access_token_replaced": r.AccessToken != nil}
+		return s.audit(ctx, q, c, p.TenantID, "number.changed", n.PhoneNumberID, detail)
+	})
+	if err != nil {
+		return err
+	}
+	s.numbersChanged()
+	return c.JSON(http.StatusOK, numberOf(n))
 }

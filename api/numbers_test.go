@@ -172,3 +172,48 @@ func TestWABABelongsToOneTenant(t *testing.T) {
 		t.Fatalf("template update for b's WABA: %d events, want one on b's subject", len(msgs))
 	}
 }
+
+// TestReplaceNumberToken: after Meta refused a number's token (the sender
+// marks it invalid), a new token checked with Meta makes it valid again,
+// its other secrets kept; a token Meta refuses changes nothing.
+func TestReplaceNumberToken(t *testing.T) {
+	e := newEnv(t)
+	e.meta.AddNumber("100", "123456123", "+1 555-078-3881", "Acme", metaToken)
+	owner := e.register(t, "owner@token.example.com")
+	rec := e.send(http.MethodPost, "/api/waba/credentials", owner.AccessToken, map[string]any{
+		"phone_number_id": "123456123", "display_phone_number": "+15550783881", "waba_id": "100",
+		"access_token": metaToken, "app_secret": "own-app-secret-value",
+	})
+	var n struct {
+		ID          string `json:"id"`
+		TokenStatus string `json:"token_status"`
+		TokenError  string `json:"token_error"`
+		Rate        int    `json:"messages_per_second"`
+		AppSecret   bool   `json:"has_app_secret"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &n); err != nil || n.TokenStatus != "valid" {
+		t.Fatalf("connect: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := e.pool.Exec(context.Background(), `UPDATE phone_numbers SET token_status = 'invalid', token_error = 'Session has expired' WHERE id = $1`, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec = e.send(http.MethodGet, "/api/waba/credentials", owner.AccessToken, "")
+	if !strings.Contains(rec.Body.String(), `"token_status":"invalid"`) || !strings.Contains(rec.Body.String(), "Session has expired") {
+		t.Errorf("list while held: %s", rec.Body)
+	}
+	if rec := e.send(http.MethodPatch, "/api/waba/credentials/"+n.ID, owner.AccessToken, map[string]any{"access_token": "EAAGnot-a-token-meta-knows-at-all"}); rec.Code != 400 {
+		t.Errorf("a token Meta refuses: %d %s", rec.Code, rec.Body)
+	}
+	newToken := "EAAGm0PX4ZCpsBAKZCZB-secret-access-token-0002"
+	e.meta.AddNumber("100", "123456123", "+1 555-078-3881", "Acme", newToken)
+	rec = e.send(http.MethodPatch, "/api/waba/credentials/"+n.ID, owner.AccessToken, map[string]any{"access_token": newToken, "messages_per_second": 20})
+	if err := json.Unmarshal(rec.Body.Bytes(), &n); rec.Code != 200 || err != nil {
+		t.Fatalf("replace: %d %s", rec.Code, rec.Body)
+	}
+	if n.TokenStatus != "valid" || n.TokenError != "" || n.Rate != 20 || !n.AppSecret {
+		t.Errorf("after the new token: %+v", n)
+	}
+	if strings.Contains(rec.Body.String(), newToken) {
+		t.Error("the token was returned")
+	}
+}

@@ -123,6 +123,24 @@ func (e MessageDirection) Valid() bool {
 	}
 }
 
+// Defines values for NumberTokenStatus.
+const (
+	NumberTokenStatusInvalid NumberTokenStatus = "invalid"
+	NumberTokenStatusValid   NumberTokenStatus = "valid"
+)
+
+// Valid indicates whether the value is a known member of the NumberTokenStatus enum.
+func (e NumberTokenStatus) Valid() bool {
+	switch e {
+	case NumberTokenStatusInvalid:
+		return true
+	case NumberTokenStatusValid:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OutInteractiveActionButtonsType.
 const (
 	OutInteractiveActionButtonsTypeReply OutInteractiveActionButtonsType = "reply"
@@ -823,9 +841,18 @@ type Number struct {
 	Id                 openapi_types.UUID `json:"id"`
 	MessagesPerSecond  int32              `json:"messages_per_second"`
 	PhoneNumberId      string             `json:"phone_number_id"`
-	VerifiedName       string             `json:"verified_name"`
-	WabaId             string             `json:"waba_id"`
+
+	// TokenError Meta's message when it refused the token
+	TokenError string `json:"token_error,omitempty"`
+
+	// TokenStatus invalid once Meta refused the token (code 190): the number's sends are held until it is replaced
+	TokenStatus  NumberTokenStatus `json:"token_status"`
+	VerifiedName string            `json:"verified_name"`
+	WabaId       string            `json:"waba_id"`
 }
+
+// NumberTokenStatus invalid once Meta refused the token (code 190): the number's sends are held until it is replaced
+type NumberTokenStatus string
 
 // NumberList defines model for NumberList.
 type NumberList struct {
@@ -998,6 +1025,12 @@ type PatchConversationRequest struct {
 
 	// Tags the whole set
 	Tags *[]string `json:"tags,omitempty"`
+}
+
+// PatchNumberRequest defines model for PatchNumberRequest.
+type PatchNumberRequest struct {
+	AccessToken       *string `json:"access_token,omitempty"`
+	MessagesPerSecond *int32  `json:"messages_per_second,omitempty"`
 }
 
 // Problem defines model for Problem.
@@ -1393,6 +1426,9 @@ type ResetPasswordJSONRequestBody = ResetPasswordRequest
 // ConnectNumberJSONRequestBody defines body for ConnectNumber for application/json ContentType.
 type ConnectNumberJSONRequestBody = ConnectNumberRequest
 
+// PatchNumberJSONRequestBody defines body for PatchNumber for application/json ContentType.
+type PatchNumberJSONRequestBody = PatchNumberRequest
+
 // ReceiveWebhookJSONRequestBody defines body for ReceiveWebhook for application/json ContentType.
 type ReceiveWebhookJSONRequestBody = ReceiveWebhookJSONBody
 
@@ -1521,6 +1557,9 @@ type ServerInterface interface {
 	// DeleteNumber Disconnect a number
 	// (DELETE /api/waba/credentials/{id})
 	DeleteNumber(ctx echo.Context, id ID) error
+	// PatchNumber Replace a number's access token, or change its rate
+	// (PATCH /api/waba/credentials/{id})
+	PatchNumber(ctx echo.Context, id ID) error
 	// VerifyWebhook Meta's subscription check
 	// (GET /api/webhook)
 	VerifyWebhook(ctx echo.Context, params VerifyWebhookParams) error
@@ -2214,6 +2253,22 @@ func (w *ServerInterfaceWrapper) DeleteNumber(ctx echo.Context) error {
 	return err
 }
 
+// PatchNumber converts echo context to params.
+func (w *ServerInterfaceWrapper) PatchNumber(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PatchNumber(ctx, id)
+	return err
+}
+
 // VerifyWebhook converts echo context to params.
 func (w *ServerInterfaceWrapper) VerifyWebhook(ctx echo.Context) error {
 	var err error
@@ -2465,6 +2520,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/waba/credentials", wrapper.ListNumbers, options.OperationMiddlewares["listNumbers"]...)
 	router.POST(options.BaseURL+"/api/waba/credentials", wrapper.ConnectNumber, options.OperationMiddlewares["connectNumber"]...)
 	router.DELETE(options.BaseURL+"/api/waba/credentials/:id", wrapper.DeleteNumber, options.OperationMiddlewares["deleteNumber"]...)
+	router.PATCH(options.BaseURL+"/api/waba/credentials/:id", wrapper.PatchNumber, options.OperationMiddlewares["patchNumber"]...)
 	router.GET(options.BaseURL+"/api/phone-numbers", wrapper.ListNumbersAlias, options.OperationMiddlewares["listNumbersAlias"]...)
 	router.POST(options.BaseURL+"/api/phone-numbers", wrapper.ConnectNumberAlias, options.OperationMiddlewares["connectNumberAlias"]...)
 	router.DELETE(options.BaseURL+"/api/phone-numbers/:id", wrapper.DeleteNumberAlias, options.OperationMiddlewares["deleteNumberAlias"]...)

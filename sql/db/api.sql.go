@@ -414,6 +414,38 @@ func (q *Queries) GetMessage(ctx context.Context, arg GetMessageParams) (Message
 	return i, err
 }
 
+const getNumber = `-- name: GetNumber :one
+SELECT id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc, token_status, token_error, token_invalid_at FROM phone_numbers WHERE tenant_id = $1 AND id = $2
+`
+
+type GetNumberParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) GetNumber(ctx context.Context, arg GetNumberParams) (PhoneNumber, error) {
+	row := q.db.QueryRow(ctx, getNumber, arg.TenantID, arg.ID)
+	var i PhoneNumber
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.PhoneNumberID,
+		&i.DisplayPhoneNumber,
+		&i.WabaID,
+		&i.CreatedAt,
+		&i.VerifiedName,
+		&i.MessagesPerSecond,
+		&i.SecretKeyID,
+		&i.AccessTokenEnc,
+		&i.AppSecretEnc,
+		&i.VerifyTokenEnc,
+		&i.TokenStatus,
+		&i.TokenError,
+		&i.TokenInvalidAt,
+	)
+	return i, err
+}
+
 const getTenant = `-- name: GetTenant :one
 SELECT id, name, created_at, plan, api_requests_per_minute, branding, messages_per_minute FROM tenants WHERE id = $1
 `
@@ -736,6 +768,58 @@ func (q *Queries) ListNumbers(ctx context.Context, tenantID uuid.UUID) ([]PhoneN
 		return nil, err
 	}
 	return items, nil
+}
+
+const replaceNumberCredentials = `-- name: ReplaceNumberCredentials :one
+UPDATE phone_numbers SET secret_key_id = $1, access_token_enc = $2,
+    app_secret_enc = $3, verify_token_enc = $4,
+    messages_per_second = $5,
+    token_status = 'valid', token_error = '', token_invalid_at = NULL
+WHERE tenant_id = $6 AND id = $7
+RETURNING id, tenant_id, phone_number_id, display_phone_number, waba_id, created_at, verified_name, messages_per_second, secret_key_id, access_token_enc, app_secret_enc, verify_token_enc, token_status, token_error, token_invalid_at
+`
+
+type ReplaceNumberCredentialsParams struct {
+	SecretKeyID       string
+	AccessTokenEnc    []byte
+	AppSecretEnc      []byte
+	VerifyTokenEnc    []byte
+	MessagesPerSecond int32
+	TenantID          uuid.UUID
+	ID                uuid.UUID
+}
+
+// ReplaceNumberCredentials stores a number's secrets sealed anew (a new
+// access token among them) and its rate; the token works again.
+func (q *Queries) ReplaceNumberCredentials(ctx context.Context, arg ReplaceNumberCredentialsParams) (PhoneNumber, error) {
+	row := q.db.QueryRow(ctx, replaceNumberCredentials,
+		arg.SecretKeyID,
+		arg.AccessTokenEnc,
+		arg.AppSecretEnc,
+		arg.VerifyTokenEnc,
+		arg.MessagesPerSecond,
+		arg.TenantID,
+		arg.ID,
+	)
+	var i PhoneNumber
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.PhoneNumberID,
+		&i.DisplayPhoneNumber,
+		&i.WabaID,
+		&i.CreatedAt,
+		&i.VerifiedName,
+		&i.MessagesPerSecond,
+		&i.SecretKeyID,
+		&i.AccessTokenEnc,
+		&i.AppSecretEnc,
+		&i.VerifyTokenEnc,
+		&i.TokenStatus,
+		&i.TokenError,
+		&i.TokenInvalidAt,
+	)
+	return i, err
 }
 
 const revokeAPIKey = `-- name: RevokeAPIKey :execrows

@@ -126,3 +126,16 @@ SELECT c.id, c.phone_number_id, c.status, c.unread_count, c.last_message_at,
 FROM conversations c
 JOIN contacts k ON k.id = c.contact_id
 WHERE c.tenant_id = @tenant_id AND c.id = @id;
+
+-- name: GetNumber :one
+SELECT * FROM phone_numbers WHERE tenant_id = @tenant_id AND id = @id;
+
+-- ReplaceNumberCredentials stores a number's secrets sealed anew (a new
+-- access token among them) and its rate; the token works again.
+-- name: ReplaceNumberCredentials :one
+UPDATE phone_numbers SET secret_key_id = @secret_key_id, access_token_enc = @access_token_enc,
+    app_secret_enc = @app_secret_enc, verify_token_enc = @verify_token_enc,
+    messages_per_second = @messages_per_second,
+    token_status = 'valid', token_error = '', token_invalid_at = NULL
+WHERE tenant_id = @tenant_id AND id = @id
+RETURNING *;
