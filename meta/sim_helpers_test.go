@@ -221,3 +221,16 @@ func graphErr(tb testing.TB, err error) *Error {
 	}
 	return ge
 }
+
+// newEchoServer answers every request with a Graph API error repeating
+// the Authorization header, as a misbehaving server might.
+func newEchoServer(tb testing.TB) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+			"message": "bad header " + r.Header.Get("Authorization"), "type": "OAuthException", "code": 100,
+			"error_data": map[string]any{"details": r.Header.Get("Authorization")}}})
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}

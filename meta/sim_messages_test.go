@@ -53,7 +53,7 @@ func validMessages(mediaID string) map[string]map[string]any {
 			"body": map[string]any{"text": "Confirm?"}, "footer": map[string]any{"text": "Acme"}, "action": map[string]any{"buttons": buttons(3)}}),
 		"list": msg("interactive", interactive("list", map[string]any{"button": "Options", "sections": []any{
 			map[string]any{"title": "First", "rows": rows(5)}, map[string]any{"title": "Second", "rows": rows(5)[:0:0]}}})),
-		"cta_url": msg("interactive", interactive("cta_url", map[string]any{"name": "cta_url", "parameters": map[string]any{"display_text": "Open", "url": "https://example.com"}})),
+		"cta_url":          msg("interactive", interactive("cta_url", map[string]any{"name": "cta_url", "parameters": map[string]any{"display_text": "Open", "url": "https://example.com"}})),
 		"location request": msg("interactive", interactive("location_request_message", map[string]any{"name": "send_location"})),
 		"reaction":         msg("reaction", map[string]any{"message_id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0RTJEOTc2ODVERUY5RDlGNkYA", "emoji": "👍"}),
 		"reply with context": func() map[string]any {
