@@ -56,6 +56,9 @@ type SimStats struct {
 		Downloaded int `json:"downloaded"`
 		Deleted    int `json:"deleted"`
 	} `json:"media"`
+	// Scheduled is how much delayed work waits: statuses not yet due,
+	// retries, template reviews, the next background customer.
+	Scheduled int `json:"scheduled"`
 	// Webhooks counts deliveries: taken by wam, attempts, failed attempts,
 	// dropped after retrying for RetryFor, and still to be delivered.
 	Webhooks struct {
@@ -99,6 +102,7 @@ func (s *Simulator) snapshot(withSends bool) SimStats {
 			st.Sends[wamid] = SimSend{PhoneNumberID: m.number, To: m.to, Type: m.typ, Callback: m.callback}
 		}
 	}
+	st.Scheduled = s.sched.pending()
 	h := &s.hooks
 	st.Webhooks.Delivered, st.Webhooks.Attempts, st.Webhooks.Failures = h.delivered.Load(), h.attempts.Load(), h.failures.Load()
 	st.Webhooks.Dropped, st.Webhooks.Pending = h.dropped.Load(), h.pending.Load()
