@@ -330,38 +330,77 @@ func (g *WebhookGen) Status(status string) (body []byte, wamid string) {
 	wamid = g.wamid(s.waID, false)
 	s.lastOut = wamid
 	at := g.now()
-	body = g.envelope(func(v *genObject) {
+	u := statusUpdate{wamid: wamid, status: status, at: at, recipient: s.waID}
+	if status == "failed" {
+		u.errs = []genError{genPick(g.rng, genStatusErrors)}
+	} else {
+		category := genPick(g.rng, genPricingCategories)
+		if status == "sent" && g.rng.IntN(100) < 40 {
+			u.conversation = &statusConversation{id: g.hexString(16), expires: at.Add(24 * time.Hour).Truncate(time.Minute), origin: category.name}
+		}
+		u.pricing = &category
+	}
+	body = messagesEnvelope(g.wabaID, g.displayPhone, g.phoneNumberID, func(v *genObject) {
 		v.array("statuses", func(a *genArray) {
-			a.object(func(st *genObject) {
-				st.str("id", wamid)
-				st.str("status", status)
-				st.str("timestamp", genUnix(at))
-				st.str("recipient_id", s.waID)
-				if status == "failed" {
-					e := genPick(g.rng, genStatusErrors)
-					st.array("errors", func(a *genArray) {
-						a.object(func(o *genObject) { g.metaError(o, e) })
-					})
-					return
-				}
-				category := genPick(g.rng, genPricingCategories)
-				if status == "sent" && g.rng.IntN(100) < 40 {
-					st.object("conversation", func(c *genObject) {
-						c.str("id", g.hexString(16))
-						c.str("expiration_timestamp", genUnix(at.Add(24*time.Hour).Truncate(time.Minute)))
-						c.object("origin", func(o *genObject) { o.str("type", category.name) })
-					})
-				}
-				st.object("pricing", func(p *genObject) {
-					p.literal("billable", strconv.FormatBool(category.billable))
-					p.str("pricing_model", "PMP")
-					p.str("category", category.name)
-					p.str("type", category.typ)
-				})
-			})
+			a.object(func(st *genObject) { writeStatus(st, u) })
 		})
 	})
 	return body, wamid
+}
+
+// statusUpdate is one entry of a webhook's statuses[].
+type statusUpdate struct {
+	wamid, status, recipient string
+	at                       time.Time
+	callback                 string // biz_opaque_callback_data echoed from the send
+	conversation             *statusConversation
+	pricing                  *genPricing
+	errs                     []genError
+}
+
+// statusConversation is a status's conversation object; expires is zero
+// where Meta leaves expiration_timestamp out (after "sent").
+type statusConversation struct {
+	id      string
+	expires time.Time
+	origin  string
+}
+
+// writeStatus writes u in Meta's member order; a failed status carries its
+// errors and neither conversation nor pricing.
+func writeStatus(st *genObject, u statusUpdate) {
+	st.str("id", u.wamid)
+	st.str("status", u.status)
+	st.str("timestamp", genUnix(u.at))
+	st.str("recipient_id", u.recipient)
+	if u.callback != "" {
+		st.str("biz_opaque_callback_data", u.callback)
+	}
+	if len(u.errs) > 0 {
+		st.array("errors", func(a *genArray) {
+			for _, e := range u.errs {
+				a.object(func(o *genObject) { writeMetaError(o, e) })
+			}
+		})
+		return
+	}
+	if c := u.conversation; c != nil {
+		st.object("conversation", func(o *genObject) {
+			o.str("id", c.id)
+			if !c.expires.IsZero() {
+				o.str("expiration_timestamp", genUnix(c.expires))
+			}
+			o.object("origin", func(o *genObject) { o.str("type", c.origin) })
+		})
+	}
+	if p := u.pricing; p != nil {
+		st.object("pricing", func(o *genObject) {
+			o.literal("billable", strconv.FormatBool(p.billable))
+			o.str("pricing_model", "PMP")
+			o.str("category", p.name)
+			o.str("type", p.typ)
+		})
+	}
 }
 
 // inbound writes a message from s of the given type; fill adds the
@@ -386,55 +425,88 @@ func (g *WebhookGen) inboundWith(s *genSender, typ, replyTo string, fill func(m 
 		replyTo = s.lastOut // the user swiped to quote the business's message
 	}
 	referral := typ == "text" && replyTo == "" && g.rng.IntN(100) < 20
-	body := g.envelope(func(v *genObject) {
-		v.array("contacts", func(a *genArray) {
-			a.object(func(c *genObject) {
-				c.object("profile", func(p *genObject) { p.str("name", s.name) })
-				c.str("wa_id", s.waID)
-			})
-		})
-		v.array("messages", func(a *genArray) {
-			a.object(func(m *genObject) {
-				if replyTo != "" {
-					m.object("context", func(c *genObject) {
-						c.str("from", g.displayPhone)
-						c.str("id", replyTo)
-					})
-				}
-				m.str("from", s.waID)
-				m.str("id", wamid)
-				m.str("timestamp", genUnix(at))
-				m.str("type", typ)
-				fill(m)
-				if referral {
-					g.referral(m)
-				}
-			})
+	in := inboundMessage{waID: s.waID, name: s.name, wamid: wamid, at: at, typ: typ}
+	if replyTo != "" {
+		in.contextFrom, in.contextID = g.displayPhone, replyTo
+	}
+	body := messagesEnvelope(g.wabaID, g.displayPhone, g.phoneNumberID, func(v *genObject) {
+		writeInbound(v, in, func(m *genObject) {
+			fill(m)
+			if referral {
+				g.referral(m)
+			}
 		})
 	})
 	s.lastIn = wamid
 	return body, wamid
 }
 
-// envelope wraps a change value in Meta's object/entry/changes structure.
-func (g *WebhookGen) envelope(value func(v *genObject)) []byte {
+// inboundMessage is what every message from a user carries; contextID is
+// the wamid it replies to, contextFrom the business's display number.
+type inboundMessage struct {
+	waID, name, wamid      string
+	at                     time.Time
+	typ                    string
+	contextFrom, contextID string
+}
+
+// writeInbound writes the contacts and messages members of a change value
+// for one message of in; fill adds the type-specific member.
+func writeInbound(v *genObject, in inboundMessage, fill func(m *genObject)) {
+	v.array("contacts", func(a *genArray) {
+		a.object(func(c *genObject) {
+			c.object("profile", func(p *genObject) { p.str("name", in.name) })
+			c.str("wa_id", in.waID)
+		})
+	})
+	v.array("messages", func(a *genArray) {
+		a.object(func(m *genObject) {
+			if in.contextID != "" {
+				m.object("context", func(c *genObject) {
+					c.str("from", in.contextFrom)
+					c.str("id", in.contextID)
+				})
+			}
+			m.str("from", in.waID)
+			m.str("id", in.wamid)
+			m.str("timestamp", genUnix(in.at))
+			m.str("type", in.typ)
+			fill(m)
+		})
+	})
+}
+
+// messagesEnvelope wraps a "messages" change value of phone number
+// phoneNumberID (display number displayPhone, digits only) in Meta's
+// object/entry/changes structure.
+func messagesEnvelope(wabaID, displayPhone, phoneNumberID string, value func(v *genObject)) []byte {
+	return webhookEnvelope(wabaID, "messages", time.Time{}, func(v *genObject) {
+		v.str("messaging_product", "whatsapp")
+		v.object("metadata", func(md *genObject) {
+			md.str("display_phone_number", displayPhone)
+			md.str("phone_number_id", phoneNumberID)
+		})
+		value(v)
+	})
+}
+
+// webhookEnvelope wraps the value of a change of field in Meta's
+// object/entry/changes structure; a non-zero at is the entry's time, which
+// Meta gives on account-level changes such as template status updates.
+func webhookEnvelope(wabaID, field string, at time.Time, value func(v *genObject)) []byte {
 	b := bytes.NewBuffer(make([]byte, 0, 2048))
 	writeGenObject(b, func(root *genObject) {
 		root.str("object", "whatsapp_business_account")
 		root.array("entry", func(a *genArray) {
 			a.object(func(e *genObject) {
-				e.str("id", g.wabaID)
+				e.str("id", wabaID)
+				if !at.IsZero() {
+					e.literal("time", strconv.FormatInt(at.Unix(), 10))
+				}
 				e.array("changes", func(a *genArray) {
 					a.object(func(c *genObject) {
-						c.object("value", func(v *genObject) {
-							v.str("messaging_product", "whatsapp")
-							v.object("metadata", func(md *genObject) {
-								md.str("display_phone_number", g.displayPhone)
-								md.str("phone_number_id", g.phoneNumberID)
-							})
-							value(v)
-						})
-						c.str("field", "messages")
+						c.object("value", value)
+						c.str("field", field)
 					})
 				})
 			})
@@ -476,7 +548,8 @@ func (g *WebhookGen) referral(m *genObject) {
 	})
 }
 
-func (g *WebhookGen) metaError(o *genObject, e genError) {
+// writeMetaError writes an entry of a status's or a value's errors[].
+func writeMetaError(o *genObject, e genError) {
 	o.literal("code", strconv.Itoa(e.code))
 	o.str("title", e.title)
 	o.str("message", e.title)
@@ -494,13 +567,19 @@ func (g *WebhookGen) sender() *genSender { return &g.senders[g.rng.IntN(len(g.se
 func (g *WebhookGen) wamid(waID string, inbound bool) string {
 	g.issued++
 	x := (g.issued ^ g.key) * 0xbf58476d1ce4e5b9 // odd factor: a bijection on uint64
-	var id string
+	id := strings.ToUpper(g.hexString(1)) + genHex16(x)
+	if inbound {
+		id = "3A" + id
+	}
+	return encodeWamid(waID, id, inbound)
+}
+
+// encodeWamid is the wamid of the message id (hex digits) to or from the
+// user waID: "wamid." and the base64 of the small protobuf Meta uses.
+func encodeWamid(waID, id string, inbound bool) string {
 	dir := byte(0x11)
 	if inbound {
 		dir = 0x12
-		id = "3A" + strings.ToUpper(g.hexString(1)) + genHex16(x)
-	} else {
-		id = strings.ToUpper(g.hexString(1)) + genHex16(x)
 	}
 	raw := make([]byte, 0, 64)
 	raw = append(raw, 0x1c, 0x18, byte(len(waID)))
