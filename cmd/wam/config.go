@@ -29,6 +29,9 @@ type config struct {
 	TrustedProxies  string
 	MetaBaseURL     string
 	MetaVersion     string
+	SettleWait      time.Duration
+	PairInterval    time.Duration
+	PairBurst       int
 }
 
 func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -59,6 +62,12 @@ func (c *config) registerServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", dup, "JetStream duplicate window; 0: 2m (WAM_DUPLICATE_WINDOW)")
 	fs.StringVar(&c.MetaBaseURL, "meta-api-base-url", or(getenv("META_API_BASE_URL"), "https://graph.facebook.com"), "Meta Graph API `url` (META_API_BASE_URL)")
 	fs.StringVar(&c.MetaVersion, "meta-api-version", or(getenv("META_API_VERSION"), "v23.0"), "Graph API `version` (META_API_VERSION)")
+	settle, _ := time.ParseDuration(getenv("WAM_SEND_SETTLE_WAIT"))
+	pair, _ := time.ParseDuration(getenv("WAM_PAIR_INTERVAL"))
+	burst, _ := strconv.Atoi(getenv("WAM_PAIR_BURST"))
+	fs.DurationVar(&c.SettleWait, "send-settle-wait", settle, "how long a send attempted without a known outcome (a crash, a timeout) waits for a status webhook before it is sent again; 0: 1m (WAM_SEND_SETTLE_WAIT)")
+	fs.DurationVar(&c.PairInterval, "pair-interval", pair, "one message to the same recipient from a number per this interval, after --pair-burst; 0: 6s, Meta's pair rate (WAM_PAIR_INTERVAL)")
+	fs.IntVar(&c.PairBurst, "pair-burst", burst, "messages to the same recipient at once before --pair-interval applies; 0: 45 (WAM_PAIR_BURST)")
 	fs.StringVar(&c.FrontendURL, "frontend-url", getenv("FRONTEND_URL"), "the one browser `origin` allowed to call the API cross-origin (CORS); empty: same origin only (FRONTEND_URL)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", getenv("WAM_TRUSTED_PROXIES"), "comma-separated `networks` (CIDR) of reverse proxies whose X-Forwarded-For names the client; empty: the client is the connection's peer (WAM_TRUSTED_PROXIES)")
 	fs.StringVar(&c.DebugListen, "debug-listen", getenv("WAM_DEBUG_LISTEN"), "`host:port` serving Go's /debug/pprof profiles, for operators; keep it private (WAM_DEBUG_LISTEN)")

@@ -27,6 +27,7 @@ import (
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/projections"
+	"github.com/wam-project/wam/sender"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/migrations"
 	"github.com/wam-project/wam/sql/pgserver"
@@ -107,9 +108,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	router.OnRecover(adopter.Nudge)
 	wg.Go(func() { adopter.Run(projCtx) })
 
+	graph := meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion)
+	send := sender.New(database.Pool, bus.JS, pub, graph, keys, nil, sender.Options{
+		Logger: log, SettleWait: cfg.SettleWait, PairInterval: cfg.PairInterval, PairBurst: cfg.PairBurst,
+	})
+	wg.Go(func() { send.Run(projCtx) })
+
 	reg := newRegistry(bus, inbox)
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
-		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion),
+		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: graph,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge},
 		database.Pool, pub, log,
 		api.Dependency{Name: "postgres", Ready: database.Ready},

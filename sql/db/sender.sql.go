@@ -38,7 +38,7 @@ func (q *Queries) InvalidateToken(ctx context.Context, arg InvalidateTokenParams
 
 const senderNumber = `-- name: SenderNumber :one
 
-SELECT p.tenant_id, p.phone_number_id, p.messages_per_second, p.secret_key_id, p.access_token_enc,
+SELECT p.tenant_id, p.phone_number_id, p.waba_id, p.messages_per_second, p.secret_key_id, p.access_token_enc,
        p.token_status, t.messages_per_minute
 FROM phone_numbers p JOIN tenants t ON t.id = p.tenant_id
 WHERE p.phone_number_id = $1
@@ -47,6 +47,7 @@ WHERE p.phone_number_id = $1
 type SenderNumberRow struct {
 	TenantID          uuid.UUID
 	PhoneNumberID     string
+	WabaID            string
 	MessagesPerSecond int32
 	SecretKeyID       string
 	AccessTokenEnc    []byte
@@ -54,7 +55,8 @@ type SenderNumberRow struct {
 	MessagesPerMinute int32
 }
 
-// Queries of the sender (sender/), across tenants as the table owner.
+// Queries of the workers that act at Meta for a tenant's numbers (numbers/,
+// sender/), across tenants as the table owner.
 // SenderNumber is what sending from a number needs: its tenant and limits,
 // and its sealed access token.
 func (q *Queries) SenderNumber(ctx context.Context, phoneNumberID string) (SenderNumberRow, error) {
@@ -63,6 +65,7 @@ func (q *Queries) SenderNumber(ctx context.Context, phoneNumberID string) (Sende
 	err := row.Scan(
 		&i.TenantID,
 		&i.PhoneNumberID,
+		&i.WabaID,
 		&i.MessagesPerSecond,
 		&i.SecretKeyID,
 		&i.AccessTokenEnc,
@@ -93,4 +96,59 @@ func (q *Queries) SentState(ctx context.Context, arg SentStateParams) (SentState
 	var i SentStateRow
 	err := row.Scan(&i.Wamid, &i.Status)
 	return i, err
+}
+
+const wABANumbers = `-- name: WABANumbers :many
+SELECT p.tenant_id, p.phone_number_id, p.waba_id, p.messages_per_second, p.secret_key_id, p.access_token_enc,
+       p.token_status, t.messages_per_minute
+FROM phone_numbers p JOIN tenants t ON t.id = p.tenant_id
+WHERE p.tenant_id = $1 AND p.waba_id = $2 AND p.access_token_enc IS NOT NULL
+ORDER BY (p.token_status = 'valid') DESC, p.created_at
+`
+
+type WABANumbersParams struct {
+	TenantID uuid.UUID
+	WabaID   string
+}
+
+type WABANumbersRow struct {
+	TenantID          uuid.UUID
+	PhoneNumberID     string
+	WabaID            string
+	MessagesPerSecond int32
+	SecretKeyID       string
+	AccessTokenEnc    []byte
+	TokenStatus       string
+	MessagesPerMinute int32
+}
+
+// WABANumbers are a tenant's numbers in WhatsApp Business Account waba,
+// those with a working token first: any of them may act for the WABA.
+func (q *Queries) WABANumbers(ctx context.Context, arg WABANumbersParams) ([]WABANumbersRow, error) {
+	rows, err := q.db.Query(ctx, wABANumbers, arg.TenantID, arg.WabaID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WABANumbersRow
+	for rows.Next() {
+		var i WABANumbersRow
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.PhoneNumberID,
+			&i.WabaID,
+			&i.MessagesPerSecond,
+			&i.SecretKeyID,
+			&i.AccessTokenEnc,
+			&i.TokenStatus,
+			&i.MessagesPerMinute,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
