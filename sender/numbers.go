@@ -19,7 +19,7 @@ type number struct {
 	perSecond int
 	perMinute int
 	token     string
-	sealed    []byte // the token as stored, to tell a replaced one
+	sealed    []byte      // the token as stored, to tell a replaced one
 	held      atomic.Bool // Meta refused the token (190): wait for a new one
 	fetched   time.Time
 }
