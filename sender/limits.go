@@ -17,9 +17,9 @@ type Limits struct {
 	// number, after PairBurst; Meta allows about one every 6 s.
 	PairRate  float64
 	PairBurst int
-	// Margin is the share of a number's messages per second used: the
-	// simulator and Meta count by clock second, and requests do not arrive
-	// exactly as they left.
+	// Margin is the share of a number's messages per second, and of the
+	// pair rate, used: Meta counts by its clock, and requests do not
+	// arrive exactly as they left.
 	Margin float64
 
 	mu      sync.Mutex
@@ -84,7 +84,7 @@ func (l *Limits) limiters(tenant string, perMinute int, number string, perSecond
 	k := pairKey{number, to}
 	pl := l.pairs[k]
 	if pl == nil {
-		pl = rate.NewLimiter(rate.Limit(l.PairRate), l.PairBurst)
+		pl = rate.NewLimiter(rate.Limit(l.PairRate*l.Margin), l.PairBurst)
 		l.pairs[k] = pl
 	}
 	return tl.lim, nl.lim, pl

@@ -7,7 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,9 +29,57 @@ const (
 // connected through the API (its token checked with the simulator).
 type sendRig struct {
 	base, apiKey, tenant string
+	numberID             string // wam's id of the connected number
 	sim                  *meta.Simulator
+	sends                *sendLog
 	stop                 func() error
 	env                  map[string]string
+}
+
+// sendLog records when the simulator accepted each message (a 200 to POST
+// /{phone-number-id}/messages), by number.
+type sendLog struct {
+	mu sync.Mutex
+	at map[string][]time.Time
+}
+
+func (l *sendLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusOK {
+			parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+			l.mu.Lock()
+			l.at[parts[len(parts)-2]] = append(l.at[parts[len(parts)-2]], time.Now())
+			l.mu.Unlock()
+		}
+	})
+}
+
+// rate is how many messages a second number sent, from its first accepted
+// send to its last, and how many there were.
+func (l *sendLog) rate(number string) (float64, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at := l.at[number]
+	if len(at) < 2 {
+		return 0, len(at)
+	}
+	return float64(len(at)-1) / at[len(at)-1].Sub(at[0]).Seconds(), len(at)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
@@ -41,7 +92,8 @@ func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
 	o.WebhookURL, o.AppSecret = base+"/api/webhook", testSecret
 	sim := meta.NewSimulatorWith(o)
 	t.Cleanup(sim.Close)
-	graph := httptest.NewServer(sim)
+	sends := &sendLog{at: map[string][]time.Time{}}
+	graph := httptest.NewServer(sends.wrap(sim))
 	t.Cleanup(graph.Close)
 	sim.AddNumber(simWABA, simPNID, "+1 555-030-0300", "Acme", simToken)
 	env := map[string]string{
@@ -58,7 +110,7 @@ func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
 	}{&created.TenantID, &created.APIKey}); err != nil {
 		t.Fatal(err)
 	}
-	r := &sendRig{apiKey: created.APIKey, tenant: created.TenantID, sim: sim, env: env}
+	r := &sendRig{apiKey: created.APIKey, tenant: created.TenantID, sim: sim, sends: sends, env: env}
 	r.base, r.stop = startServe(t, env, append([]string{"--port", strconv.Itoa(port)}, args...)...)
 	code, body := r.call(t, http.MethodPost, "/api/waba/credentials", "", map[string]any{
 		"phone_number_id": simPNID, "display_phone_number": "+15550300300", "waba_id": simWABA, "access_token": simToken,
@@ -66,6 +118,9 @@ func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
 	if code != http.StatusCreated {
 		t.Fatalf("connect the number: %d %s", code, body)
 	}
+	var n struct{ ID string }
+	_ = json.Unmarshal(body, &n)
+	r.numberID = n.ID
 	return r
 }
 
@@ -236,4 +291,187 @@ func TestSendEveryTypeEndToEnd(t *testing.T) {
 		t.Errorf("the refused template: sent %d, rejected %v", st.ByCallback["wam:"+bad.ID], st.Rejected)
 	}
 
+}
+
+// templates sends the approved template "hello" (no parameters) to n
+// distinct recipients, or to one when one is set, and returns the ids.
+func (r *sendRig) templates(t testing.TB, n int, one string) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		to := one
+		if to == "" {
+			to = fmt.Sprintf("1650777%04d", i)
+		}
+		ids[i] = r.send(t, `{"to":"`+to+`","type":"template","template":{"name":"hello","language":{"code":"en_US"}}}`).ID
+	}
+	return ids
+}
+
+// settled waits until every message of ids is accepted or beyond (or
+// failed), and returns them.
+func (r *sendRig) settled(t testing.TB, timeout time.Duration, ids []string) map[string]sentMsg {
+	t.Helper()
+	got := map[string]sentMsg{}
+	eventually(t, timeout, fmt.Sprintf("%d messages settled", len(ids)), func() bool {
+		for _, id := range ids {
+			if m, ok := got[id]; ok && m.Status != "queued" {
+				continue
+			}
+			m := r.message(t, id)
+			if m.Status == "" || m.Status == "queued" {
+				return false
+			}
+			got[id] = m
+		}
+		return true
+	})
+	return got
+}
+
+func (r *sendRig) addHello() {
+	r.sim.AddTemplate(simWABA, meta.Template{Name: "hello", Language: "en_US", Category: "UTILITY",
+		Components: json.RawMessage(`[{"type":"BODY","text":"Hello from Acme."}]`)})
+}
+
+// TestSendKeepsNumberRate: 500 messages from one number limited to 20 a
+// second: the simulator never refuses one for throughput (130429), never
+// sees more than 20 in a second, and the rate it sees is within 5% of 20.
+func TestSendKeepsNumberRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("25 s of sending: not in -short")
+	}
+	t.Parallel()
+	r := newSendRig(t, meta.SimOptions{})
+	r.addHello()
+	r.sim.SetThroughput(simPNID, 20)
+	if code, body := r.call(t, http.MethodPatch, "/api/waba/credentials/"+r.numberID, "", map[string]any{"messages_per_second": 20}); code != 200 {
+		t.Fatalf("set the rate: %d %s", code, body)
+	}
+	ids := r.templates(t, 500, "")
+	got := r.settled(t, 90*time.Second, ids)
+	for id, m := range got {
+		if m.Status == "failed" {
+			t.Errorf("%s failed: %+v", id, m.Error)
+		}
+	}
+	st := r.sim.Stats()
+	rate, n := r.sends.rate(simPNID)
+	t.Logf("%d sent at %.2f/s; the most in one second %d; refused %v", n, rate, st.MaxPerSecond[simPNID], st.Rejected)
+	if st.Rejected["130429"] != 0 {
+		t.Errorf("the simulator refused %d sends for throughput", st.Rejected["130429"])
+	}
+	if st.MaxPerSecond[simPNID] > 20 {
+		t.Errorf("%d sends in one second, beyond the number's 20", st.MaxPerSecond[simPNID])
+	}
+	if n != 500 || rate < 19 || rate > 20 {
+		t.Errorf("%d sends at %.2f/s, want 500 within 5%% of 20/s", n, rate)
+	}
+}
+
+// TestSendKeepsPairRate: a burst of messages to one recipient goes out in
+// the pair rate's burst, then one per interval; the simulator, which
+// enforces the same pair rate, refuses none (131056).
+func TestSendKeepsPairRate(t *testing.T) {
+	t.Parallel()
+	r := newSendRig(t, meta.SimOptions{PairInterval: time.Second, PairBurst: 5}, "--pair-interval", "1s", "--pair-burst", "5")
+	r.addHello()
+	ids := r.templates(t, 10, "16505550101")
+	got := r.settled(t, 60*time.Second, ids)
+	for id, m := range got {
+		if m.Status == "failed" {
+			t.Errorf("%s failed: %+v", id, m.Error)
+		}
+	}
+	if st := r.sim.Stats(); st.Rejected["131056"] != 0 {
+		t.Errorf("the simulator refused %d sends for the pair rate", st.Rejected["131056"])
+	}
+	r.sends.mu.Lock()
+	at := r.sends.at[simPNID]
+	r.sends.mu.Unlock()
+	if len(at) != 10 {
+		t.Fatalf("%d sends, want 10", len(at))
+	}
+	// After the burst of 5, one a second: the 10th no sooner than ~5 s
+	// after the first.
+	if gap := at[9].Sub(at[0]); gap < 4500*time.Millisecond {
+		t.Errorf("10 messages to one recipient within %s: the pair rate allows 5 then 1/s", gap)
+	}
+}
+
+// TestSendHoldsOnInvalidToken: when Meta refuses a number's token (190),
+// its sends wait instead of failing one by one, the number shows the token
+// invalid; a new token resumes them, each sent once.
+func TestSendHoldsOnInvalidToken(t *testing.T) {
+	t.Parallel()
+	r := newSendRig(t, meta.SimOptions{})
+	r.addHello()
+	first := r.templates(t, 1, "")
+	r.settled(t, 30*time.Second, first)
+
+	const newToken = "EAAGsimulated-access-token-for-tests-0002"
+	r.sim.AddNumber(simWABA, simPNID, "+1 555-030-0300", "Acme", newToken) // the old token no longer works
+	held := r.templates(t, 5, "")
+	eventually(t, 30*time.Second, "the number's token marked invalid", func() bool {
+		_, body := r.call(t, http.MethodGet, "/api/waba/credentials", "", nil)
+		return strings.Contains(string(body), `"token_status":"invalid"`)
+	})
+	for _, id := range held {
+		var m sentMsg
+		eventually(t, 10*time.Second, "the held message projected", func() bool {
+			m = r.message(t, id)
+			return m.Status != ""
+		})
+		if m.Status != "queued" {
+			t.Errorf("%s while the number is held: %s, want queued", id, m.Status)
+		}
+	}
+	if code, body := r.call(t, http.MethodPatch, "/api/waba/credentials/"+r.numberID, "", map[string]any{"access_token": newToken}); code != 200 {
+		t.Fatalf("replace the token: %d %s", code, body)
+	}
+	for id, m := range r.settled(t, 60*time.Second, held) {
+		if m.Status == "failed" {
+			t.Errorf("%s failed after the new token: %+v", id, m.Error)
+		}
+		if n := r.sim.Stats().ByCallback["wam:"+id]; n != 1 {
+			t.Errorf("%s sent %d times", id, n)
+		}
+	}
+}
+
+// TestSendRetriesOrFails: a throughput refusal (130429) is retried until
+// Meta takes the message, which is then sent once; an undeliverable one
+// (131026) fails at once with Meta's code.
+func TestSendRetriesOrFails(t *testing.T) {
+	t.Parallel()
+	r := newSendRig(t, meta.SimOptions{})
+	r.addHello()
+	r.sim.SetFaults(meta.Faults{ErrorShare: 1, ErrorCode: 131026})
+	failed := r.templates(t, 1, "")[0]
+	var m sentMsg
+	eventually(t, 20*time.Second, "the undeliverable message failed", func() bool {
+		m = r.message(t, failed)
+		return m.Status == "failed"
+	})
+	if m.Error == nil || m.Error.Code != 131026 {
+		t.Errorf("failed with %+v, want code 131026", m.Error)
+	}
+	if n := r.sim.Stats().Rejected["131026"]; n != 1 {
+		t.Errorf("the undeliverable message was tried %d times, want once", n)
+	}
+
+	r.sim.SetFaults(meta.Faults{ErrorShare: 1, ErrorCode: 130429})
+	retried := r.templates(t, 1, "")[0]
+	eventually(t, 20*time.Second, "refusals for throughput", func() bool { return r.sim.Stats().Rejected["130429"] >= 2 })
+	if m := r.message(t, retried); m.Status != "queued" {
+		t.Errorf("while Meta refuses for throughput: %s, want queued", m.Status)
+	}
+	r.sim.SetFaults(meta.Faults{})
+	got := r.settled(t, 60*time.Second, []string{retried})
+	if got[retried].Status == "failed" {
+		t.Errorf("the retried message failed: %+v", got[retried].Error)
+	}
+	if n := r.sim.Stats().ByCallback["wam:"+retried]; n != 1 {
+		t.Errorf("the retried message was sent %d times", n)
+	}
 }
