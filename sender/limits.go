@@ -31,6 +31,39 @@ type Limits struct {
 type numberLimit struct {
 	perSecond int
 	lim       *rate.Limiter
+
+	mu     sync.Mutex
+	recent []time.Time // departures within the last second, oldest first
+}
+
+// depart waits until a send can leave without perSecond others in the
+// second before it, and records it. The token bucket spaces sends evenly;
+// this holds when a late goroutine would leave right behind the next.
+func (n *numberLimit) depart(ctx context.Context) error {
+	for {
+		n.mu.Lock()
+		now := time.Now()
+		cut := now.Add(-time.Second)
+		i := 0
+		for i < len(n.recent) && !n.recent[i].After(cut) {
+			i++
+		}
+		n.recent = n.recent[i:]
+		if len(n.recent) < n.perSecond {
+			n.recent = append(n.recent, now)
+			n.mu.Unlock()
+			return nil
+		}
+		wait := n.recent[0].Add(time.Second).Sub(now)
+		n.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 type tenantLimit struct {
@@ -63,10 +96,13 @@ func (l *Limits) Wait(ctx context.Context, tenant string, perMinute int, number 
 	if err := t.Wait(ctx); err != nil {
 		return err
 	}
-	return n.Wait(ctx)
+	if err := n.lim.Wait(ctx); err != nil {
+		return err
+	}
+	return n.depart(ctx)
 }
 
-func (l *Limits) limiters(tenant string, perMinute int, number string, perSecond int, to string) (t, n, p *rate.Limiter) {
+func (l *Limits) limiters(tenant string, perMinute int, number string, perSecond int, to string) (t *rate.Limiter, n *numberLimit, p *rate.Limiter) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	nl := l.numbers[number]
@@ -87,7 +123,7 @@ func (l *Limits) limiters(tenant string, perMinute int, number string, perSecond
 		pl = rate.NewLimiter(rate.Limit(l.PairRate*l.Margin), l.PairBurst)
 		l.pairs[k] = pl
 	}
-	return tl.lim, nl.lim, pl
+	return tl.lim, nl, pl
 }
 
 // Forget drops the pair limiters idle long enough to be full again, so that

@@ -167,6 +167,10 @@ func (s *Sender) Stats() *Stats { return &s.stats }
 // ConsumerName is the sender's durable JetStream consumer.
 const ConsumerName = "sender"
 
+// ackWait is how long a request taken by a sender that died waits before
+// it is delivered again.
+const ackWait = 20 * time.Second
+
 // stateBucket is the key-value bucket of the sender's attempts.
 const stateBucket = "wam_sender"
 
@@ -231,7 +235,9 @@ func (s *Sender) session(ctx context.Context) error {
 		Description:    "send and read requests, for the sender",
 		FilterSubjects: []string{streams.Subject("*", domain.EventSendRequested), streams.Subject("*", domain.EventReadRequested)},
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        time.Minute,
+		// A request a dead sender had taken is delivered again after this;
+		// the live one keeps its own alive with InProgress (keepAlive).
+		AckWait:        ackWait,
 		MaxAckPending:  20000,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
@@ -359,7 +365,7 @@ func (w *session) handle(m jetstream.Msg) {
 func (w *session) keepAlive(m jetstream.Msg) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(20 * time.Second)
+		t := time.NewTicker(ackWait / 3)
 		defer t.Stop()
 		for {
 			select {

@@ -8,9 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -298,13 +301,33 @@ func TestSendEveryTypeEndToEnd(t *testing.T) {
 func (r *sendRig) templates(t testing.TB, n int, one string) []string {
 	t.Helper()
 	ids := make([]string, n)
-	for i := range ids {
+	send := func(i int) {
 		to := one
 		if to == "" {
 			to = fmt.Sprintf("1650777%04d", i)
 		}
 		ids[i] = r.send(t, `{"to":"`+to+`","type":"template","template":{"name":"hello","language":{"code":"en_US"}}}`).ID
 	}
+	if one != "" {
+		for i := range ids { // one recipient: in order
+			send(i)
+		}
+		return ids
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				send(i)
+			}
+		})
+	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return ids
 }
 
@@ -341,7 +364,7 @@ func TestSendKeepsNumberRate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("25 s of sending: not in -short")
 	}
-	t.Parallel()
+	// Not in parallel with the others: it measures a rate.
 	r := newSendRig(t, meta.SimOptions{})
 	r.addHello()
 	r.sim.SetThroughput(simPNID, 20)
@@ -473,5 +496,107 @@ func TestSendRetriesOrFails(t *testing.T) {
 	}
 	if n := r.sim.Stats().ByCallback["wam:"+retried]; n != 1 {
 		t.Errorf("the retried message was sent %d times", n)
+	}
+}
+
+// TestSendSurvivesSIGKILL kills a real `wam serve` with SIGKILL while it
+// sends a burst of 1,000 messages, and starts it again: the simulator saw
+// every message exactly once, and every message's outcome is recorded.
+func TestSendSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary: not in -short")
+	}
+	t.Parallel()
+	bin := buildWam(t)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	sim := meta.NewSimulatorWith(meta.SimOptions{WebhookURL: base + "/api/webhook", AppSecret: testSecret,
+		SentAfter: 100 * time.Millisecond, DeliveredAfter: 100 * time.Millisecond, ReadAfter: time.Hour})
+	t.Cleanup(sim.Close)
+	graph := httptest.NewServer(sim)
+	t.Cleanup(graph.Close)
+	sim.AddNumber(simWABA, simPNID, "+1 555-030-0300", "Acme", simToken)
+	r := &sendRig{base: base, sim: sim}
+	r.addHello()
+	env := map[string]string{
+		"DATABASE_URL": pgtest.URL(t), "WAM_DATA_DIR": t.TempDir(), "META_APP_SECRET": testSecret,
+		"META_API_BASE_URL": graph.URL, "WAM_SEND_SETTLE_WAIT": "3s", "LOG_LEVEL": "warn", "PATH": os.Getenv("PATH"),
+	}
+	var created struct{ TenantID, APIKey string }
+	out := mustRun(t, env, "tenant", "create", "--name", "Burst", "--requests-per-minute", "1000000")
+	if err := json.Unmarshal([]byte(lastLine(out)), &struct {
+		TenantID *string `json:"tenant_id"`
+		APIKey   *string `json:"api_key"`
+	}{&created.TenantID, &created.APIKey}); err != nil {
+		t.Fatal(err)
+	}
+	r.apiKey = created.APIKey
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--port", strconv.Itoa(port))
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-serving(stdout):
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatal("wam serve did not start")
+		}
+		return cmd
+	}
+	cmd := start()
+	if code, body := r.call(t, http.MethodPost, "/api/waba/credentials", "", map[string]any{
+		"phone_number_id": simPNID, "display_phone_number": "+15550300300", "waba_id": simWABA, "access_token": simToken,
+	}); code != http.StatusCreated {
+		t.Fatalf("connect: %d %s", code, body)
+	}
+	// 40 a second: the burst takes 25 s, and is still going when all 1000
+	// are queued.
+	sim.SetThroughput(simPNID, 40)
+	var n struct{ ID string }
+	_, body := r.call(t, http.MethodGet, "/api/waba/credentials", "", nil)
+	var list struct{ Data []struct{ ID string } }
+	_ = json.Unmarshal(body, &list)
+	n.ID = list.Data[0].ID
+	if code, body := r.call(t, http.MethodPatch, "/api/waba/credentials/"+n.ID, "", map[string]any{"messages_per_second": 40}); code != 200 {
+		t.Fatalf("set the rate: %d %s", code, body)
+	}
+	ids := r.templates(t, 1000, "")
+	// Kill it about a third of the way.
+	eventually(t, 60*time.Second, "a third of the burst sent", func() bool { return r.sim.Stats().Accepted >= 330 })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	t.Logf("killed with %d of 1000 accepted by Meta", r.sim.Stats().Accepted)
+
+	cmd = start()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	got := r.settled(t, 120*time.Second, ids)
+	st := r.sim.Stats()
+	for _, id := range ids {
+		if n := st.ByCallback["wam:"+id]; n != 1 {
+			t.Errorf("message %s was sent %d times", id, n)
+		}
+		if m := got[id]; m.Status == "failed" || m.Wamid == "" {
+			t.Errorf("message %s: %s, wamid %q", id, m.Status, m.Wamid)
+		}
+	}
+	if st.Accepted != 1000 {
+		t.Errorf("the simulator accepted %d messages, want 1000", st.Accepted)
 	}
 }
