@@ -237,9 +237,9 @@ func (s *Sender) session(ctx context.Context) error {
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		// A request a dead sender had taken is delivered again after this;
 		// the live one keeps its own alive with InProgress (keepAlive).
-		AckWait:        ackWait,
-		MaxAckPending:  20000,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: 20000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	scancel()
 	if err != nil {
