@@ -426,10 +426,11 @@ func (s *Simulator) nextID() uint64 {
 	return (s.seq ^ s.key) * 0xbf58476d1ce4e5b9
 }
 
-// numericID is a new object id of Meta's kind: 15 to 16 decimal digits.
-// s.mu held.
+// numericID is a new object id of Meta's kind, 16 decimal digits: random
+// ones, then the sequence number, which keeps ids unique. s.mu held.
 func (s *Simulator) numericID() string {
-	return strconv.FormatUint(1_000_000_000_000_000+s.nextID()%8_999_999_999_999_999, 10)
+	s.seq++
+	return fmt.Sprintf("%d%05d%010d", 1+s.rng.IntN(9), s.rng.IntN(100_000), s.seq%10_000_000_000)
 }
 
 // newWamid is a new wamid for a message to or from waID; s.mu held.

@@ -22,6 +22,7 @@ Usage:
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
   wam bench reliability     run fault scenarios against real servers and count what was lost
+  wam sim                   simulate Meta's Cloud API (Graph API, webhooks, customers) for a wam to talk to
 
 Run "wam <command> --help" for a command's flags.
 `
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return benchProject(ctx, rest, getenv, stdout, stderr)
 	case "bench reliability":
 		return benchReliability(ctx, rest, getenv, stdout, stderr)
+	case "sim":
+		return sim(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
