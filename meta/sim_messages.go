@@ -26,6 +26,9 @@ const maxSendBody = 1 << 20
 // postMessage answers POST /{phone-number-id}/messages: a message to a
 // user, or a read receipt with an optional typing indicator.
 func (s *Simulator) postMessage(w http.ResponseWriter, r *http.Request, pnid, token string) {
+	// Throughput is counted by arrival, as at Meta: not by when this
+	// busy process got round to checking the message.
+	arrived := s.now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxSendBody+1))
 	if err != nil {
 		errParam("The request body could not be read").write(w)
@@ -60,7 +63,7 @@ func (s *Simulator) postMessage(w http.ResponseWriter, r *http.Request, pnid, to
 		s.reject(e).write(w)
 		return
 	}
-	wamid, status, e := s.accept(pnid, waID, req)
+	wamid, status, e := s.accept(pnid, waID, req, arrived)
 	if e != nil {
 		s.reject(e).write(w)
 		return
@@ -81,11 +84,10 @@ func (s *Simulator) postMessage(w http.ResponseWriter, r *http.Request, pnid, to
 // message the simulator cannot deliver (outside the customer-service
 // window, media that does not exist) is accepted and fails by webhook, as
 // on Meta. status is the message_status of the answer.
-func (s *Simulator) accept(pnid, waID string, req *sendRequest) (wamid, status string, e *simError) {
+func (s *Simulator) accept(pnid, waID string, req *sendRequest, now time.Time) (wamid, status string, e *simError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.numbers[pnid]
-	now := s.now()
 	m := &simSend{number: pnid, to: waID, typ: req.Type, callback: req.BizOpaqueCallbackData, at: now, category: "service"}
 	if req.Type == "template" {
 		t, e := s.templateForSend(n.waba, req.Template)
@@ -181,9 +183,17 @@ func (n *simNumber) admit(now time.Time) bool {
 	return n.throughput < 0 || len(n.recent) < n.throughput
 }
 
-// record counts an accepted send at now, after admit.
+// record counts an accepted send that arrived at now, after admit. Sends
+// are checked in the order they take the lock, which may differ by a hair
+// from the order they arrived in: recent stays sorted by arrival.
 func (n *simNumber) record(now time.Time) {
-	n.recent = append(n.recent, now)
+	i := len(n.recent)
+	for i > 0 && n.recent[i-1].After(now) {
+		i--
+	}
+	n.recent = append(n.recent, time.Time{})
+	copy(n.recent[i+1:], n.recent[i:])
+	n.recent[i] = now
 	n.maxPerSec = max(n.maxPerSec, len(n.recent))
 }
 

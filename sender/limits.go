@@ -36,14 +36,21 @@ type numberLimit struct {
 	recent []time.Time // departures within the last second, oldest first
 }
 
+// departWindow is the span in which a number sends at most its rate: a
+// second, and a little more, since requests reach Meta a few milliseconds
+// apart from the order and spacing they left in. Evenly spaced sends (the
+// token bucket's) never wait for it.
+const departWindow = time.Second + 30*time.Millisecond
+
 // depart waits until a send can leave without perSecond others in the
-// second before it, and records it. The token bucket spaces sends evenly;
-// this holds when a late goroutine would leave right behind the next.
+// departWindow before it, and records it. The token bucket spaces sends
+// evenly; this holds when a late goroutine would leave right behind the
+// next.
 func (n *numberLimit) depart(ctx context.Context) error {
 	for {
 		n.mu.Lock()
 		now := time.Now()
-		cut := now.Add(-time.Second)
+		cut := now.Add(-departWindow)
 		i := 0
 		for i < len(n.recent) && !n.recent[i].After(cut) {
 			i++
@@ -54,7 +61,7 @@ func (n *numberLimit) depart(ctx context.Context) error {
 			n.mu.Unlock()
 			return nil
 		}
-		wait := n.recent[0].Add(time.Second).Sub(now)
+		wait := n.recent[0].Add(departWindow).Sub(now)
 		n.mu.Unlock()
 		t := time.NewTimer(wait)
 		select {
@@ -86,7 +93,8 @@ func NewLimits(pairRate float64, pairBurst int) *Limits {
 }
 
 // Wait blocks until a message from number (at perSecond) to recipient to,
-// of tenant (at perMinute), may go, or ctx ends.
+// of tenant (at perMinute), may go, or ctx ends. Depart comes last, right
+// before the call.
 func (l *Limits) Wait(ctx context.Context, tenant string, perMinute int, number string, perSecond int, to string) error {
 	t, n, p := l.limiters(tenant, perMinute, number, perSecond, to)
 	// The pair first: waiting for it must not hold the number's tokens.
@@ -96,8 +104,17 @@ func (l *Limits) Wait(ctx context.Context, tenant string, perMinute int, number 
 	if err := t.Wait(ctx); err != nil {
 		return err
 	}
-	if err := n.lim.Wait(ctx); err != nil {
-		return err
+	return n.lim.Wait(ctx)
+}
+
+// Depart waits, right before a send from number leaves, until it can leave
+// without the number's rate of others in the second before it.
+func (l *Limits) Depart(ctx context.Context, number string) error {
+	l.mu.Lock()
+	n := l.numbers[number]
+	l.mu.Unlock()
+	if n == nil {
+		return nil
 	}
 	return n.depart(ctx)
 }

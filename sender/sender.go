@@ -477,6 +477,9 @@ func (w *session) send(tenantText string, m jetstream.Msg) error {
 			domain.SendOutcome{MessageID: req.MessageID, ConversationID: req.ConversationID, Attempt: st.Attempt, At: st.At}); err != nil {
 			return err
 		}
+		if err := w.limits.Depart(w.ctx, req.PhoneNumberID); err != nil {
+			return err
+		}
 		res, err := w.call(func(ctx context.Context) (meta.SendResult, error) {
 			return w.graph.SendMessage(ctx, req.PhoneNumberID, num.token, body)
 		})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/pgtest"
+	"github.com/wam-project/wam/streams"
 )
 
 const (
@@ -598,5 +599,50 @@ func TestSendSurvivesSIGKILL(t *testing.T) {
 	}
 	if st.Accepted != 1000 {
 		t.Errorf("the simulator accepted %d messages, want 1000", st.Accepted)
+	}
+}
+
+// TestTwoSendersKeepTheRate: two wam serve processes on one stream and one
+// database, both taking sends, keep a number's limit together (one sender
+// is active, the other stands by), and when the active one stops the other
+// takes over: every message sent once.
+func TestTwoSendersKeepTheRate(t *testing.T) {
+	t.Parallel()
+	// A NATS server of the test's: either serve may stop.
+	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	r := newSendRig(t, meta.SimOptions{}, "--nats-url", ns.ClientURL())
+	r.addHello()
+	r.sim.SetThroughput(simPNID, 20)
+	if code, body := r.call(t, http.MethodPatch, "/api/waba/credentials/"+r.numberID, "", map[string]any{"messages_per_second": 20}); code != 200 {
+		t.Fatalf("set the rate: %d %s", code, body)
+	}
+	env2 := map[string]string{}
+	for k, v := range r.env {
+		env2[k] = v
+	}
+	// The same data dir: both need the key that seals the numbers' tokens
+	// (its NATS and PostgreSQL are elsewhere).
+	second := &sendRig{apiKey: r.apiKey, sim: r.sim}
+	second.base, second.stop = startServe(t, env2, "--nats-url", ns.ClientURL())
+
+	ids := append(r.templates(t, 100, ""), second.templates(t, 100, "")...)
+	// The first serve stops while sends are under way; the second goes on.
+	eventually(t, 30*time.Second, "sends under way", func() bool { return r.sim.Stats().Accepted >= 40 })
+	if err := r.stop(); err != nil {
+		t.Fatalf("stop the first serve: %v", err)
+	}
+	got := second.settled(t, 90*time.Second, ids)
+	st := r.sim.Stats()
+	for _, id := range ids {
+		if n := st.ByCallback["wam:"+id]; n != 1 || got[id].Status == "failed" {
+			t.Errorf("message %s: sent %d times, %s", id, n, got[id].Status)
+		}
+	}
+	if st.Rejected["130429"] != 0 || st.MaxPerSecond[simPNID] > 20 {
+		t.Errorf("two senders: %d refused for throughput, at most %d in a second (limit 20)", st.Rejected["130429"], st.MaxPerSecond[simPNID])
 	}
 }
