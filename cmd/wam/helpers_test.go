@@ -174,7 +174,10 @@ func startWam(t testing.TB, bin string, env map[string]string) (*exec.Cmd, strin
 }
 
 // webhookStream posts text webhooks of number 111 from 8 goroutines, each with a
-// wamid of its own, and keeps the wamids that were answered 200.
+// wamid of its own, 400 a second in all (steady traffic, which the tests'
+// faults meet, rather than as many as the machine takes: what is acked
+// must then be projected within the tests' deadlines on two busy cores),
+// and keeps the wamids that were answered 200.
 type webhookStream struct {
 	mu    sync.Mutex
 	ok    []string
@@ -187,11 +190,13 @@ func postWebhooks(base, prefix string) *webhookStream {
 	p := &webhookStream{done: make(chan struct{})}
 	for w := range 8 {
 		p.wg.Go(func() {
+			tick := time.NewTicker(20 * time.Millisecond) // 50 a second from each
+			defer tick.Stop()
 			for i := 0; ; i++ {
 				select {
 				case <-p.done:
 					return
-				default:
+				case <-tick.C:
 				}
 				wamid := fmt.Sprintf("%s.%d.%d", prefix, w, i)
 				body := textWebhook("111", wamid, fmt.Sprintf("165055510%02d", i%50), "before and after")
