@@ -40,7 +40,7 @@ type numberLimit struct {
 // second, and a little more, since requests reach Meta a few milliseconds
 // apart from the order and spacing they left in. Evenly spaced sends (the
 // token bucket's) never wait for it.
-const departWindow = time.Second + 30*time.Millisecond
+const departWindow = time.Second + 50*time.Millisecond
 
 // depart waits until a send can leave without perSecond others in the
 // departWindow before it, and records it. The token bucket spaces sends

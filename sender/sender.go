@@ -245,6 +245,14 @@ func (s *Sender) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sender consumer: %w", err)
 	}
+	// The sender before this one may have sent up to its numbers' rates
+	// in the last second, which this one's limits do not know of: wait
+	// that second out first.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(departWindow):
+	}
 	s.log.Info("sender active")
 	work := &session{Sender: s, kv: kv, ctx: ctx}
 	cc, err := cons.Consume(work.dispatch, jetstream.PullMaxMessages(1000),
@@ -323,6 +331,11 @@ func (w *session) runLane(conv uuid.UUID, l *lane) {
 	for {
 		w.mu.Lock()
 		if len(l.queue) == 0 || w.ctx.Err() != nil {
+			// Requests not begun go back at once, to the sender that takes
+			// over, rather than after the ack wait.
+			for _, m := range l.queue {
+				_ = m.Nak()
+			}
 			delete(w.lanes, conv)
 			w.mu.Unlock()
 			return
@@ -348,10 +361,12 @@ func (w *session) handle(m jetstream.Msg) {
 		err = w.markRead(m)
 	}
 	if err != nil {
-		if w.ctx.Err() == nil {
-			w.log.Error("request not settled; it will be delivered again", "subject", m.Subject(), "err", err)
-			_ = m.NakWithDelay(5 * time.Second)
+		if w.ctx.Err() != nil {
+			_ = m.Nak() // the session ends: to the next sender at once
+			return
 		}
+		w.log.Error("request not settled; it will be delivered again", "subject", m.Subject(), "err", err)
+		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
 	if err := m.Ack(); err != nil {

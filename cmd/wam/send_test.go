@@ -646,3 +646,42 @@ func TestTwoSendersKeepTheRate(t *testing.T) {
 		t.Errorf("two senders: %d refused for throughput, at most %d in a second (limit 20)", st.Rejected["130429"], st.MaxPerSecond[simPNID])
 	}
 }
+
+// TestSendIdempotentAcrossRestarts: a send repeated with its
+// Idempotency-Key after wam restarted, and after JetStream's duplicate
+// window passed, is the same message, sent once; the key with another
+// body is refused.
+func TestSendIdempotentAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	r := newSendRig(t, meta.SimOptions{SentAfter: 10 * time.Millisecond}, "--duplicate-window", "500ms")
+	r.customer(t, "16505551234", "hi")
+	body := `{"to":"16505551234","type":"text","text":{"body":"only once"}}`
+	code, out := r.call(t, http.MethodPost, "/api/messages", "order-42-confirmation", body)
+	var first sentMsg
+	if err := json.Unmarshal(out, &first); code != http.StatusAccepted || err != nil {
+		t.Fatalf("send: %d %s", code, out)
+	}
+	r.settled(t, 30*time.Second, []string{first.ID})
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Past the duplicate window, which no longer remembers the request.
+	<-time.After(time.Second)
+	port := strings.TrimPrefix(r.base, "http://127.0.0.1:")
+	r.base, r.stop = startServe(t, r.env, "--port", port, "--duplicate-window", "500ms")
+
+	code, out = r.call(t, http.MethodPost, "/api/messages", "order-42-confirmation", body)
+	var again sentMsg
+	if err := json.Unmarshal(out, &again); code != http.StatusAccepted || err != nil || again.ID != first.ID {
+		t.Fatalf("repeat after the restart: %d %s, want message %s", code, out, first.ID)
+	}
+	if again.Status == "queued" {
+		t.Errorf("the repeat answers the message as queued; it was sent already")
+	}
+	if code, out := r.call(t, http.MethodPost, "/api/messages", "order-42-confirmation", `{"to":"16505551234","type":"text","text":{"body":"something else"}}`); code != http.StatusUnprocessableEntity {
+		t.Errorf("the key with another body: %d %s, want 422", code, out)
+	}
+	if n := r.sim.Stats().ByCallback["wam:"+first.ID]; n != 1 {
+		t.Errorf("sent %d times, want once", n)
+	}
+}
