@@ -19,6 +19,9 @@ type statusStep struct {
 // at all (failCode) only fails. s.mu held.
 func (s *Simulator) planStatuses(n *simNumber, ps *simPairState, m *simSend, failCode int, failDetails string) {
 	o := s.opts
+	if o.NoStatuses {
+		return
+	}
 	sent := m.at.Add(o.SentAfter)
 	var steps []statusStep
 	switch {

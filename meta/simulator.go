@@ -112,6 +112,9 @@ type SimOptions struct {
 	// simulator) accepts it and reports 131047 in a failed status.
 	WindowErrorsSync bool
 
+	// NoStatuses sends no status webhooks at all (other webhooks still go):
+	// for measuring the send path alone.
+	NoStatuses bool
 	// Each accepted message is reported sent after SentAfter, delivered
 	// DeliveredAfter later and read ReadAfter after that.
 	SentAfter, DeliveredAfter, ReadAfter time.Duration

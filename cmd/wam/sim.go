@@ -82,6 +82,7 @@ Flags:
 	fs.DurationVar(&o.PairInterval, "pair-interval", 6*time.Second, "one message per `duration` to the same user (error 131056 beyond); negative: no limit")
 	fs.IntVar(&o.PairBurst, "pair-burst", 45, "messages to one user allowed at once beyond the pair rate")
 	fs.BoolVar(&o.WindowErrorsSync, "window-errors-sync", false, "refuse messages outside the 24-hour window with 131047 at once, instead of accepting and failing them by webhook as Meta does")
+	statuses := fs.Bool("statuses", true, "send status webhooks (sent, delivered, read, failed) for accepted messages; false measures the send path alone")
 	fs.DurationVar(&o.SentAfter, "sent-after", def.SentAfter, "`delay` from an accepted message to its \"sent\" status")
 	fs.DurationVar(&o.DeliveredAfter, "delivered-after", def.DeliveredAfter, "`delay` from \"sent\" to \"delivered\"")
 	fs.DurationVar(&o.ReadAfter, "read-after", def.ReadAfter, "`delay` from \"delivered\" to \"read\"")
@@ -110,6 +111,7 @@ Flags:
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
+	o.NoStatuses = !*statuses
 	log, err := (&config{LogLevel: *logLevel}).logger(stderr)
 	if err != nil {
 		return err
