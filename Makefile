@@ -1,7 +1,7 @@
 # wam — build, run and test.
 #
 #   make build            bin/wam
-#   make run              build, then `wam serve`
+#   make run              build, then `wam serve` (demo mode without META_APP_SECRET)
 #   make test             gofmt check, vet, staticcheck, all tests
 #   make generate         regenerate sql/db (sqlc) and api/apigen (oapi-codegen)
 #   make check-generated  fail if the committed generated code is stale
@@ -45,8 +45,17 @@ build: ui
 ui:
 	@:
 
+# Demo mode (Meta simulated in this process, a demo tenant, customers
+# writing in) unless META_APP_SECRET is set or WAM_DEMO=false.
 run: build
-	./bin/wam serve
+	@if [ -z "$${META_APP_SECRET:-}" ] && [ "$${WAM_DEMO:-}" != "false" ]; then \
+		echo "make run: demo mode: Meta's Graph API is simulated in-process and simulated customers write in."; \
+		echo "make run: set META_APP_SECRET (and WEBHOOK_VERIFY_TOKEN) to serve a real Meta app, or WAM_DEMO=false."; \
+		exec ./bin/wam serve --demo; \
+	else \
+		echo "make run: serving for a real Meta app (META_APP_SECRET is set)."; \
+		exec ./bin/wam serve; \
+	fi
 
 test: vet staticcheck
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...

@@ -29,6 +29,10 @@ type config struct {
 	TrustedProxies  string
 	MetaBaseURL     string
 	MetaVersion     string
+	Demo            bool
+	DemoEmail       string
+	DemoPassword    string
+	DemoRate        float64
 	SettleWait      time.Duration
 	PairInterval    time.Duration
 	PairBurst       int
@@ -62,6 +66,14 @@ func (c *config) registerServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", dup, "JetStream duplicate window; 0: 2m (WAM_DUPLICATE_WINDOW)")
 	fs.StringVar(&c.MetaBaseURL, "meta-api-base-url", or(getenv("META_API_BASE_URL"), "https://graph.facebook.com"), "Meta Graph API `url` (META_API_BASE_URL)")
 	fs.StringVar(&c.MetaVersion, "meta-api-version", or(getenv("META_API_VERSION"), "v23.0"), "Graph API `version` (META_API_VERSION)")
+	fs.BoolVar(&c.Demo, "demo", getenv("WAM_DEMO") == "true", "demo mode: Meta is a simulator in this process, whose customers write in, and a demo tenant is made once per data dir (WAM_DEMO)")
+	fs.StringVar(&c.DemoEmail, "demo-email", or(getenv("WAM_DEMO_EMAIL"), "demo@wam.local"), "the demo owner's `email` (WAM_DEMO_EMAIL)")
+	fs.StringVar(&c.DemoPassword, "demo-password", or(getenv("WAM_DEMO_PASSWORD"), "wam-demo"), "the demo owner's and agent's `password` (WAM_DEMO_PASSWORD)")
+	demoRate, _ := strconv.ParseFloat(getenv("WAM_DEMO_RATE"), 64)
+	if demoRate == 0 {
+		demoRate = 0.2
+	}
+	fs.Float64Var(&c.DemoRate, "demo-rate", demoRate, "messages per `second` the demo's simulated customers write, in all (WAM_DEMO_RATE)")
 	settle, _ := time.ParseDuration(getenv("WAM_SEND_SETTLE_WAIT"))
 	pair, _ := time.ParseDuration(getenv("WAM_PAIR_INTERVAL"))
 	burst, _ := strconv.Atoi(getenv("WAM_PAIR_BURST"))

@@ -685,3 +685,46 @@ func TestSendIdempotentAcrossRestarts(t *testing.T) {
 		t.Errorf("sent %d times, want once", n)
 	}
 }
+
+// TestServeDemo: `wam serve --demo` on a fresh data dir: within 30 s the
+// demo owner logs in and sees conversations simulated customers wrote; a
+// reply goes out and reaches read.
+func TestServeDemo(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "WAM_DATA_DIR": t.TempDir()}
+	base, _ := startServe(t, env, "--demo", "--demo-rate", "1")
+	deadline := time.Now().Add(30 * time.Second)
+	var session struct {
+		AccessToken string `json:"access_token"`
+	}
+	eventually(t, time.Until(deadline), "the demo owner logs in", func() bool {
+		resp, err := http.Post(base+"/api/auth/login", "application/json", strings.NewReader(`{"email":"demo@wam.local","password":"wam-demo"}`))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&session) == nil
+	})
+	r := &sendRig{base: base, apiKey: session.AccessToken}
+	var conv string
+	eventually(t, time.Until(deadline), "a conversation a simulated customer started", func() bool {
+		var page struct {
+			Data []struct {
+				ID              string  `json:"id"`
+				WindowExpiresAt *string `json:"window_expires_at"`
+			}
+		}
+		if code, out := r.call(t, http.MethodGet, "/api/conversations", "", nil); code == 200 {
+			_ = json.Unmarshal(out, &page)
+		}
+		for _, c := range page.Data {
+			if c.WindowExpiresAt != nil {
+				conv = c.ID
+				return true
+			}
+		}
+		return false
+	})
+	reply := r.send(t, `{"conversation_id":"`+conv+`","type":"text","text":{"body":"Thanks for writing! How can we help?"}}`)
+	eventually(t, 60*time.Second, "the reply read", func() bool { return r.message(t, reply.ID).Status == "read" })
+}

@@ -51,6 +51,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	started := time.Now()
+	// The port first: demo mode's simulator sends its webhooks to it.
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w (set PORT or --port)", cfg.Port, err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	var dm *demo
+	if cfg.Demo {
+		if cfg.AppSecret == "" {
+			cfg.AppSecret = demoAppSecret
+		}
+		if dm, err = startDemo(fmt.Sprintf("http://127.0.0.1:%d/api/webhook", port), cfg.AppSecret, cfg.DemoRate, log); err != nil {
+			return err
+		}
+		defer dm.Close()
+		cfg.MetaBaseURL = dm.url
+		log.Info("demo mode: Meta's Graph API is simulated in this process", "graph_api", dm.url)
+	}
 
 	database, err := openDatabase(ctx, cfg, log, true)
 	if err != nil {
@@ -125,11 +144,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.DebugListen != "" {
 		go serveDebug(cfg.DebugListen, log)
 	}
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
-	if err != nil {
-		stopProjectors()
-		wg.Wait()
-		return fmt.Errorf("listen on port %d: %w (set PORT or --port)", cfg.Port, err)
+	if dm != nil {
+		made, err := dm.seed(ctx, database.Pool, keys, demoAccount{cfg.DemoEmail, cfg.DemoPassword}, auth.DefaultArgon2)
+		if err != nil {
+			stopProjectors()
+			wg.Wait()
+			return err
+		}
+		if made {
+			log.Info("demo: made the demo tenant", "owner", cfg.DemoEmail, "agent", demoAgentEmail)
+		}
 	}
 	// ReadTimeout bounds a whole request, body included: a client sending
 	// its body a byte at a time must not hold a connection for ever. 30 s is
@@ -137,11 +161,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
-	port := ln.Addr().(*net.TCPAddr).Port
 	log.Info("wam serving", "url", fmt.Sprintf("http://localhost:%d", port),
 		"webhook", fmt.Sprintf("http://localhost:%d/api/webhook", port),
 		"ready_in", time.Since(started).Round(time.Millisecond).String())
 	fmt.Fprintf(stdout, "wam serving on http://localhost:%d\n", port)
+	if dm != nil {
+		fmt.Fprintf(stdout, "demo: open http://localhost:%d and log in as %s / %s (agent: %s, same password); simulated customers are writing in\n",
+			port, cfg.DemoEmail, cfg.DemoPassword, demoAgentEmail)
+	}
 
 	select {
 	case <-ctx.Done():
