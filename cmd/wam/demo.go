@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,13 +40,75 @@ var demoTemplates = []meta.Template{
 	{Name: "spring_sale", Language: "en_US", Category: "MARKETING", Components: json.RawMessage(`[{"type":"HEADER","format":"IMAGE"},{"type":"BODY","text":"Spring sale: {{1}} off everything until Sunday."},{"type":"BUTTONS","buttons":[{"type":"URL","text":"Shop now","url":"https://example.com/sale/{{1}}"}]}]`)},
 }
 
-// demo is `wam serve --demo`: Meta's Graph API is a simulator in this
-// process, whose customers write in, and a demo tenant to log in to.
-type demo struct {
+// simServer is a Meta simulator on a local port, for demo mode and the
+// send benchmark; it notes when it accepted its first and last message.
+type simServer struct {
 	sim *meta.Simulator
 	srv *http.Server
 	url string // the simulator's base URL
+
+	mu          sync.Mutex
+	first, last time.Time
 }
+
+func listenSim(o meta.SimOptions) (*simServer, error) {
+	sim := meta.NewSimulatorWith(o)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		sim.Close()
+		return nil, fmt.Errorf("listen for the simulator: %w", err)
+	}
+	s := &simServer{sim: sim, url: "http://" + ln.Addr().String()}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *simServer) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") {
+		s.sim.ServeHTTP(w, r)
+		return
+	}
+	sw := &acceptWriter{ResponseWriter: w, status: http.StatusOK}
+	s.sim.ServeHTTP(sw, r)
+	if sw.status == http.StatusOK {
+		now := time.Now()
+		s.mu.Lock()
+		if s.first.IsZero() {
+			s.first = now
+		}
+		s.last = now
+		s.mu.Unlock()
+	}
+}
+
+// firstLast are when the simulator answered its first and last message 200.
+func (s *simServer) firstLast() (time.Time, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first, s.last
+}
+
+type acceptWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *acceptWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (s *simServer) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+	s.sim.Close()
+}
+
+// demo is `wam serve --demo`: Meta's Graph API is a simulator in this
+// process, whose customers write in, and a demo tenant to log in to.
+type demo struct{ *simServer }
 
 // startDemo starts the simulator, sending its webhooks to webhookURL signed
 // with appSecret.
@@ -56,29 +120,17 @@ func startDemo(webhookURL, appSecret string, customerRate float64, log *slog.Log
 	// the demo shows the ticks move; its faults are for tests to set.
 	o.UnreadShare, o.FailShare = 0, 0
 	o.Logger = log.With("component", "simulator")
-	sim := meta.NewSimulatorWith(o)
+	s, err := listenSim(o)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	for _, n := range demoNumbers {
-		sim.AddNumber(demoWABA, n.id, n.display, n.name, n.token)
+		s.sim.AddNumber(demoWABA, n.id, n.display, n.name, n.token)
 	}
 	for _, t := range demoTemplates {
-		sim.AddTemplate(demoWABA, t)
+		s.sim.AddTemplate(demoWABA, t)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		sim.Close()
-		return nil, fmt.Errorf("demo: listen for the simulator: %w", err)
-	}
-	d := &demo{sim: sim, url: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = d.srv.Serve(ln) }()
-	return d, nil
-}
-
-func (d *demo) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = d.srv.Shutdown(ctx)
-	d.sim.Close()
+	return &demo{s}, nil
 }
 
 // demoAccount is who logs in to the demo.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -52,21 +51,6 @@ func bootstrap(t testing.TB, env map[string]string, pnid string) (tenant, apiKey
 	mustRun(t, env, "number", "add", "--tenant", created.TenantID, "--phone-number-id", pnid,
 		"--display-phone-number", "+1 555-000-1111", "--waba-id", "100"+pnid)
 	return created.TenantID, created.APIKey
-}
-
-// serving scans a server's output for the URL it serves and sends it on the
-// returned channel; the rest of the output is drained.
-func serving(r io.Reader) <-chan string {
-	ch := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "wam serving on "); ok {
-				ch <- strings.Replace(u, "localhost", "127.0.0.1", 1)
-			}
-		}
-	}()
-	return ch
 }
 
 // startServe runs `wam serve` in this process on a free port and returns its

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +22,7 @@ Usage:
   wam user reset-password   give a user (say, a tenant's owner) a new one-time password
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
+  wam bench send           drive the whole send path against an in-process Meta simulator
   wam bench reliability     run fault scenarios against real servers and count what was lost
   wam sim                   simulate Meta's Cloud API (Graph API, webhooks, customers) for a wam to talk to
 
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":
 		return benchProject(ctx, rest, getenv, stdout, stderr)
+	case "bench send":
+		return benchSend(ctx, rest, getenv, stdout, stderr)
 	case "bench reliability":
 		return benchReliability(ctx, rest, getenv, stdout, stderr)
 	case "sim":
@@ -92,4 +96,19 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 		})
 	}
 	return false, err
+}
+
+// serving scans a server's output for the URL it serves and sends it on the
+// returned channel; the rest of the output is drained.
+func serving(r io.Reader) <-chan string {
+	ch := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "wam serving on "); ok {
+				ch <- strings.Replace(u, "localhost", "127.0.0.1", 1)
+			}
+		}
+	}()
+	return ch
 }

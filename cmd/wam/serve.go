@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -285,6 +286,12 @@ func openDatabase(ctx context.Context, cfg config, log *slog.Logger, owner bool)
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default is the number of cores (4 at least): the API's
+		// requests, the projector, the sender's lanes and the workers
+		// queued for connections long before PostgreSQL was busy.
+		pcfg.MaxConns = 32
 	}
 	if pcfg.ConnConfig.ConnectTimeout == 0 {
 		// A server that accepts connections but does not answer (stopped,

@@ -23,6 +23,7 @@ func tenantCreate(ctx context.Context, args []string, getenv func(string) string
 	cfg.register(fs, getenv)
 	name := fs.String("name", "", "the tenant's (business's) `name` (required)")
 	perMin := fs.Int("requests-per-minute", 600, "API requests per `minute` the tenant's plan allows")
+	msgsPerMin := fs.Int("messages-per-minute", 6000, "messages per `minute` the tenant's plan lets it send")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -32,6 +33,9 @@ func tenantCreate(ctx context.Context, args []string, getenv func(string) string
 	}
 	if *perMin < 1 || *perMin > 1_000_000 {
 		return errors.New("--requests-per-minute: 1 to 1000000")
+	}
+	if *msgsPerMin < 1 || *msgsPerMin > 10_000_000 {
+		return errors.New("--messages-per-minute: 1 to 10000000")
 	}
 	d, err := openCommandDatabase(ctx, cfg, stderr)
 	if err != nil {
@@ -53,7 +57,7 @@ func tenantCreate(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return fmt.Errorf("create tenant: %w", err)
 	}
-	if err := q.SetTenantQuota(ctx, db.SetTenantQuotaParams{ID: t.ID, ApiRequestsPerMinute: int32(*perMin)}); err != nil {
+	if err := q.SetTenantQuota(ctx, db.SetTenantQuotaParams{ID: t.ID, ApiRequestsPerMinute: int32(*perMin), MessagesPerMinute: int32(*msgsPerMin)}); err != nil {
 		return fmt.Errorf("set quota: %w", err)
 	}
 	if _, err := q.CreateAPIKey(ctx, db.CreateAPIKeyParams{

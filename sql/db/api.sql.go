@@ -866,16 +866,18 @@ func (q *Queries) SetNumberSecrets(ctx context.Context, arg SetNumberSecretsPara
 }
 
 const setTenantQuota = `-- name: SetTenantQuota :exec
-UPDATE tenants SET api_requests_per_minute = $1 WHERE id = $2
+UPDATE tenants SET api_requests_per_minute = $1, messages_per_minute = $2
+WHERE id = $3
 `
 
 type SetTenantQuotaParams struct {
 	ApiRequestsPerMinute int32
+	MessagesPerMinute    int32
 	ID                   uuid.UUID
 }
 
 func (q *Queries) SetTenantQuota(ctx context.Context, arg SetTenantQuotaParams) error {
-	_, err := q.db.Exec(ctx, setTenantQuota, arg.ApiRequestsPerMinute, arg.ID)
+	_, err := q.db.Exec(ctx, setTenantQuota, arg.ApiRequestsPerMinute, arg.MessagesPerMinute, arg.ID)
 	return err
 }
 

@@ -111,7 +111,8 @@ UPDATE phone_numbers SET secret_key_id = @secret_key_id, access_token_enc = @acc
 WHERE id = @id;
 
 -- name: SetTenantQuota :exec
-UPDATE tenants SET api_requests_per_minute = @api_requests_per_minute WHERE id = @id;
+UPDATE tenants SET api_requests_per_minute = @api_requests_per_minute, messages_per_minute = @messages_per_minute
+WHERE id = @id;
 
 -- name: ListNotes :many
 SELECT * FROM notes WHERE tenant_id = @tenant_id AND conversation_id = @conversation_id
