@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/nullable"
 	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/sql/dberr"
 )
 
 const (
@@ -281,12 +281,7 @@ func pageParams(lim *int, cursorText *string) (int, *cursor, error) {
 	return limit, cur, nil
 }
 
-func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return domain.Errorf(domain.ErrNotFound, "%s not found", what)
-	}
-	return err
-}
+func notFound(err error, what string) error { return dberr.NotFound(err, what) }
 
 func utc(t *time.Time) *time.Time {
 	if t == nil {

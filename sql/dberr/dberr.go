@@ -11,6 +11,7 @@ import (
 	"net"
 
 	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/wam-project/wam/domain"
@@ -42,6 +43,15 @@ func Translate(err error) error {
 	case pgerrcode.IsDataException(pgErr.Code), pgErr.Code == pgerrcode.CheckViolation,
 		pgErr.Code == pgerrcode.NotNullViolation, pgErr.Code == pgerrcode.ForeignKeyViolation:
 		return &domain.Error{Code: domain.ErrInvalid, Message: "a value was refused by the database", Cause: err}
+	}
+	return err
+}
+
+// NotFound turns a query's "no row" (pgx.ErrNoRows) into the domain's
+// "<what> not found"; any other err, nil included, is returned as it is.
+func NotFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Errorf(domain.ErrNotFound, "%s not found", what)
 	}
 	return err
 }
