@@ -8,13 +8,14 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgerrcode"
 	"github.com/labstack/echo/v4"
 	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/sql/dberr"
 )
 
 // Graph is the part of Meta's Graph API that connecting a number needs.
@@ -105,11 +106,10 @@ func (s handlers) ConnectNumber(c echo.Context) error {
 		}
 		return s.audit(ctx, q, c, p.TenantID, "number.connected", n.PhoneNumberID, map[string]any{"display_phone_number": n.DisplayPhoneNumber})
 	})
-	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == "23505":
+	case dberr.Is(err, pgerrcode.UniqueViolation):
 		return domain.Errorf(domain.ErrConflict, "phone_number_id: already connected")
-	case errors.As(err, &pgErr) && pgErr.Code == "23P01": // phone_numbers_waba_one_tenant, its only exclusion constraint
+	case dberr.Is(err, pgerrcode.ExclusionViolation): // phone_numbers_waba_one_tenant, its only exclusion constraint
 		return domain.Errorf(domain.ErrConflict, "waba_id: WhatsApp Business Account %s is connected by another tenant", waba)
 	case err != nil:
 		return err

@@ -9,10 +9,11 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgerrcode"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/sql/dberr"
 )
 
 // tenantCreate bootstraps a tenant with its first API key. The key is
@@ -106,13 +107,12 @@ func numberAdd(ctx context.Context, args []string, getenv func(string) string, s
 	n, err := db.New(d.Pool).AddPhoneNumber(ctx, db.AddPhoneNumberParams{
 		ID: uuid.New(), TenantID: tid, PhoneNumberID: *pnid, DisplayPhoneNumber: phone, WabaID: *waba,
 	})
-	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == "23505":
+	case dberr.Is(err, pgerrcode.UniqueViolation):
 		return fmt.Errorf("phone number id %s already belongs to a tenant", *pnid)
-	case errors.As(err, &pgErr) && pgErr.Code == "23P01": // phone_numbers_waba_one_tenant, its only exclusion constraint
+	case dberr.Is(err, pgerrcode.ExclusionViolation): // phone_numbers_waba_one_tenant, its only exclusion constraint
 		return fmt.Errorf("WhatsApp Business Account %s belongs to another tenant: a WABA's numbers all go to one tenant", *waba)
-	case errors.As(err, &pgErr) && pgErr.Code == "23503":
+	case dberr.Is(err, pgerrcode.ForeignKeyViolation): // its only foreign key is the tenant's
 		return fmt.Errorf("no tenant %s", tid)
 	case err != nil:
 		return fmt.Errorf("add number: %w", err)
