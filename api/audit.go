@@ -2,12 +2,12 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/wam-project/wam/accounts"
 	"github.com/wam-project/wam/api/apigen"
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
@@ -17,28 +17,17 @@ import (
 // q, which should be the transaction of the change itself where there is
 // one. The actor is the request's principal when it has one.
 func (s *Server) audit(ctx context.Context, q *db.Queries, c echo.Context, tenant uuid.UUID, action, target string, detail map[string]any) error {
-	p := Principal{TenantID: tenant}
-	if pp, ok := c.Get(principalKey).(Principal); ok {
-		p = pp
-	}
-	if detail == nil {
-		detail = map[string]any{}
-	}
-	d, err := json.Marshal(detail)
-	if err != nil {
-		return err
-	}
-	return q.InsertAudit(ctx, db.InsertAuditParams{
-		TenantID: tenant, ActorUser: nilUUID(p.UserID), ActorKey: nilUUID(p.APIKeyID),
-		Action: action, Target: target, Detail: d, RequestID: requestID(c), Ip: c.RealIP(),
-	})
+	return accounts.Audit(ctx, q, actor(c), tenant, action, target, detail)
 }
 
-func nilUUID(u uuid.UUID) *uuid.UUID {
-	if u == uuid.Nil {
-		return nil
+// actor is who makes the request, as the accounts' rules see it: its
+// principal, if it has one yet, and where it comes from.
+func actor(c echo.Context) accounts.Actor {
+	a := accounts.Actor{RequestID: requestID(c), IP: c.RealIP()}
+	if p, ok := c.Get(principalKey).(Principal); ok {
+		a.TenantID, a.UserID, a.APIKeyID, a.Role = p.TenantID, p.UserID, p.APIKeyID, p.Role
 	}
-	return &u
+	return a
 }
 
 // ListAuditLog pages through the audit log, newest first; the cursor is

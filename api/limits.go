@@ -86,3 +86,10 @@ func (s *Server) allowAccount(email string) bool {
 	ok, _ := s.accountLimits.Allow(email)
 	return ok
 }
+
+// allowSignUp reports whether another sign-up or invitation for email may
+// be made now.
+func (s *Server) allowSignUp(email string) bool {
+	ok, _ := s.registerLimits.Allow(email)
+	return ok
+}

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wam-project/wam/accounts"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/ingest"
 	"github.com/wam-project/wam/messaging"
@@ -92,12 +92,8 @@ type Server struct {
 	now       func() time.Time
 	metrics   *metrics
 	tokens    *auth.Tokens
-	argon2    auth.Argon2Params
-	// dummyHash is verified against when an email has no account, so that
-	// a login takes as long whether or not the address is known. It is made
-	// at the first such login, not at start: an argon2 hash takes 64 MiB,
-	// which an idle server would otherwise keep in its resident memory.
-	dummyHash func() string
+	// accounts holds the rules of sign-ins, passwords and users.
+	accounts *accounts.Service
 	// ipLimits and accountLimits slow down password guessing;
 	// registerLimits probing an address with sign-ups.
 	ipLimits, accountLimits, registerLimits *middleware.RateLimiterMemoryStore
@@ -141,9 +137,6 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	if cfg.Graph == nil {
 		cfg.Graph = meta.NewClient("https://graph.facebook.com", "v23.0")
 	}
-	if cfg.Argon2 == (auth.Argon2Params{}) {
-		cfg.Argon2 = auth.DefaultArgon2
-	}
 	if cfg.Router == nil {
 		cfg.Router = ingest.NewRouter(q, ingest.RouterOptions{Logger: log})
 	}
@@ -151,13 +144,6 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		cfg.Secrets = ingest.NewSecrets(q, cfg.Keys, ingest.RouterOptions{Logger: log})
 	}
 	s := &Server{
-		dummyHash: sync.OnceValue(func() string {
-			h, err := auth.HashPassword("no account has this password", cfg.Argon2)
-			if err != nil {
-				panic(err) // the system's randomness failed
-			}
-			return h
-		}),
 		cfg:       cfg,
 		pool:      pool,
 		q:         q,
@@ -170,7 +156,6 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 
 		metrics: newMetrics(cfg.Registry),
 		tokens:  cfg.Tokens,
-		argon2:  cfg.Argon2,
 
 		ipLimits:       newSignInStore(),
 		accountLimits:  newSignInStore(),
@@ -179,6 +164,10 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		keys:           cfg.Keys,
 		graph:          cfg.Graph,
 	}
+	s.accounts = accounts.New(pool, accounts.Options{
+		Argon2: cfg.Argon2, Tokens: cfg.Tokens, Now: s.now, Log: log,
+		AllowSignIn: s.allowAccount, AllowSignUp: s.allowSignUp,
+	})
 	s.ingest.Published = func(d time.Duration) { s.metrics.publish.Observe(d.Seconds()) }
 	e := echo.New()
 	e.HideBanner = true

@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/wam-project/wam/auth"
-	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/accounts"
+	"github.com/wam-project/wam/domain"
 )
 
 // userResetPassword is the operator's way back in for a user nobody in the
@@ -26,8 +22,7 @@ func userResetPassword(ctx context.Context, args []string, getenv func(string) s
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	*email = strings.ToLower(strings.TrimSpace(*email))
-	if *email == "" {
+	if strings.TrimSpace(*email) == "" {
 		return errors.New("--email is required")
 	}
 	d, err := openCommandDatabase(ctx, cfg, stderr)
@@ -36,36 +31,15 @@ func userResetPassword(ctx context.Context, args []string, getenv func(string) s
 	}
 	defer d.Close()
 
-	password := rand.Text()
-	hash, err := auth.HashPassword(password, auth.DefaultArgon2)
-	if err != nil {
-		return err
+	u, cr, err := accounts.New(d.Pool, accounts.Options{}).OperatorResetPassword(ctx, *email)
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return errors.New(de.Message) // "no user has the address …": the operator's to fix
 	}
-	var u db.User
-	err = pgx.BeginTxFunc(ctx, d.Pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		cur, err := q.UserByEmail(ctx, *email)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("no user has the address %s", *email)
-		}
-		if err != nil {
-			return err
-		}
-		if u, err = q.SetPassword(ctx, db.SetPasswordParams{TenantID: cur.TenantID, ID: cur.ID, PasswordHash: hash}); err != nil {
-			return err
-		}
-		if err := q.RevokeUserRefreshTokens(ctx, db.RevokeUserRefreshTokensParams{TenantID: u.TenantID, UserID: u.ID, At: time.Now()}); err != nil {
-			return err
-		}
-		return q.InsertAudit(ctx, db.InsertAuditParams{
-			TenantID: u.TenantID, Action: "user.password_reset", Target: u.ID.String(),
-			Detail: []byte(`{"by":"operator"}`), RequestID: "", Ip: "",
-		})
-	})
 	if err != nil {
 		return err
 	}
 	return printJSON(stdout, map[string]string{
-		"tenant_id": u.TenantID.String(), "user_id": u.ID.String(), "email": u.Email, "role": u.Role, "temporary_password": password,
+		"tenant_id": u.TenantID.String(), "user_id": u.ID.String(), "email": u.Email, "role": u.Role, "temporary_password": cr.Password,
 	})
 }
