@@ -12,38 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const acceptInvite = `-- name: AcceptInvite :one
-UPDATE users SET password_hash = $1, invite_hash = NULL, invite_expires_at = NULL,
-    session_epoch = session_epoch + 1
-WHERE id = $2
-RETURNING id, tenant_id, email, name, password_hash, role, created_at, last_login_at, disabled_at, invite_hash, invite_expires_at, session_epoch
-`
-
-type AcceptInviteParams struct {
-	PasswordHash string
-	ID           uuid.UUID
-}
-
-func (q *Queries) AcceptInvite(ctx context.Context, arg AcceptInviteParams) (User, error) {
-	row := q.db.QueryRow(ctx, acceptInvite, arg.PasswordHash, arg.ID)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.TenantID,
-		&i.Email,
-		&i.Name,
-		&i.PasswordHash,
-		&i.Role,
-		&i.CreatedAt,
-		&i.LastLoginAt,
-		&i.DisabledAt,
-		&i.InviteHash,
-		&i.InviteExpiresAt,
-		&i.SessionEpoch,
-	)
-	return i, err
-}
-
 const activeUser = `-- name: ActiveUser :one
 SELECT role, session_epoch FROM users WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL
 `

@@ -63,12 +63,6 @@ SELECT * FROM users WHERE invite_hash = @invite_hash;
 -- name: UserByInviteForUpdate :one
 SELECT * FROM users WHERE invite_hash = @invite_hash FOR UPDATE;
 
--- name: AcceptInvite :one
-UPDATE users SET password_hash = @password_hash, invite_hash = NULL, invite_expires_at = NULL,
-    session_epoch = session_epoch + 1
-WHERE id = @id
-RETURNING *;
-
 -- name: ActiveUser :one
 -- The role and session epoch of a user who may act now: not disabled, not
 -- deleted.
