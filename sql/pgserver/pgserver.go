@@ -26,9 +26,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/wam-project/wam/sql/dberr"
 	"github.com/wam-project/wam/supervisor"
 )
 
@@ -664,8 +666,7 @@ func (s *Server) EnsureDatabase(ctx context.Context, name string) error {
 		return nil
 	}
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: created meanwhile
+	if dberr.Is(err, pgerrcode.DuplicateDatabase) { // created meanwhile
 		err = nil
 	}
 	if err != nil {
