@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,7 +94,10 @@ func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
 		t.Fatal(err)
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	o.WebhookURL, o.AppSecret = base+"/api/webhook", testSecret
+	if o.WebhookURL == "" {
+		o.WebhookURL = base + "/api/webhook"
+	}
+	o.AppSecret = testSecret
 	sim := meta.NewSimulatorWith(o)
 	t.Cleanup(sim.Close)
 	sends := &sendLog{at: map[string][]time.Time{}}
@@ -614,7 +618,33 @@ func TestTwoSendersKeepTheRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Shutdown)
-	r := newSendRig(t, meta.SimOptions{}, "--nats-url", ns.ClientURL())
+	// Meta's webhooks go to whichever serve answers, as behind a load
+	// balancer: a status must settle an attempt whatever serve is up.
+	var lbMu sync.Mutex
+	var backends []string
+	lb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		lbMu.Lock()
+		targets := slices.Clone(backends)
+		lbMu.Unlock()
+		for _, b := range targets {
+			fwd, _ := http.NewRequest(req.Method, b+req.URL.RequestURI(), bytes.NewReader(body))
+			fwd.Header = req.Header.Clone()
+			resp, err := http.DefaultClient.Do(fwd)
+			if err != nil {
+				continue
+			}
+			resp.Body.Close()
+			w.WriteHeader(resp.StatusCode)
+			return
+		}
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	t.Cleanup(lb.Close)
+	r := newSendRig(t, meta.SimOptions{WebhookURL: lb.URL + "/api/webhook"}, "--nats-url", ns.ClientURL())
+	lbMu.Lock()
+	backends = append(backends, r.base)
+	lbMu.Unlock()
 	r.addHello()
 	r.sim.SetThroughput(simPNID, 20)
 	if code, body := r.call(t, http.MethodPatch, "/api/waba/credentials/"+r.numberID, "", map[string]any{"messages_per_second": 20}); code != 200 {
@@ -628,6 +658,9 @@ func TestTwoSendersKeepTheRate(t *testing.T) {
 	// (its NATS and PostgreSQL are elsewhere).
 	second := &sendRig{apiKey: r.apiKey, sim: r.sim}
 	second.base, second.stop = startServe(t, env2, "--nats-url", ns.ClientURL())
+	lbMu.Lock()
+	backends = append(backends, second.base)
+	lbMu.Unlock()
 
 	ids := append(r.templates(t, 100, ""), second.templates(t, 100, "")...)
 	// The first serve stops while sends are under way; the second goes on.
