@@ -170,6 +170,7 @@ func TestSendEveryTypeEndToEnd(t *testing.T) {
 	r := newSendRig(t, o)
 	r.sim.AddTemplate(simWABA, meta.Template{Name: "order_update", Language: "en_US", Category: "UTILITY",
 		Components: json.RawMessage(`[{"type":"BODY","text":"Your order {{1}} is on its way."}]`)})
+	r.syncTemplates(t) // a template send must name a template wam knows
 	in := r.customer(t, "16505551234", "Does it come in blue?")
 	to := `"to":"16505551234"`
 	bodies := map[string]string{
@@ -222,8 +223,16 @@ func TestSendEveryTypeEndToEnd(t *testing.T) {
 	}
 
 	// Meta refuses a template with the wrong parameters: failed, with
-	// Meta's code and title.
-	bad := r.send(t, `{`+to+`,"type":"template","template":{"name":"order_update","language":{"code":"en_US"}}}`)
+	// Meta's code and title. (wam refuses such a send itself when it knows
+	// the number's WABA; this number was connected without its WABA id.)
+	const other = "300300301"
+	r.sim.AddNumber(simWABA, other, "+1 555-030-0301", "Acme", simToken)
+	if code, out := r.call(t, http.MethodPost, "/api/waba/credentials", "", map[string]any{
+		"phone_number_id": other, "display_phone_number": "+15550300301", "access_token": simToken,
+	}); code != http.StatusCreated {
+		t.Fatalf("connect a number without its WABA id: %d %s", code, out)
+	}
+	bad := r.send(t, `{`+to+`,"phone_number_id":"`+other+`","type":"template","template":{"name":"order_update","language":{"code":"en_US"}}}`)
 	var m sentMsg
 	eventually(t, 30*time.Second, "the refused send failed", func() bool {
 		m = r.message(t, bad.ID)
