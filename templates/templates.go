@@ -230,7 +230,7 @@ func (s *Service) Create(ctx context.Context, c messaging.Caller, t NewTemplate)
 	}
 	return db.Template{TenantID: c.Tenant, TemplateID: id, WabaID: waba, Name: t.Name, Language: t.Language,
 		Status: ev.Template.Status, Category: ev.Template.Category, Components: t.Components, UpdatedAt: at,
-		Provisional: true, SyncedAt: &at, SeenAt: &at, LastSeq: 0}, nil
+		Provisional: true, SyncedAt: &at, SeenAt: &at}, nil
 }
 
 // checkNew checks a new template as far as Meta's rules are simple: the

@@ -204,7 +204,8 @@ const templateSyncsDue = `-- name: TemplateSyncsDue :many
 SELECT DISTINCT p.tenant_id
 FROM phone_numbers p
 LEFT JOIN template_syncs s ON s.tenant_id = p.tenant_id AND s.waba_id = p.waba_id
-WHERE p.waba_id <> '' AND p.access_token_enc IS NOT NULL AND (s.synced_at IS NULL OR s.synced_at < $1)
+WHERE p.waba_id <> '' AND p.access_token_enc IS NOT NULL AND p.token_status = 'valid'
+  AND (s.synced_at IS NULL OR s.synced_at < $1)
 ORDER BY p.tenant_id
 LIMIT $2
 `
@@ -214,9 +215,10 @@ type TemplateSyncsDueParams struct {
 	Lim    int32
 }
 
-// TemplateSyncsDue are the tenants with a WABA that a number with an access
-// token may list and that was not listed since before: never, or too long
-// ago.
+// TemplateSyncsDue are the tenants with a WABA that a number with a working
+// access token may list and that was not listed since before: never, or
+// too long ago. (A token Meta refused waits for its replacement, which
+// nudges a sync.)
 func (q *Queries) TemplateSyncsDue(ctx context.Context, arg TemplateSyncsDueParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, templateSyncsDue, arg.Before, arg.Lim)
 	if err != nil {

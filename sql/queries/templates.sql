@@ -103,14 +103,16 @@ ON CONFLICT (tenant_id, waba_id) DO UPDATE SET
 -- name: TenantWABAs :many
 SELECT DISTINCT waba_id FROM phone_numbers WHERE tenant_id = @tenant_id AND waba_id <> '' ORDER BY waba_id;
 
--- TemplateSyncsDue are the tenants with a WABA that a number with an access
--- token may list and that was not listed since before: never, or too long
--- ago.
+-- TemplateSyncsDue are the tenants with a WABA that a number with a working
+-- access token may list and that was not listed since before: never, or
+-- too long ago. (A token Meta refused waits for its replacement, which
+-- nudges a sync.)
 -- name: TemplateSyncsDue :many
 SELECT DISTINCT p.tenant_id
 FROM phone_numbers p
 LEFT JOIN template_syncs s ON s.tenant_id = p.tenant_id AND s.waba_id = p.waba_id
-WHERE p.waba_id <> '' AND p.access_token_enc IS NOT NULL AND (s.synced_at IS NULL OR s.synced_at < @before)
+WHERE p.waba_id <> '' AND p.access_token_enc IS NOT NULL AND p.token_status = 'valid'
+  AND (s.synced_at IS NULL OR s.synced_at < @before)
 ORDER BY p.tenant_id
 LIMIT @lim;
 
