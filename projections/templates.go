@@ -23,7 +23,7 @@ import (
 // repeats for a batch):
 //
 //   - the status takes the newest time (Meta's entry time for an update,
-//     the time of the request for a listing); a creation's status is
+//     the second the listing was asked for); a creation's status is
 //     provisional: taken only when nothing is known, it gives way to any
 //     other, since Meta's clock and ours may disagree by more than a review
 //     takes;
@@ -236,7 +236,10 @@ func (p *inboxPlan) addTemplateEvent(ev *Event, te *templateEvent) {
 	switch {
 	case te.synced != nil:
 		s := te.synced
-		at := eventTime(s.At, ev.ReceivedAt)
+		// To the second, as Meta's entry times are: an update made in the
+		// second the listing was asked for is not older than it (within
+		// one second, the stream's order decides).
+		at := eventTime(s.At, ev.ReceivedAt).Truncate(time.Second)
 		for _, t := range s.Templates {
 			if t.ID == "" {
 				continue

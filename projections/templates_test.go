@@ -24,8 +24,11 @@ func tmplInfo(id, name, status, body string) domain.TemplateInfo {
 }
 
 // syncEvent is a complete listing at tmplT0+sec of the templates given.
-func syncEvent(sec int64, ts ...domain.TemplateInfo) replayEvent {
-	s := domain.TemplateSynced{WABAID: testWABA, SyncID: uuid.New(), Part: 1, Templates: ts, Complete: true, Listed: []string{}, At: tmplAt(sec)}
+func syncEvent(sec int64, ts ...domain.TemplateInfo) replayEvent { return syncAt(tmplAt(sec), ts...) }
+
+// syncAt is a complete listing asked for at at.
+func syncAt(at time.Time, ts ...domain.TemplateInfo) replayEvent {
+	s := domain.TemplateSynced{WABAID: testWABA, SyncID: uuid.New(), Part: 1, Templates: ts, Complete: true, Listed: []string{}, At: at}
 	for _, t := range ts {
 		s.Listed = append(s.Listed, t.ID)
 	}
@@ -114,6 +117,13 @@ func TestTemplatesAnyBatching(t *testing.T) {
 				statusEvent(-100, "123", "promo", "PAUSED"), // older than the listing: ignored
 			},
 			want: []want{{"123", "APPROVED", false, "Hi {{1}}"}, {"124", "APPROVED", false, "Order {{1}}"}},
+		},
+		"an update in the second a listing was asked for": {
+			evs: []replayEvent{
+				syncAt(tmplAt(0).Add(700*time.Millisecond), tmplInfo("125", "promo", "APPROVED", "Hi")),
+				statusEvent(0, "125", "promo", "PAUSED"), // Meta's entry time has no fraction of a second
+			},
+			want: []want{{"125", "PAUSED", false, "Hi"}},
 		},
 		"an approval before the creation it approves": {
 			evs: []replayEvent{
