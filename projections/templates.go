@@ -236,17 +236,18 @@ func (p *inboxPlan) addTemplateEvent(ev *Event, te *templateEvent) {
 	switch {
 	case te.synced != nil:
 		s := te.synced
-		// To the second, as Meta's entry times are: an update made in the
-		// second the listing was asked for is not older than it (within
-		// one second, the stream's order decides).
-		at := eventTime(s.At, ev.ReceivedAt).Truncate(time.Second)
+		at := eventTime(s.At, ev.ReceivedAt)
+		// Statuses compare to the second, as Meta's entry times are: an
+		// update made in the second the listing was asked for is not older
+		// than it (within one second, the stream's order decides).
+		statusAt := at.Truncate(time.Second)
 		for _, t := range s.Templates {
 			if t.ID == "" {
 				continue
 			}
-			r := tp.row(te.tenant, t.ID, at)
+			r := tp.row(te.tenant, t.ID, statusAt)
 			r.identify(s.WABAID, t.Name, t.Language)
-			r.setStatus(t.Status, t.RejectedReason, at, false)
+			r.setStatus(t.Status, t.RejectedReason, statusAt, false)
 			r.setContent(t.Category, t.Components, at)
 			if domain.TemplateGoneStatus(t.Status) {
 				r.gone(at)

@@ -125,6 +125,13 @@ func TestTemplatesAnyBatching(t *testing.T) {
 			},
 			want: []want{{"125", "PAUSED", false, "Hi"}},
 		},
+		"two listings in one second": {
+			evs: []replayEvent{
+				syncAt(tmplAt(0).Add(100*time.Millisecond), tmplInfo("126", "drop", "APPROVED", "Hi"), tmplInfo("127", "keep", "APPROVED", "Hi")),
+				syncAt(tmplAt(0).Add(500*time.Millisecond), tmplInfo("127", "keep", "APPROVED", "Hi")),
+			},
+			want: []want{{"126", "APPROVED", true, ""}, {"127", "APPROVED", false, "Hi"}},
+		},
 		"an approval before the creation it approves": {
 			evs: []replayEvent{
 				statusEvent(0, "130", "welcome", "APPROVED"),

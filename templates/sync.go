@@ -193,8 +193,8 @@ const answerMargin = 500 * time.Millisecond
 // answer: done is false when the sync goes on after that (its outcome then
 // shows in the list). The sync starts after the call (one under way is
 // followed by one more, which concurrent callers share).
-func (s *Service) SyncWithin(ctx context.Context, tenant uuid.UUID) (r Report, done bool, err error) {
-	sync := s.start(tenant)
+func (s *Service) SyncWithin(ctx context.Context, tenant uuid.UUID) (report Report, done bool, err error) {
+	r := s.start(tenant)
 	var timeout <-chan time.Time
 	if dl, ok := ctx.Deadline(); ok {
 		t := time.NewTimer(max(0, time.Until(dl)-answerMargin))
@@ -202,8 +202,8 @@ func (s *Service) SyncWithin(ctx context.Context, tenant uuid.UUID) (r Report, d
 		timeout = t.C
 	}
 	select {
-	case <-sync.done:
-		return sync.report, true, sync.err
+	case <-r.done:
+		return r.report, true, r.err
 	case <-timeout:
 	case <-ctx.Done():
 	}

@@ -312,7 +312,10 @@ func (s *Service) Delete(ctx context.Context, c messaging.Caller, name, language
 		}
 		wabas = in
 	}
-	if len(wabas) == 0 {
+	switch {
+	case len(wabas) == 0 && language != "":
+		return out, domain.Errorf(domain.ErrNotFound, "template %s in %s not found", name, language)
+	case len(wabas) == 0:
 		return out, domain.Errorf(domain.ErrNotFound, "template %s not found", name)
 	}
 	for _, w := range wabas {
