@@ -269,6 +269,47 @@ func TestSyncRemoves(t *testing.T) {
 	}
 }
 
+// TestSyncInParts: a listing too large for one event is published in
+// parts, and only its last part removes what Meta no longer lists, by
+// every id of every part.
+func TestSyncInParts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, templates.Options{})
+	e.sim.AddTemplate(waba, meta.Template{Name: "old", Language: "en_US", Category: "UTILITY", Components: body("x")})
+	ctx := context.Background()
+	if _, err := e.svc.Sync(ctx, e.tenant); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.graph.DeleteTemplate(ctx, waba, token, "old"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300 // of 3 KB each: more than one event holds
+	long := strings.Repeat("a long body ", 250)
+	for i := range n {
+		e.sim.AddTemplate(waba, meta.Template{Name: fmt.Sprintf("big_%03d", i), Language: "en_US", Category: "UTILITY", Components: body(long + "{{1}}")})
+	}
+	if _, err := e.svc.Sync(ctx, e.tenant); err != nil {
+		t.Fatal(err)
+	}
+	e.projected(t)
+	st, err := e.js.Stream(ctx, streams.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := streams.Subject(e.tenant.String(), domain.EventTemplateSynced)
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events := info.State.Subjects[subject]; events < 3 { // the first sync's one, and two parts at least
+		t.Errorf("%d template.synced events, want the second sync in parts", events)
+	}
+	got, _ := e.all(t, templates.Filter{Limit: 200})
+	if len(got) != n || got[0].Name != "big_000" || got[n-1].Name != fmt.Sprintf("big_%03d", n-1) {
+		t.Errorf("listed %d, want the %d big ones and not old", len(got), n)
+	}
+}
+
 // TestCreateAndDelete: a template created goes to Meta and into the read
 // model as PENDING; deleted, it leaves Meta and the list.
 func TestCreateAndDelete(t *testing.T) {
