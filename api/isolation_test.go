@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/wam-project/wam/meta"
 )
 
 // TestCrossTenantMatrix calls every tenant-scoped route that names an id
@@ -37,6 +39,11 @@ func TestCrossTenantMatrix(t *testing.T) {
 	rec = e.send(http.MethodPost, "/api/api-keys", a.AccessToken, map[string]string{"name": "a's key"})
 	var key struct{ ID, Key string }
 	json.Unmarshal(rec.Body.Bytes(), &key)
+	e.meta.AddTemplate("100", meta.Template{Name: "a_template", Language: "en_US", Category: "UTILITY", Components: json.RawMessage(`[{"type":"BODY","text":"Hi"}]`)})
+	if rec := e.send(http.MethodPost, "/api/templates/sync", a.AccessToken, ""); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"templates":1`) {
+		t.Fatalf("tenant a's templates: %d %s", rec.Code, rec.Body)
+	}
+	e.project(t)
 	if number.ID == "" || user.ID == "" || key.ID == "" {
 		t.Fatal("tenant a's fixtures were not made")
 	}
@@ -44,7 +51,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		var b strings.Builder
 		for _, p := range []string{"/api/conversations", "/api/conversations/" + convs.Data[0].ID + "/messages",
 			"/api/conversations/" + convs.Data[0].ID + "/notes",
-			"/api/users", "/api/api-keys", "/api/phone-numbers", "/api/tenant"} {
+			"/api/users", "/api/api-keys", "/api/phone-numbers", "/api/tenant", "/api/templates"} {
 			b.WriteString(e.send(http.MethodGet, p, a.AccessToken, "").Body.String())
 		}
 		return b.String()
@@ -63,6 +70,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"/api/api-keys/:id":               key.ID,
 		"/api/waba/credentials/:id":       number.ID,
 		"/api/phone-numbers/:id":          number.ID,
+		"/api/templates/:name":            "a_template",
 	}
 	bodies := map[string]string{http.MethodPatch: `{"name":"taken over","disabled":true}`}
 	bodyFor := func(method, path string) string {
@@ -97,7 +105,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 			t.Errorf("route %s %s is not in the cross-tenant matrix", r.Method, r.Path)
 			continue
 		}
-		path := strings.Replace(r.Path, ":id", id, 1)
+		path := strings.NewReplacer(":id", id, ":name", id).Replace(r.Path)
 		for name, cred := range map[string]string{"owner": b.AccessToken, "api key": bKey.Key} {
 			if rec := e.send(r.Method, path, cred, bodyFor(r.Method, r.Path)); rec.Code != http.StatusNotFound {
 				t.Errorf("tenant b (%s) %s %s: %d, want 404: %s", name, r.Method, path, rec.Code, rec.Body)

@@ -115,6 +115,7 @@ func (s handlers) ConnectNumber(c echo.Context) error {
 		return err
 	}
 	s.numbersChanged()
+	s.numberConnected(p.TenantID)
 	return c.JSON(http.StatusCreated, numberOf(n))
 }
 
@@ -255,5 +256,8 @@ func (s handlers) PatchNumber(c echo.Context, id uuid.UUID) error {
 		return err
 	}
 	s.numbersChanged()
+	if r.AccessToken != nil {
+		s.numberConnected(p.TenantID)
+	}
 	return c.JSON(http.StatusOK, numberOf(n))
 }

@@ -23,8 +23,10 @@ import (
 	"github.com/wam-project/wam/ingest"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
+	"github.com/wam-project/wam/numbers"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
+	"github.com/wam-project/wam/templates"
 )
 
 // Config is the part of wam's configuration the HTTP layer needs.
@@ -67,6 +69,14 @@ type Config struct {
 	NumbersChanged func()
 	// SendChecks are the template and media rules a send must pass.
 	SendChecks messaging.Checks
+	// Templates is the templates area behind /api/templates; nil: one over
+	// the server's pool, Graph (when it speaks templates) and Keys, without
+	// its sync worker.
+	Templates *templates.Service
+	// NumberConnected, when set, is called with the tenant after it
+	// connected a number or gave one a new token (its WABA's templates are
+	// then synced).
+	NumberConnected func(tenant uuid.UUID)
 	// RequestTimeout bounds each API request: every call it makes to
 	// PostgreSQL or NATS must answer within it, or the request is a 503
 	// with Retry-After. 0: 5 s. Webhooks have PublishTimeout instead.
@@ -87,6 +97,7 @@ type Server struct {
 	ingest *ingest.Receiver
 	// messaging records send requests (and read requests).
 	messaging *messaging.Service
+	templates *templates.Service
 	ready     []Dependency
 	log       *slog.Logger
 	now       func() time.Time
@@ -143,6 +154,10 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	if cfg.Secrets == nil {
 		cfg.Secrets = ingest.NewSecrets(q, cfg.Keys, ingest.RouterOptions{Logger: log})
 	}
+	if cfg.Templates == nil {
+		graph, _ := cfg.Graph.(templates.Graph)
+		cfg.Templates = templates.New(pool, pub, graph, numbers.NewCredentials(q, cfg.Keys), templates.Options{Logger: log})
+	}
 	s := &Server{
 		cfg:       cfg,
 		pool:      pool,
@@ -150,6 +165,7 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		pub:       pub,
 		ingest:    ingest.NewReceiver(cfg.Router, cfg.Secrets, pub, cfg.AppSecret, time.Now),
 		messaging: messaging.New(pool, pub, cfg.SendChecks, time.Now),
+		templates: cfg.Templates,
 		ready:     ready,
 		log:       log,
 		now:       time.Now,

@@ -43,10 +43,11 @@ type Inbox struct{}
 // Name is InboxName.
 func (Inbox) Name() string { return InboxName }
 
-// Subjects are the raw webhooks of every tenant, the unrouted ones, and
-// what agents do to conversations.
+// Subjects are the raw webhooks of every tenant, the unrouted ones, what
+// agents do to conversations, sends, and templates.
 func (Inbox) Subjects() []string {
-	return []string{streams.Subject("*", streams.TypeWebhookMeta), streams.Subject("*", "conversation.>"), streams.Subject("*", "message.>")}
+	return []string{streams.Subject("*", streams.TypeWebhookMeta), streams.Subject("*", "conversation.>"), streams.Subject("*", "message.>"),
+		streams.Subject("*", "template.>")}
 }
 
 // conversationEvent is what Prepare leaves on a conversation event.
@@ -70,6 +71,9 @@ type decodedWebhook struct {
 func (Inbox) Prepare(ev *Event) error {
 	if strings.HasPrefix(ev.Type, "message.") {
 		return prepareMessageEvent(ev)
+	}
+	if strings.HasPrefix(ev.Type, "template.") {
+		return prepareTemplateEvent(ev)
 	}
 	if strings.HasPrefix(ev.Type, "conversation.") {
 		tenant, err := uuid.Parse(ev.Tenant)
@@ -225,17 +229,6 @@ type messageRow struct {
 	seq                  int64
 }
 
-type templateKey struct {
-	tenant uuid.UUID
-	id     string
-}
-
-type templateRow struct {
-	waba, name, language, status, reason string
-	at                                   time.Time
-	seq                                  int64
-}
-
 // inboxPlan is one batch merged per row: maps find the row of a key, the
 // slices keep the order in which keys were first seen, so that statements
 // (and lock order) are deterministic.
@@ -251,8 +244,7 @@ type inboxPlan struct {
 	convOrder    []uuid.UUID
 	messages     map[uuid.UUID]*messageRow
 	messageOrder []uuid.UUID
-	templates    map[templateKey]*templateRow
-	tmplOrder    []templateKey
+	templates    templatePlan
 	adopted      map[int64]int64 // unrouted original → its first copy in the batch
 	adoptedOrder []int64
 }
@@ -264,7 +256,7 @@ func newInboxPlan(firstSeq int64) *inboxPlan {
 		contacts:  map[uuid.UUID]*contactRow{},
 		convs:     map[uuid.UUID]*conversationRow{},
 		messages:  map[uuid.UUID]*messageRow{},
-		templates: map[templateKey]*templateRow{},
+		templates: templatePlan{rows: map[templateKey]*templateRow{}},
 		adopted:   map[int64]int64{},
 	}
 }
@@ -275,7 +267,11 @@ func (p *inboxPlan) add(ev *Event) {
 		p.addMessageEvent(ev, me)
 		return
 	}
-	if strings.HasPrefix(ev.Type, "message.") {
+	if te, ok := ev.Prepared.(*templateEvent); ok {
+		p.addTemplateEvent(ev, te)
+		return
+	}
+	if strings.HasPrefix(ev.Type, "message.") || strings.HasPrefix(ev.Type, "template.") {
 		return // a read request, or a type of a later version: nothing of the inbox's
 	}
 	d, _ := ev.Prepared.(*decodedWebhook)
@@ -374,32 +370,9 @@ func (p *inboxPlan) addWebhook(tenant uuid.UUID, w domain.Webhook, at time.Time,
 				p.status(tenantText, tenant, conv, s, at, seq)
 			}
 		case "message_template_status_update":
-			ts := ch.TemplateStatus
-			if ts == nil || ts.TemplateID == "" {
-				problems = append(problems, "template status update without a template id: not projected")
-				continue
+			if problem := p.addTemplateStatus(tenant, ch, at, seq); problem != "" {
+				problems = append(problems, problem)
 			}
-			when := at
-			if !ch.EntryTime.IsZero() {
-				when = ch.EntryTime
-			}
-			k := templateKey{tenant, ts.TemplateID}
-			next := &templateRow{
-				waba: ch.WABAID, name: ts.TemplateName, language: ts.TemplateLanguage,
-				status: ts.Event, reason: ts.Reason, at: when, seq: seq,
-			}
-			// The rules of UpsertTemplates: Meta delivers out of order, so
-			// an older update is ignored, and empty values keep known ones.
-			if prev, ok := p.templates[k]; !ok {
-				p.tmplOrder = append(p.tmplOrder, k)
-			} else if when.Before(prev.at) {
-				continue
-			} else {
-				next.waba = firstNonEmpty(next.waba, prev.waba)
-				next.name = firstNonEmpty(next.name, prev.name)
-				next.language = firstNonEmpty(next.language, prev.language)
-			}
-			p.templates[k] = next
 		}
 	}
 	return problems
@@ -571,10 +544,8 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) 
 			return fmt.Errorf("conversations: %w", err)
 		}
 	}
-	if len(p.tmplOrder) > 0 {
-		if err := q.UpsertTemplates(ctx, p.templateParams()); err != nil {
-			return fmt.Errorf("templates: %w", err)
-		}
+	if err := p.templates.exec(ctx, q); err != nil {
+		return err
 	}
 	if len(p.messageOrder) == 0 {
 		return nil
@@ -688,28 +659,6 @@ func (p *inboxPlan) messageParams() db.UpsertMessagesParams {
 		a.Seqs = append(a.Seqs, m.seq)
 		a.SentBys = append(a.SentBys, m.sentBy)
 		a.MessageStatuses = append(a.MessageStatuses, m.messageStatus)
-	}
-	return a
-}
-
-func (p *inboxPlan) templateParams() db.UpsertTemplatesParams {
-	k := len(p.tmplOrder)
-	a := db.UpsertTemplatesParams{
-		TenantIds: make([]uuid.UUID, 0, k), TemplateIds: make([]string, 0, k), WabaIds: make([]string, 0, k),
-		Names: make([]string, 0, k), Languages: make([]string, 0, k), Statuses: make([]string, 0, k),
-		Reasons: make([]string, 0, k), Ats: make([]time.Time, 0, k), Seqs: make([]int64, 0, k),
-	}
-	for _, key := range p.tmplOrder {
-		t := p.templates[key]
-		a.TenantIds = append(a.TenantIds, key.tenant)
-		a.TemplateIds = append(a.TemplateIds, key.id)
-		a.WabaIds = append(a.WabaIds, t.waba)
-		a.Names = append(a.Names, t.name)
-		a.Languages = append(a.Languages, t.language)
-		a.Statuses = append(a.Statuses, t.status)
-		a.Reasons = append(a.Reasons, t.reason)
-		a.Ats = append(a.Ats, t.at)
-		a.Seqs = append(a.Seqs, t.seq)
 	}
 	return a
 }

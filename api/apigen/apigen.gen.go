@@ -54,6 +54,36 @@ func (e ConversationStatus) Valid() bool {
 	}
 }
 
+// Defines values for CreateTemplateRequestCategory.
+const (
+	CreateTemplateRequestCategoryAUTHENTICATION CreateTemplateRequestCategory = "AUTHENTICATION"
+	CreateTemplateRequestCategoryAuthentication CreateTemplateRequestCategory = "authentication"
+	CreateTemplateRequestCategoryMARKETING      CreateTemplateRequestCategory = "MARKETING"
+	CreateTemplateRequestCategoryMarketing      CreateTemplateRequestCategory = "marketing"
+	CreateTemplateRequestCategoryUTILITY        CreateTemplateRequestCategory = "UTILITY"
+	CreateTemplateRequestCategoryUtility        CreateTemplateRequestCategory = "utility"
+)
+
+// Valid indicates whether the value is a known member of the CreateTemplateRequestCategory enum.
+func (e CreateTemplateRequestCategory) Valid() bool {
+	switch e {
+	case CreateTemplateRequestCategoryAUTHENTICATION:
+		return true
+	case CreateTemplateRequestCategoryAuthentication:
+		return true
+	case CreateTemplateRequestCategoryMARKETING:
+		return true
+	case CreateTemplateRequestCategoryMarketing:
+		return true
+	case CreateTemplateRequestCategoryUTILITY:
+		return true
+	case CreateTemplateRequestCategoryUtility:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InviteMethod.
 const (
 	InviteMethodLink     InviteMethod = "link"
@@ -558,6 +588,36 @@ func (e ListTenantMessagesParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListTemplatesParamsCategory.
+const (
+	ListTemplatesParamsCategoryAUTHENTICATION ListTemplatesParamsCategory = "AUTHENTICATION"
+	ListTemplatesParamsCategoryAuthentication ListTemplatesParamsCategory = "authentication"
+	ListTemplatesParamsCategoryMARKETING      ListTemplatesParamsCategory = "MARKETING"
+	ListTemplatesParamsCategoryMarketing      ListTemplatesParamsCategory = "marketing"
+	ListTemplatesParamsCategoryUTILITY        ListTemplatesParamsCategory = "UTILITY"
+	ListTemplatesParamsCategoryUtility        ListTemplatesParamsCategory = "utility"
+)
+
+// Valid indicates whether the value is a known member of the ListTemplatesParamsCategory enum.
+func (e ListTemplatesParamsCategory) Valid() bool {
+	switch e {
+	case ListTemplatesParamsCategoryAUTHENTICATION:
+		return true
+	case ListTemplatesParamsCategoryAuthentication:
+		return true
+	case ListTemplatesParamsCategoryMARKETING:
+		return true
+	case ListTemplatesParamsCategoryMarketing:
+		return true
+	case ListTemplatesParamsCategoryUTILITY:
+		return true
+	case ListTemplatesParamsCategoryUtility:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VerifyWebhookParamsHubMode.
 const (
 	VerifyWebhookParamsHubModeSubscribe VerifyWebhookParamsHubMode = "subscribe"
@@ -711,6 +771,24 @@ type CreateAPIKeyRequest struct {
 	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 	Name      string                       `json:"name"`
 }
+
+// CreateTemplateRequest defines model for CreateTemplateRequest.
+type CreateTemplateRequest struct {
+	Category CreateTemplateRequestCategory `json:"category"`
+
+	// Components Meta's components: one BODY, optionally a HEADER, a FOOTER and BUTTONS
+	Components json.RawMessage `json:"components"`
+
+	// Language e.g. en_US
+	Language string `json:"language"`
+	Name     string `json:"name"`
+
+	// WabaId required when the tenant's numbers are in several WABAs
+	WabaId *string `json:"waba_id,omitempty"`
+}
+
+// CreateTemplateRequestCategory defines model for CreateTemplateRequest.Category.
+type CreateTemplateRequestCategory string
 
 // InviteMethod password: a one-time password in the answer; link: a token with which the user sets a password at /api/auth/accept-invite (valid 7 days)
 type InviteMethod string
@@ -1177,6 +1255,60 @@ type Session struct {
 // SessionTokenType defines model for Session.TokenType.
 type SessionTokenType string
 
+// Template defines model for Template.
+type Template struct {
+	// Category MARKETING, UTILITY or AUTHENTICATION; empty until Meta listed the template
+	Category string `json:"category"`
+
+	// Components Meta's components (HEADER, BODY, FOOTER, BUTTONS), as Meta lists them; [] until listed
+	Components json.RawMessage `json:"components"`
+
+	// Id Meta's template id
+	Id             string `json:"id"`
+	Language       string `json:"language"`
+	Name           string `json:"name"`
+	RejectedReason string `json:"rejected_reason"`
+
+	// Status APPROVED, PENDING, REJECTED, PAUSED, DISABLED…
+	Status string `json:"status"`
+
+	// UpdatedAt the time of the status
+	UpdatedAt time.Time `json:"updated_at"`
+	WabaId    string    `json:"waba_id"`
+}
+
+// TemplateDeleted defines model for TemplateDeleted.
+type TemplateDeleted struct {
+	Events  []uint64 `json:"events"`
+	Name    string   `json:"name"`
+	WabaIds []string `json:"waba_ids"`
+}
+
+// TemplatePage defines model for TemplatePage.
+type TemplatePage struct {
+	Data []Template `json:"data"`
+
+	// NextCursor empty on the last page
+	NextCursor string `json:"next_cursor"`
+}
+
+// TemplateSync defines model for TemplateSync.
+type TemplateSync struct {
+	// Done false: the sync goes on after the answer
+	Done  bool               `json:"done"`
+	Wabas []TemplateSyncWABA `json:"wabas"`
+}
+
+// TemplateSyncWABA defines model for TemplateSyncWABA.
+type TemplateSyncWABA struct {
+	// Error why the WABA could not be listed (the others were)
+	Error string `json:"error,omitempty"`
+
+	// Templates how many Meta listed
+	Templates int    `json:"templates"`
+	WabaId    string `json:"waba_id"`
+}
+
 // Tenant defines model for Tenant.
 type Tenant struct {
 	Branding Branding           `json:"branding"`
@@ -1328,6 +1460,27 @@ type SendTemplateParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListTemplatesParams defines parameters for ListTemplates.
+type ListTemplatesParams struct {
+	Cursor   *Cursor                      `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit    *Limit                       `form:"limit,omitempty" json:"limit,omitempty"`
+	Status   *string                      `form:"status,omitempty" json:"status,omitempty"`
+	Category *ListTemplatesParamsCategory `form:"category,omitempty" json:"category,omitempty"`
+	Language *string                      `form:"language,omitempty" json:"language,omitempty"`
+
+	// Name a part of the name
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
+// ListTemplatesParamsCategory defines parameters for ListTemplates.
+type ListTemplatesParamsCategory string
+
+// DeleteTemplateParams defines parameters for DeleteTemplate.
+type DeleteTemplateParams struct {
+	Language *string `form:"language,omitempty" json:"language,omitempty"`
+	WabaId   *string `form:"waba_id,omitempty" json:"waba_id,omitempty"`
+}
+
 // VerifyWebhookParams defines parameters for VerifyWebhook.
 type VerifyWebhookParams struct {
 	HubMode        *VerifyWebhookParamsHubMode `form:"hub.mode,omitempty" json:"hub.mode,omitempty"`
@@ -1410,6 +1563,9 @@ type MarkMessageReadJSONRequestBody = MarkReadRequest
 
 // ConnectNumberAliasJSONRequestBody defines body for ConnectNumberAlias for application/json ContentType.
 type ConnectNumberAliasJSONRequestBody = ConnectNumberRequest
+
+// CreateTemplateJSONRequestBody defines body for CreateTemplate for application/json ContentType.
+type CreateTemplateJSONRequestBody = CreateTemplateRequest
 
 // PutTenantJSONRequestBody defines body for PutTenant for application/json ContentType.
 type PutTenantJSONRequestBody = PutTenantRequest
@@ -1527,6 +1683,18 @@ type ServerInterface interface {
 	// DeleteNumberAlias Disconnect a number (alias)
 	// (DELETE /api/phone-numbers/{id})
 	DeleteNumberAlias(ctx echo.Context, id ID) error
+	// ListTemplates List message templates
+	// (GET /api/templates)
+	ListTemplates(ctx echo.Context, params ListTemplatesParams) error
+	// CreateTemplate Submit a template to Meta for review
+	// (POST /api/templates)
+	CreateTemplate(ctx echo.Context) error
+	// SyncTemplates List the templates from Meta now
+	// (POST /api/templates/sync)
+	SyncTemplates(ctx echo.Context) error
+	// DeleteTemplate Delete a template at Meta
+	// (DELETE /api/templates/{name})
+	DeleteTemplate(ctx echo.Context, name string, params DeleteTemplateParams) error
 	// GetTenant The tenant's settings
 	// (GET /api/tenant)
 	GetTenant(ctx echo.Context) error
@@ -2135,6 +2303,109 @@ func (w *ServerInterfaceWrapper) DeleteNumberAlias(ctx echo.Context) error {
 	return err
 }
 
+// ListTemplates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTemplatesParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "language" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "language", ctx.QueryParams(), &params.Language, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter language: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTemplates(ctx, params)
+	return err
+}
+
+// CreateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTemplate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTemplate(ctx)
+	return err
+}
+
+// SyncTemplates converts echo context to params.
+func (w *ServerInterfaceWrapper) SyncTemplates(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SyncTemplates(ctx)
+	return err
+}
+
+// DeleteTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteTemplateParams
+	// ------------- Optional query parameter "language" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "language", ctx.QueryParams(), &params.Language, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter language: %s", err))
+	}
+
+	// ------------- Optional query parameter "waba_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "waba_id", ctx.QueryParams(), &params.WabaId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter waba_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTemplate(ctx, name, params)
+	return err
+}
+
 // GetTenant converts echo context to params.
 func (w *ServerInterfaceWrapper) GetTenant(ctx echo.Context) error {
 	var err error
@@ -2509,6 +2780,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/messages/send-template", wrapper.SendTemplate, options.OperationMiddlewares["sendTemplate"]...)
 	router.POST(options.BaseURL+"/api/messages/:id/read", wrapper.MarkMessageRead, options.OperationMiddlewares["markMessageRead"]...)
 	router.GET(options.BaseURL+"/api/messages/:id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/api/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
+	router.POST(options.BaseURL+"/api/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
+	router.POST(options.BaseURL+"/api/templates/sync", wrapper.SyncTemplates, options.OperationMiddlewares["syncTemplates"]...)
+	router.DELETE(options.BaseURL+"/api/templates/:name", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
 	router.GET(options.BaseURL+"/api/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/api/users", wrapper.InviteUser, options.OperationMiddlewares["inviteUser"]...)
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)

@@ -233,6 +233,7 @@ func TestSendEveryTypeEndToEnd(t *testing.T) {
 	r := newSendRig(t, o)
 	r.sim.AddTemplate(simWABA, meta.Template{Name: "order_update", Language: "en_US", Category: "UTILITY",
 		Components: json.RawMessage(`[{"type":"BODY","text":"Your order {{1}} is on its way."}]`)})
+	r.syncTemplates(t) // a template send must name a template wam knows
 	in := r.customer(t, "16505551234", "Does it come in blue?")
 	to := `"to":"16505551234"`
 	bodies := map[string]string{
@@ -285,8 +286,16 @@ func TestSendEveryTypeEndToEnd(t *testing.T) {
 	}
 
 	// Meta refuses a template with the wrong parameters: failed, with
-	// Meta's code and title.
-	bad := r.send(t, `{`+to+`,"type":"template","template":{"name":"order_update","language":{"code":"en_US"}}}`)
+	// Meta's code and title. (wam refuses such a send itself when it knows
+	// the number's WABA; this number was connected without its WABA id.)
+	const other = "300300301"
+	r.sim.AddNumber(simWABA, other, "+1 555-030-0301", "Acme", simToken)
+	if code, out := r.call(t, http.MethodPost, "/api/waba/credentials", "", map[string]any{
+		"phone_number_id": other, "display_phone_number": "+15550300301", "access_token": simToken,
+	}); code != http.StatusCreated {
+		t.Fatalf("connect a number without its WABA id: %d %s", code, out)
+	}
+	bad := r.send(t, `{`+to+`,"phone_number_id":"`+other+`","type":"template","template":{"name":"order_update","language":{"code":"en_US"}}}`)
 	var m sentMsg
 	eventually(t, 30*time.Second, "the refused send failed", func() bool {
 		m = r.message(t, bad.ID)
@@ -357,9 +366,13 @@ func (r *sendRig) settled(t testing.TB, timeout time.Duration, ids []string) map
 	return got
 }
 
-func (r *sendRig) addHello() {
+// addHello gives the number's WABA the approved template "hello" at Meta,
+// and syncs it into wam, which checks template sends against its list.
+func (r *sendRig) addHello(t testing.TB) {
+	t.Helper()
 	r.sim.AddTemplate(simWABA, meta.Template{Name: "hello", Language: "en_US", Category: "UTILITY",
 		Components: json.RawMessage(`[{"type":"BODY","text":"Hello from Acme."}]`)})
+	r.syncTemplates(t)
 }
 
 // TestSendKeepsNumberRate: 500 messages from one number limited to 20 a
@@ -371,7 +384,7 @@ func TestSendKeepsNumberRate(t *testing.T) {
 	}
 	// Not in parallel with the others: it measures a rate.
 	r := newSendRig(t, meta.SimOptions{})
-	r.addHello()
+	r.addHello(t)
 	r.sim.SetThroughput(simPNID, 20)
 	if code, body := r.call(t, http.MethodPatch, "/api/waba/credentials/"+r.numberID, "", map[string]any{"messages_per_second": 20}); code != 200 {
 		t.Fatalf("set the rate: %d %s", code, body)
@@ -403,7 +416,7 @@ func TestSendKeepsNumberRate(t *testing.T) {
 func TestSendKeepsPairRate(t *testing.T) {
 	t.Parallel()
 	r := newSendRig(t, meta.SimOptions{PairInterval: time.Second, PairBurst: 5}, "--pair-interval", "1s", "--pair-burst", "5")
-	r.addHello()
+	r.addHello(t)
 	ids := r.templates(t, 10, "16505550101")
 	got := r.settled(t, 60*time.Second, ids)
 	for id, m := range got {
@@ -433,7 +446,7 @@ func TestSendKeepsPairRate(t *testing.T) {
 func TestSendHoldsOnInvalidToken(t *testing.T) {
 	t.Parallel()
 	r := newSendRig(t, meta.SimOptions{})
-	r.addHello()
+	r.addHello(t)
 	first := r.templates(t, 1, "")
 	r.settled(t, 30*time.Second, first)
 
@@ -473,7 +486,7 @@ func TestSendHoldsOnInvalidToken(t *testing.T) {
 func TestSendRetriesOrFails(t *testing.T) {
 	t.Parallel()
 	r := newSendRig(t, meta.SimOptions{})
-	r.addHello()
+	r.addHello(t)
 	r.sim.SetFaults(meta.Faults{ErrorShare: 1, ErrorCode: 131026})
 	failed := r.templates(t, 1, "")[0]
 	var m sentMsg
@@ -525,7 +538,6 @@ func TestSendSurvivesSIGKILL(t *testing.T) {
 	t.Cleanup(graph.Close)
 	sim.AddNumber(simWABA, simPNID, "+1 555-030-0300", "Acme", simToken)
 	r := &sendRig{base: base, sim: sim}
-	r.addHello()
 	env := map[string]string{
 		"DATABASE_URL": pgtest.URL(t), "WAM_DATA_DIR": t.TempDir(), "META_APP_SECRET": testSecret,
 		"META_API_BASE_URL": graph.URL, "WAM_SEND_SETTLE_WAIT": "3s", "LOG_LEVEL": "warn", "PATH": os.Getenv("PATH"),
@@ -566,6 +578,7 @@ func TestSendSurvivesSIGKILL(t *testing.T) {
 	}); code != http.StatusCreated {
 		t.Fatalf("connect: %d %s", code, body)
 	}
+	r.addHello(t)
 	// 40 a second: the burst takes 25 s, and is still going when all 1000
 	// are queued.
 	sim.SetThroughput(simPNID, 40)
@@ -645,7 +658,7 @@ func TestTwoSendersKeepTheRate(t *testing.T) {
 	lbMu.Lock()
 	backends = append(backends, r.base)
 	lbMu.Unlock()
-	r.addHello()
+	r.addHello(t)
 	r.sim.SetThroughput(simPNID, 20)
 	if code, body := r.call(t, http.MethodPatch, "/api/waba/credentials/"+r.numberID, "", map[string]any{"messages_per_second": 20}); code != 200 {
 		t.Fatalf("set the rate: %d %s", code, body)

@@ -27,6 +27,7 @@ import (
 	"github.com/wam-project/wam/ingest"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
+	"github.com/wam-project/wam/numbers"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sender"
 	"github.com/wam-project/wam/sql/db"
@@ -34,6 +35,7 @@ import (
 	"github.com/wam-project/wam/sql/pgserver"
 	"github.com/wam-project/wam/streams"
 	"github.com/wam-project/wam/supervisor"
+	"github.com/wam-project/wam/templates"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -133,11 +135,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger: log, SettleWait: cfg.SettleWait, PairInterval: cfg.PairInterval, PairBurst: cfg.PairBurst,
 	})
 	wg.Go(func() { send.Run(projCtx) })
+	tmpl := templates.New(database.Pool, pub, graph, numbers.NewCredentials(q, keys), templates.Options{Logger: log})
+	wg.Go(func() { tmpl.Run(projCtx) })
 
 	reg := newRegistry(bus, inbox)
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
 		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: graph,
-		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge},
+		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
+		Templates: tmpl, NumberConnected: tmpl.Nudge, SendChecks: messaging.Checks{Template: templates.CheckSend}},
 		database.Pool, pub, log,
 		api.Dependency{Name: "postgres", Ready: database.Ready},
 		api.Dependency{Name: "nats", Ready: bus.Ready},

@@ -162,15 +162,30 @@ type SendIdempotency struct {
 }
 
 type Template struct {
-	TenantID   uuid.UUID
-	TemplateID string
-	WabaID     string
-	Name       string
-	Language   string
-	Status     string
-	Reason     string
-	UpdatedAt  time.Time
-	LastSeq    int64
+	TenantID    uuid.UUID
+	TemplateID  string
+	WabaID      string
+	Name        string
+	Language    string
+	Status      string
+	Reason      string
+	UpdatedAt   time.Time
+	LastSeq     int64
+	Category    string
+	Components  []byte
+	SyncedAt    *time.Time
+	Provisional bool
+	SeenAt      *time.Time
+	GoneAt      *time.Time
+	Deleted     bool
+}
+
+type TemplateSync struct {
+	TenantID  uuid.UUID
+	WabaID    string
+	SyncedAt  time.Time
+	Templates int32
+	LastSeq   int64
 }
 
 type Tenant struct {

@@ -304,31 +304,6 @@ UNION ALL
 SELECT 'conversation'::text, c.id, c.tenant_id, c.id, c.last_seq FROM conversations c
 WHERE c.id = ANY(@all_conversation_ids::uuid[]) AND c.last_seq >= @first_seq::bigint;
 
--- UpsertTemplates records the status updates of message templates.
--- name: UpsertTemplates :exec
-INSERT INTO templates (tenant_id, template_id, waba_id, name, language, status, reason, updated_at, last_seq)
-SELECT u.tenant_id, u.template_id, u.waba_id, u.name, u.language, u.status, u.reason, u.at, u.seq
-FROM (SELECT unnest(@tenant_ids::uuid[]) AS tenant_id,
-             unnest(@template_ids::text[]) AS template_id,
-             unnest(@waba_ids::text[]) AS waba_id,
-             unnest(@names::text[]) AS name,
-             unnest(@languages::text[]) AS language,
-             unnest(@statuses::text[]) AS status,
-             unnest(@reasons::text[]) AS reason,
-             unnest(@ats::timestamptz[]) AS at,
-             unnest(@seqs::bigint[]) AS seq) AS u
-ON CONFLICT (tenant_id, template_id) DO UPDATE SET
-    waba_id    = CASE WHEN excluded.waba_id <> '' THEN excluded.waba_id ELSE templates.waba_id END,
-    name       = CASE WHEN excluded.name <> '' THEN excluded.name ELSE templates.name END,
-    language   = CASE WHEN excluded.language <> '' THEN excluded.language ELSE templates.language END,
-    status     = excluded.status,
-    reason     = excluded.reason,
-    updated_at = excluded.updated_at,
-    last_seq   = excluded.last_seq
--- Meta delivers out of order: an older status update must not undo a newer
--- one. updated_at is the time of Meta's entry.
-WHERE excluded.updated_at >= templates.updated_at;
-
 -- Conversation events (wam.<tenant>.conversation.*), one statement each,
 -- in stream order between the batch's webhooks.
 
