@@ -91,7 +91,7 @@ func (s *Server) guards(doc *openapi3.T, op *openapi3.Operation) ([]echo.Middlew
 // PostgreSQL), everything else by RequestTimeout.
 func (s *Server) deadlineOf(op *openapi3.Operation) time.Duration {
 	switch op.OperationID {
-	case "ReceiveWebhook", "ReceiveTenantWebhook":
+	case "receiveWebhook", "receiveTenantWebhook":
 		return 2*ingest.DefaultLookupTimeout + s.cfg.PublishTimeout
 	}
 	return s.cfg.RequestTimeout
