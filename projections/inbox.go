@@ -43,10 +43,11 @@ type Inbox struct{}
 // Name is InboxName.
 func (Inbox) Name() string { return InboxName }
 
-// Subjects are the raw webhooks of every tenant, the unrouted ones, and
-// what agents do to conversations.
+// Subjects are the raw webhooks of every tenant, the unrouted ones, what
+// agents do to conversations, sending and media.
 func (Inbox) Subjects() []string {
-	return []string{streams.Subject("*", streams.TypeWebhookMeta), streams.Subject("*", "conversation.>"), streams.Subject("*", "message.>")}
+	return []string{streams.Subject("*", streams.TypeWebhookMeta), streams.Subject("*", "conversation.>"), streams.Subject("*", "message.>"),
+		streams.Subject("*", "media.>")}
 }
 
 // conversationEvent is what Prepare leaves on a conversation event.
@@ -70,6 +71,9 @@ type decodedWebhook struct {
 func (Inbox) Prepare(ev *Event) error {
 	if strings.HasPrefix(ev.Type, "message.") {
 		return prepareMessageEvent(ev)
+	}
+	if strings.HasPrefix(ev.Type, "media.") {
+		return prepareMediaEvent(ev)
 	}
 	if strings.HasPrefix(ev.Type, "conversation.") {
 		tenant, err := uuid.Parse(ev.Tenant)
@@ -129,7 +133,10 @@ func (Inbox) Apply(ctx context.Context, q db.DBTX, events []*Event, notices *[]N
 			p.add(ev)
 		}
 		run = run[:0]
-		return p.exec(ctx, queries, notices)
+		if err := p.exec(ctx, queries, notices); err != nil {
+			return err
+		}
+		return p.execMedia(ctx, queries, notices)
 	}
 	for _, ev := range events {
 		ce, ok := ev.Prepared.(*conversationEvent)
@@ -255,6 +262,7 @@ type inboxPlan struct {
 	tmplOrder    []templateKey
 	adopted      map[int64]int64 // unrouted original → its first copy in the batch
 	adoptedOrder []int64
+	media        mediaPlan // see media.go
 }
 
 func newInboxPlan(firstSeq int64) *inboxPlan {
@@ -275,7 +283,11 @@ func (p *inboxPlan) add(ev *Event) {
 		p.addMessageEvent(ev, me)
 		return
 	}
-	if strings.HasPrefix(ev.Type, "message.") {
+	if me, ok := ev.Prepared.(*mediaEvent); ok {
+		p.addMediaEvent(ev, me)
+		return
+	}
+	if strings.HasPrefix(ev.Type, "message.") || strings.HasPrefix(ev.Type, "media.") {
 		return // a read request, or a type of a later version: nothing of the inbox's
 	}
 	d, _ := ev.Prepared.(*decodedWebhook)
@@ -475,6 +487,7 @@ func (p *inboxPlan) message(tenantText string, tenant, conv uuid.UUID, m domain.
 			r.context, _ = json.Marshal(m.Context)
 		}
 		r.at, r.seq = at, seq
+		p.inboundMedia(tenantText, tenant, domain.MessageID(tenantText, m.WAMID), conv, m, at, seq)
 	}
 	if (m.Type != domain.TypeEdit && m.Type != domain.TypeRevoke) || m.TargetWAMID == "" {
 		return
