@@ -17,7 +17,8 @@ func TestCrossTenantMatrix(t *testing.T) {
 	a := e.register(t, "owner@matrix-a.example.com")
 	body := textWebhook("100", "123456123", "wamid.matrix", "16505551234", "for a")
 
-	// Tenant A: a number, a conversation with a message, a user, a key.
+	// Tenant A: a number, a conversation with a message, a user, a key, a
+	// media file.
 	rec := e.send(http.MethodPost, "/api/phone-numbers", a.AccessToken, map[string]any{
 		"phone_number_id": "123456123", "display_phone_number": "+15550783881", "waba_id": "100", "access_token": metaToken,
 	})
@@ -37,6 +38,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 	rec = e.send(http.MethodPost, "/api/api-keys", a.AccessToken, map[string]string{"name": "a's key"})
 	var key struct{ ID, Key string }
 	json.Unmarshal(rec.Body.Bytes(), &key)
+	file := mustUploaded(t, e.upload(a.AccessToken, fileOf("image/png", "a.png", pngOf(100))))
 	if number.ID == "" || user.ID == "" || key.ID == "" {
 		t.Fatal("tenant a's fixtures were not made")
 	}
@@ -63,6 +65,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"/api/api-keys/:id":               key.ID,
 		"/api/waba/credentials/:id":       number.ID,
 		"/api/phone-numbers/:id":          number.ID,
+		"/api/media/:id":                  file.ID,
 	}
 	bodies := map[string]string{http.MethodPatch: `{"name":"taken over","disabled":true}`}
 	bodyFor := func(method, path string) string {
