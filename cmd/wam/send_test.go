@@ -33,6 +33,13 @@ type sendRig struct {
 
 func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
 	t.Helper()
+	return newSendRigVia(t, o, nil, args...)
+}
+
+// newSendRigVia is newSendRig with the simulator's HTTP side behind wrap
+// (nil: none), for tests that break Meta's answers.
+func newSendRigVia(t *testing.T, o meta.SimOptions, wrap func(http.Handler) http.Handler, args ...string) *sendRig {
+	t.Helper()
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +48,11 @@ func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
 	o.WebhookURL, o.AppSecret = base+"/api/webhook", testSecret
 	sim := meta.NewSimulatorWith(o)
 	t.Cleanup(sim.Close)
-	graph := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	graph := httptest.NewServer(h)
 	t.Cleanup(graph.Close)
 	sim.AddNumber(simWABA, simPNID, "+1 555-030-0300", "Acme", simToken)
 	env := map[string]string{

@@ -24,6 +24,7 @@ import (
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/ingest"
+	"github.com/wam-project/wam/media"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/projections"
@@ -109,7 +110,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { adopter.Run(projCtx) })
 
 	graph := meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion)
-	send := sender.New(database.Pool, bus.JS, pub, graph, keys, nil, sender.Options{
+	files := media.New(database.Pool, bus.Media, pub, graph, keys, media.Options{Logger: log, Live: bus.NC})
+	wg.Go(func() { files.Run(projCtx) })
+	send := sender.New(database.Pool, bus.JS, pub, graph, keys, files, sender.Options{
 		Logger: log, SettleWait: cfg.SettleWait, PairInterval: cfg.PairInterval, PairBurst: cfg.PairBurst,
 	})
 	wg.Go(func() { send.Run(projCtx) })
@@ -117,7 +120,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := newRegistry(bus, inbox)
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
 		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: graph,
-		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge},
+		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
+		Media: files, SendChecks: messaging.Checks{Media: files.Check}},
 		database.Pool, pub, log,
 		api.Dependency{Name: "postgres", Ready: database.Ready},
 		api.Dependency{Name: "nats", Ready: bus.Ready},
@@ -320,6 +324,7 @@ type bus struct {
 	NC       *nats.Conn
 	JS       jetstream.JetStream
 	Publish  []jetstream.JetStream // JS and publishConns-1 more connections
+	Media    jetstream.ObjectStore // the media files
 	conns    []*nats.Conn
 	embedded *streams.Embedded
 	watch    *supervisor.Supervisor // of the embedded server, in serve
@@ -364,6 +369,10 @@ func openStream(ctx context.Context, cfg config, log *slog.Logger) (*bus, error)
 	}
 	b.NC, b.JS = b.conns[0], b.Publish[0]
 	if _, err := streams.EnsureStream(ctx, b.JS, streams.StreamOptions{DuplicateWindow: cfg.DuplicateWindow}); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.Media, err = streams.EnsureMediaStore(ctx, b.JS, 0); err != nil {
 		b.Close()
 		return nil, err
 	}
