@@ -328,36 +328,29 @@ func TestSendUploadedImage(t *testing.T) {
 	}
 	photo := append([]byte("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00"), bytes.Repeat([]byte("blue"), 20000)...)
 	id := r.upload(t, "image/jpeg", "blue.jpg", photo)
-	send := func(pnid string) string {
+	// sendRead sends the image from number pnid and waits until the
+	// customer has read it.
+	sendRead := func(pnid string) {
 		var m sentMsg
 		body := fmt.Sprintf(`{"to":"16505551234","phone_number_id":%q,"type":"image","image":{"id":%q,"caption":"in blue"}}`, pnid, id)
 		eventually(t, 30*time.Second, "a send from "+pnid+" taken", func() bool {
 			code, out := r.call(t, http.MethodPost, "/api/messages", "", body)
 			return code == http.StatusAccepted && json.Unmarshal(out, &m) == nil
 		})
-		return m.ID
-	}
-	first, second := send(simPNID), send(simPNID)
-	for _, msg := range []string{first, second} {
-		eventually(t, 60*time.Second, "the image delivered", func() bool {
-			m := r.message(t, msg)
-			if m.Status == "failed" {
-				t.Fatalf("the image failed: %+v", m.Error)
+		eventually(t, 60*time.Second, "the image from "+pnid+" read", func() bool {
+			got := r.message(t, m.ID)
+			if got.Status == "failed" {
+				t.Fatalf("the image from %s failed: %+v", pnid, got.Error)
 			}
-			return m.Status == "read"
+			return got.Status == "read"
 		})
 	}
+	sendRead(simPNID)
+	sendRead(simPNID)
 	if n := r.sim.Stats().Media.Uploaded; n != 1 {
 		t.Errorf("two sends from one number uploaded %d times, want once", n)
 	}
-	third := send(simPNID2)
-	eventually(t, 60*time.Second, "the image from the second number read", func() bool {
-		m := r.message(t, third)
-		if m.Status == "failed" {
-			t.Fatalf("the image failed: %+v", m.Error)
-		}
-		return m.Status == "read"
-	})
+	sendRead(simPNID2)
 	if n := r.sim.Stats().Media.Uploaded; n != 2 {
 		t.Errorf("uploads after a send from a second number: %d, want 2", n)
 	}
