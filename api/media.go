@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -71,9 +72,12 @@ func (s handlers) GetMedia(c echo.Context, id uuid.UUID) error {
 	defer obj.Close()
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, cmp.Or(obj.MimeType, "application/octet-stream"))
-	disposition := "inline"
-	if obj.Type == domain.TypeDocument {
-		disposition = "attachment" // whatever it holds, it is not shown in wam's pages
+	// Documents, and anything that is not plainly a picture or a sound
+	// (a customer's file has the type Meta said), are attachments: whatever
+	// they hold is not shown from wam's origin.
+	disposition := "attachment"
+	if obj.Type != domain.TypeDocument && inlineMIME(obj.MimeType) {
+		disposition = "inline"
 	}
 	if obj.Filename != "" {
 		if d := mime.FormatMediaType(disposition, map[string]string{"filename": obj.Filename}); d != "" {
@@ -87,6 +91,13 @@ func (s handlers) GetMedia(c echo.Context, id uuid.UUID) error {
 	}
 	http.ServeContent(c.Response(), c.Request(), "", obj.ModTime, obj)
 	return nil
+}
+
+// inlineMIME reports whether files of mimeType may be shown inline.
+func inlineMIME(mimeType string) bool {
+	base, _, _ := mime.ParseMediaType(mimeType)
+	return strings.HasPrefix(base, "image/") && base != "image/svg+xml" ||
+		strings.HasPrefix(base, "audio/") || strings.HasPrefix(base, "video/")
 }
 
 // mediaOf is a message's file as the read model keeps it.
