@@ -22,6 +22,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/media"
+	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
@@ -43,9 +45,10 @@ type env struct {
 	stream jetstream.Stream
 	h      *echo.Echo
 	logs   *bytes.Buffer
-	key    ed25519.PrivateKey // signs access tokens
-	nextIP atomic.Uint32      // client addresses for requests, see send
-	meta   *meta.Simulator    // Meta's Graph API
+	key    ed25519.PrivateKey    // signs access tokens
+	nextIP atomic.Uint32         // client addresses for requests, see send
+	meta   *meta.Simulator       // Meta's Graph API
+	store  jetstream.ObjectStore // the media files
 }
 
 type tenant struct {
@@ -107,9 +110,16 @@ func newEnvOn(t testing.TB, pool *pgxpool.Pool, conns int, tweak func(*api.Confi
 	sim := meta.NewSimulator()
 	graph := httptest.NewServer(sim)
 	t.Cleanup(graph.Close)
+	client := meta.NewClient(graph.URL, "v23.0")
+	store, err := streams.EnsureMediaStore(context.Background(), js, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := media.New(pool, store, streams.NewPublisher(pubs...), client, nil, media.Options{})
 	cfg := api.Config{
 		AppSecret: appSecret, VerifyToken: verifyToken, PublishTimeout: 2 * time.Second,
-		Graph:  meta.NewClient(graph.URL, "v23.0"),
+		Graph: client,
+		Media: files, SendChecks: messaging.Checks{Media: files.Check},
 		Tokens: auth.NewTokens(key, time.Now),
 		Argon2: auth.Argon2Params{Memory: 1 << 10, Time: 1, Threads: 1}, // cheap: tests hash many passwords
 	}
@@ -117,7 +127,7 @@ func newEnvOn(t testing.TB, pool *pgxpool.Pool, conns int, tweak func(*api.Confi
 		tweak(&cfg)
 	}
 	h := api.New(cfg, pool, streams.NewPublisher(pubs...), log)
-	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key, meta: sim}
+	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key, meta: sim, store: store}
 }
 
 // mustTenant creates a tenant with an API key owning the given phone number ids

@@ -198,6 +198,7 @@ func messageOf(r db.Message) apigen.Message {
 		ReplyTo:        nullable.NewNullNullable[string](),
 		Statuses:       map[string]time.Time{},
 		SentBy:         r.SentBy,
+		Media:          mediaOf(r.Media),
 	}
 	if r.MessageStatus != "" {
 		m.MessageStatus = &r.MessageStatus

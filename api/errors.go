@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -70,7 +71,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	err = dberr.Translate(err) // PostgreSQL away: 503; a value it refused: 400
 	var de *domain.Error
 	var he *echo.HTTPError
+	var tooBig *http.MaxBytesError
 	switch {
+	case errors.As(err, &tooBig):
+		// A body streamed to its handler (an upload) went over its bound.
+		p.Status = http.StatusRequestEntityTooLarge
+		p.Detail = fmt.Sprintf("body: larger than %d MiB", tooBig.Limit>>20)
 	case errors.As(err, &de):
 		p.Code = de.Code
 		p.Status = statusOf[de.Code]

@@ -19,7 +19,8 @@ func TestCrossTenantMatrix(t *testing.T) {
 	a := e.register(t, "owner@matrix-a.example.com")
 	body := textWebhook("100", "123456123", "wamid.matrix", "16505551234", "for a")
 
-	// Tenant A: a number, a conversation with a message, a user, a key.
+	// Tenant A: a number, a conversation with a message, a user, a key, a
+	// media file.
 	rec := e.send(http.MethodPost, "/api/phone-numbers", a.AccessToken, map[string]any{
 		"phone_number_id": "123456123", "display_phone_number": "+15550783881", "waba_id": "100", "access_token": metaToken,
 	})
@@ -44,6 +45,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		t.Fatalf("tenant a's templates: %d %s", rec.Code, rec.Body)
 	}
 	e.project(t)
+	file := mustUploaded(t, e.upload(a.AccessToken, fileOf("image/png", "a.png", pngOf(100))))
 	if number.ID == "" || user.ID == "" || key.ID == "" {
 		t.Fatal("tenant a's fixtures were not made")
 	}
@@ -71,6 +73,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"/api/waba/credentials/:id":       number.ID,
 		"/api/phone-numbers/:id":          number.ID,
 		"/api/templates/:name":            "a_template",
+		"/api/media/:id":                  file.ID,
 	}
 	bodies := map[string]string{http.MethodPatch: `{"name":"taken over","disabled":true}`}
 	bodyFor := func(method, path string) string {

@@ -88,11 +88,14 @@ func (s *Server) guards(doc *openapi3.T, op *openapi3.Operation) ([]echo.Middlew
 
 // deadlineOf is how long a request to op may take: webhooks are bounded by
 // the routing lookup and the publish deadline (their answer must not need
-// PostgreSQL), everything else by RequestTimeout.
+// PostgreSQL), media files going in or out by MediaTimeout (their bodies
+// are large), everything else by RequestTimeout.
 func (s *Server) deadlineOf(op *openapi3.Operation) time.Duration {
 	switch op.OperationID {
-	case "ReceiveWebhook", "ReceiveTenantWebhook":
+	case "receiveWebhook", "receiveTenantWebhook":
 		return 2*ingest.DefaultLookupTimeout + s.cfg.PublishTimeout
+	case "uploadMedia", "getMedia":
+		return s.cfg.MediaTimeout
 	}
 	return s.cfg.RequestTimeout
 }

@@ -81,6 +81,12 @@ type Config struct {
 	// PostgreSQL or NATS must answer within it, or the request is a 503
 	// with Retry-After. 0: 5 s. Webhooks have PublishTimeout instead.
 	RequestTimeout time.Duration
+	// Media keeps media files (uploads, downloads); nil: their endpoints
+	// answer 503.
+	Media Media
+	// MediaTimeout bounds an upload or a download of a media file, body
+	// included (files are up to 100 MB). 0: 10 min.
+	MediaTimeout time.Duration
 }
 
 // Publisher appends events to the stream.
@@ -123,6 +129,9 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.MediaTimeout == 0 {
+		cfg.MediaTimeout = 10 * time.Minute
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

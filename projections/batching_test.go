@@ -82,6 +82,7 @@ func mustDumpReadModels(tb testing.TB, pool *pgxpool.Pool, ignore []string) stri
 		`SELECT to_jsonb(x) FROM templates x ORDER BY template_id`,
 		`SELECT to_jsonb(x) FROM template_syncs x ORDER BY tenant_id, waba_id`,
 		`SELECT to_jsonb(x) FROM notes x ORDER BY id`,
+		`SELECT to_jsonb(x) FROM media x ORDER BY id`,
 		`SELECT to_jsonb(x) - 'parked_at' FROM parked_events x ORDER BY seq`,
 	} {
 		rows, err := pool.Query(context.Background(), "SELECT j - coalesce($1::text[], '{}') FROM ("+q+") AS d(j)", ignore)

@@ -44,10 +44,10 @@ type Inbox struct{}
 func (Inbox) Name() string { return InboxName }
 
 // Subjects are the raw webhooks of every tenant, the unrouted ones, what
-// agents do to conversations, sends, and templates.
+// agents do to conversations, sends, templates and media.
 func (Inbox) Subjects() []string {
 	return []string{streams.Subject("*", streams.TypeWebhookMeta), streams.Subject("*", "conversation.>"), streams.Subject("*", "message.>"),
-		streams.Subject("*", "template.>")}
+		streams.Subject("*", "template.>"), streams.Subject("*", "media.>")}
 }
 
 // conversationEvent is what Prepare leaves on a conversation event.
@@ -74,6 +74,9 @@ func (Inbox) Prepare(ev *Event) error {
 	}
 	if strings.HasPrefix(ev.Type, "template.") {
 		return prepareTemplateEvent(ev)
+	}
+	if strings.HasPrefix(ev.Type, "media.") {
+		return prepareMediaEvent(ev)
 	}
 	if strings.HasPrefix(ev.Type, "conversation.") {
 		tenant, err := uuid.Parse(ev.Tenant)
@@ -133,7 +136,10 @@ func (Inbox) Apply(ctx context.Context, q db.DBTX, events []*Event, notices *[]N
 			p.add(ev)
 		}
 		run = run[:0]
-		return p.exec(ctx, queries, notices)
+		if err := p.exec(ctx, queries, notices); err != nil {
+			return err
+		}
+		return p.execMedia(ctx, queries, notices)
 	}
 	for _, ev := range events {
 		ce, ok := ev.Prepared.(*conversationEvent)
@@ -247,6 +253,7 @@ type inboxPlan struct {
 	templates    templatePlan
 	adopted      map[int64]int64 // unrouted original → its first copy in the batch
 	adoptedOrder []int64
+	media        mediaPlan // see media.go
 }
 
 func newInboxPlan(firstSeq int64) *inboxPlan {
@@ -271,7 +278,11 @@ func (p *inboxPlan) add(ev *Event) {
 		p.addTemplateEvent(ev, te)
 		return
 	}
-	if strings.HasPrefix(ev.Type, "message.") || strings.HasPrefix(ev.Type, "template.") {
+	if me, ok := ev.Prepared.(*mediaEvent); ok {
+		p.addMediaEvent(ev, me)
+		return
+	}
+	if strings.HasPrefix(ev.Type, "message.") || strings.HasPrefix(ev.Type, "template.") || strings.HasPrefix(ev.Type, "media.") {
 		return // a read request, or a type of a later version: nothing of the inbox's
 	}
 	d, _ := ev.Prepared.(*decodedWebhook)
@@ -448,6 +459,7 @@ func (p *inboxPlan) message(tenantText string, tenant, conv uuid.UUID, m domain.
 			r.context, _ = json.Marshal(m.Context)
 		}
 		r.at, r.seq = at, seq
+		p.inboundMedia(tenantText, tenant, domain.MessageID(tenantText, m.WAMID), conv, m, at, seq)
 	}
 	if (m.Type != domain.TypeEdit && m.Type != domain.TypeRevoke) || m.TargetWAMID == "" {
 		return

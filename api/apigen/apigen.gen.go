@@ -135,6 +135,75 @@ func (e MarkReadRequestTypingIndicatorType) Valid() bool {
 	}
 }
 
+// Defines values for MediaFileStatus.
+const (
+	MediaFileStatusStored MediaFileStatus = "stored"
+)
+
+// Valid indicates whether the value is a known member of the MediaFileStatus enum.
+func (e MediaFileStatus) Valid() bool {
+	switch e {
+	case MediaFileStatusStored:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MediaFileType.
+const (
+	MediaFileTypeAudio    MediaFileType = "audio"
+	MediaFileTypeDocument MediaFileType = "document"
+	MediaFileTypeImage    MediaFileType = "image"
+	MediaFileTypeSticker  MediaFileType = "sticker"
+	MediaFileTypeVideo    MediaFileType = "video"
+)
+
+// Valid indicates whether the value is a known member of the MediaFileType enum.
+func (e MediaFileType) Valid() bool {
+	switch e {
+	case MediaFileTypeAudio:
+		return true
+	case MediaFileTypeDocument:
+		return true
+	case MediaFileTypeImage:
+		return true
+	case MediaFileTypeSticker:
+		return true
+	case MediaFileTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MediaUploadType.
+const (
+	MediaUploadTypeAudio    MediaUploadType = "audio"
+	MediaUploadTypeDocument MediaUploadType = "document"
+	MediaUploadTypeImage    MediaUploadType = "image"
+	MediaUploadTypeSticker  MediaUploadType = "sticker"
+	MediaUploadTypeVideo    MediaUploadType = "video"
+)
+
+// Valid indicates whether the value is a known member of the MediaUploadType enum.
+func (e MediaUploadType) Valid() bool {
+	switch e {
+	case MediaUploadTypeAudio:
+		return true
+	case MediaUploadTypeDocument:
+		return true
+	case MediaUploadTypeImage:
+		return true
+	case MediaUploadTypeSticker:
+		return true
+	case MediaUploadTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageDirection.
 const (
 	MessageDirectionInbound  MessageDirection = "inbound"
@@ -147,6 +216,27 @@ func (e MessageDirection) Valid() bool {
 	case MessageDirectionInbound:
 		return true
 	case MessageDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageMediaStatus.
+const (
+	MessageMediaStatusFailed  MessageMediaStatus = "failed"
+	MessageMediaStatusPending MessageMediaStatus = "pending"
+	MessageMediaStatusStored  MessageMediaStatus = "stored"
+)
+
+// Valid indicates whether the value is a known member of the MessageMediaStatus enum.
+func (e MessageMediaStatus) Valid() bool {
+	switch e {
+	case MessageMediaStatusFailed:
+		return true
+	case MessageMediaStatusPending:
+		return true
+	case MessageMediaStatusStored:
 		return true
 	default:
 		return false
@@ -832,6 +922,36 @@ type Me struct {
 	TenantId openapi_types.UUID  `json:"tenant_id"`
 }
 
+// MediaFile defines model for MediaFile.
+type MediaFile struct {
+	// Animated an animated sticker
+	Animated *bool              `json:"animated,omitempty"`
+	Filename *string            `json:"filename,omitempty"`
+	Id       openapi_types.UUID `json:"id"`
+	MimeType string             `json:"mime_type"`
+
+	// Sha256 hex
+	Sha256 string          `json:"sha256"`
+	Size   int64           `json:"size"`
+	Status MediaFileStatus `json:"status"`
+	Type   MediaFileType   `json:"type"`
+}
+
+// MediaFileStatus defines model for MediaFile.Status.
+type MediaFileStatus string
+
+// MediaFileType defines model for MediaFile.Type.
+type MediaFileType string
+
+// MediaUpload defines model for MediaUpload.
+type MediaUpload struct {
+	File openapi_types.File `json:"file"`
+	Type *MediaUploadType   `json:"type,omitempty"`
+}
+
+// MediaUploadType defines model for MediaUpload.Type.
+type MediaUploadType string
+
 // Message defines model for Message.
 type Message struct {
 	// Content the typed payload of the message type, as Meta sent it
@@ -846,6 +966,9 @@ type Message struct {
 	Edited json.RawMessage    `json:"edited,omitempty"`
 	Error  *MessageError      `json:"error,omitempty"`
 	Id     openapi_types.UUID `json:"id"`
+
+	// Media The file of a customer's image, audio, video, document or sticker: pending until wam has downloaded it from Meta (it tries again on its own), then stored (GET /api/media/{id}), or failed with the error (too many failed attempts, or not the file Meta announced).
+	Media *MessageMedia `json:"media,omitempty"`
 
 	// MessageStatus Meta's answer to the send: accepted, held_for_quality_assessment or paused
 	MessageStatus *string `json:"message_status,omitempty"`
@@ -881,6 +1004,19 @@ type MessageError struct {
 	Details string `json:"details,omitempty"`
 	Title   string `json:"title"`
 }
+
+// MessageMedia The file of a customer's image, audio, video, document or sticker: pending until wam has downloaded it from Meta (it tries again on its own), then stored (GET /api/media/{id}), or failed with the error (too many failed attempts, or not the file Meta announced).
+type MessageMedia struct {
+	Error    *string            `json:"error,omitempty"`
+	Filename *string            `json:"filename,omitempty"`
+	Id       openapi_types.UUID `json:"id"`
+	MimeType *string            `json:"mime_type,omitempty"`
+	Size     *int64             `json:"size,omitempty"`
+	Status   MessageMediaStatus `json:"status"`
+}
+
+// MessageMediaStatus defines model for MessageMedia.Status.
+type MessageMediaStatus string
 
 // MessagePage defines model for MessagePage.
 type MessagePage struct {
@@ -1546,6 +1682,9 @@ type PatchConversationJSONRequestBody = PatchConversationRequest
 // AddNoteJSONRequestBody defines body for AddNote for application/json ContentType.
 type AddNoteJSONRequestBody = NoteRequest
 
+// UploadMediaMultipartRequestBody defines body for UploadMedia for multipart/form-data ContentType.
+type UploadMediaMultipartRequestBody = MediaUpload
+
 // SendMessageJSONRequestBody defines body for SendMessage for application/json ContentType.
 type SendMessageJSONRequestBody = SendMessageRequest
 
@@ -1650,6 +1789,12 @@ type ServerInterface interface {
 	// MarkRead Mark a conversation read
 	// (POST /api/conversations/{id}/read)
 	MarkRead(ctx echo.Context, id ID) error
+	// UploadMedia Upload a media file to send
+	// (POST /api/media)
+	UploadMedia(ctx echo.Context) error
+	// GetMedia Download a media file
+	// (GET /api/media/{id})
+	GetMedia(ctx echo.Context, id ID) error
 	// ListTenantMessages List messages
 	// (GET /api/messages)
 	ListTenantMessages(ctx echo.Context, params ListTenantMessagesParams) error
@@ -2063,6 +2208,31 @@ func (w *ServerInterfaceWrapper) MarkRead(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.MarkRead(ctx, id)
+	return err
+}
+
+// UploadMedia converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadMedia(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadMedia(ctx)
+	return err
+}
+
+// GetMedia converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMedia(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMedia(ctx, id)
 	return err
 }
 
@@ -2784,6 +2954,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
 	router.POST(options.BaseURL+"/api/templates/sync", wrapper.SyncTemplates, options.OperationMiddlewares["syncTemplates"]...)
 	router.DELETE(options.BaseURL+"/api/templates/:name", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
+	router.POST(options.BaseURL+"/api/media", wrapper.UploadMedia, options.OperationMiddlewares["uploadMedia"]...)
+	router.GET(options.BaseURL+"/api/media/:id", wrapper.GetMedia, options.OperationMiddlewares["getMedia"]...)
 	router.GET(options.BaseURL+"/api/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/api/users", wrapper.InviteUser, options.OperationMiddlewares["inviteUser"]...)
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)

@@ -89,6 +89,13 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
 	t.Helper()
+	return newSendRigVia(t, o, nil, args...)
+}
+
+// newSendRigVia is newSendRig with the simulator's HTTP side behind wrap
+// (nil: none), for tests that break Meta's answers.
+func newSendRigVia(t *testing.T, o meta.SimOptions, wrap func(http.Handler) http.Handler, args ...string) *sendRig {
+	t.Helper()
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +108,11 @@ func newSendRig(t *testing.T, o meta.SimOptions, args ...string) *sendRig {
 	sim := meta.NewSimulatorWith(o)
 	t.Cleanup(sim.Close)
 	sends := &sendLog{at: map[string][]time.Time{}}
-	graph := httptest.NewServer(sends.wrap(sim))
+	var h http.Handler = sends.wrap(sim)
+	if wrap != nil {
+		h = wrap(h)
+	}
+	graph := httptest.NewServer(h)
 	t.Cleanup(graph.Close)
 	sim.AddNumber(simWABA, simPNID, "+1 555-030-0300", "Acme", simToken)
 	env := map[string]string{

@@ -25,6 +25,7 @@ import (
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/ingest"
+	"github.com/wam-project/wam/media"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
@@ -131,7 +132,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { adopter.Run(projCtx) })
 
 	graph := meta.NewClient(cfg.MetaBaseURL, cfg.MetaVersion)
-	send := sender.New(database.Pool, bus.JS, pub, graph, keys, nil, sender.Options{
+	files := media.New(database.Pool, bus.Media, pub, graph, keys, media.Options{Logger: log, Live: bus.NC})
+	wg.Go(func() { files.Run(projCtx) })
+	send := sender.New(database.Pool, bus.JS, pub, graph, keys, files, sender.Options{
 		Logger: log, SettleWait: cfg.SettleWait, PairInterval: cfg.PairInterval, PairBurst: cfg.PairBurst,
 	})
 	wg.Go(func() { send.Run(projCtx) })
@@ -142,7 +145,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
 		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: graph,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
-		Templates: tmpl, NumberConnected: tmpl.Nudge, SendChecks: messaging.Checks{Template: templates.CheckSend}},
+		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files,
+		SendChecks: messaging.Checks{Template: templates.CheckSend, Media: files.Check}},
 		database.Pool, pub, log,
 		api.Dependency{Name: "postgres", Ready: database.Ready},
 		api.Dependency{Name: "nats", Ready: bus.Ready},
@@ -359,6 +363,7 @@ type bus struct {
 	NC       *nats.Conn
 	JS       jetstream.JetStream
 	Publish  []jetstream.JetStream // JS and publishConns-1 more connections
+	Media    jetstream.ObjectStore // the media files
 	conns    []*nats.Conn
 	embedded *streams.Embedded
 	watch    *supervisor.Supervisor // of the embedded server, in serve
@@ -403,6 +408,10 @@ func openStream(ctx context.Context, cfg config, log *slog.Logger) (*bus, error)
 	}
 	b.NC, b.JS = b.conns[0], b.Publish[0]
 	if _, err := streams.EnsureStream(ctx, b.JS, streams.StreamOptions{DuplicateWindow: cfg.DuplicateWindow}); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.Media, err = streams.EnsureMediaStore(ctx, b.JS, 0); err != nil {
 		b.Close()
 		return nil, err
 	}

@@ -371,7 +371,7 @@ func (q *Queries) GetConversation(ctx context.Context, arg GetConversationParams
 }
 
 const getMessage = `-- name: GetMessage :one
-SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status FROM messages WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status, media FROM messages WHERE tenant_id = $1 AND id = $2
 `
 
 type GetMessageParams struct {
@@ -410,6 +410,7 @@ func (q *Queries) GetMessage(ctx context.Context, arg GetMessageParams) (Message
 		&i.LastSeq,
 		&i.SentBy,
 		&i.MessageStatus,
+		&i.Media,
 	)
 	return i, err
 }
@@ -621,7 +622,7 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 }
 
 const listMessages = `-- name: ListMessages :many
-SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status FROM messages
+SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status, media FROM messages
 WHERE tenant_id = $1 AND conversation_id = $2
   AND (NOT $3::boolean OR (timestamp, id) < ($4::timestamptz, $5::uuid))
 ORDER BY timestamp DESC, id DESC
@@ -681,6 +682,7 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]M
 			&i.LastSeq,
 			&i.SentBy,
 			&i.MessageStatus,
+			&i.Media,
 		); err != nil {
 			return nil, err
 		}

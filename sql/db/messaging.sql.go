@@ -111,7 +111,7 @@ func (q *Queries) InsertIdempotency(ctx context.Context, arg InsertIdempotencyPa
 }
 
 const listTenantMessages = `-- name: ListTenantMessages :many
-SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status FROM messages
+SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status, media FROM messages
 WHERE tenant_id = $1
   AND ($2::uuid IS NULL OR conversation_id = $2::uuid)
   AND ($3::text IS NULL OR direction = $3::text)
@@ -180,6 +180,7 @@ func (q *Queries) ListTenantMessages(ctx context.Context, arg ListTenantMessages
 			&i.LastSeq,
 			&i.SentBy,
 			&i.MessageStatus,
+			&i.Media,
 		); err != nil {
 			return nil, err
 		}

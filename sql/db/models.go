@@ -67,6 +67,37 @@ type Conversation struct {
 	Tags               []string
 }
 
+type MediaMetaUpload struct {
+	TenantID      uuid.UUID
+	MediaID       uuid.UUID
+	PhoneNumberID string
+	MetaMediaID   string
+	UploadedAt    time.Time
+	ExpiresAt     time.Time
+}
+
+type Medium struct {
+	ID            uuid.UUID
+	TenantID      uuid.UUID
+	Direction     string
+	Type          string
+	MessageID     *uuid.UUID
+	PhoneNumberID string
+	MetaMediaID   string
+	MimeType      string
+	Sha256        string
+	Filename      string
+	Animated      bool
+	Size          *int64
+	Status        string
+	Error         string
+	Attempts      int32
+	NextAttemptAt *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastSeq       int64
+}
+
 type Message struct {
 	ID                    uuid.UUID
 	TenantID              uuid.UUID
@@ -95,6 +126,7 @@ type Message struct {
 	LastSeq               int64
 	SentBy                *uuid.UUID
 	MessageStatus         string
+	Media                 []byte
 }
 
 type Note struct {
