@@ -224,3 +224,66 @@ func TestSendRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestSendAsAgent: agents send in conversations assigned to them or to
+// nobody; in a colleague's they are refused (403), as is marking its
+// messages read; owners send anywhere.
+func TestSendAsAgent(t *testing.T) {
+	e := newEnv(t)
+	e.meta.AddNumber("100", "123456123", "+1 555-078-3881", "Acme", metaToken)
+	owner := e.register(t, "owner@agents.example.com")
+	if rec := e.send(http.MethodPost, "/api/waba/credentials", owner.AccessToken, map[string]any{
+		"phone_number_id": "123456123", "display_phone_number": "+15550783881", "waba_id": "100", "access_token": metaToken,
+	}); rec.Code != http.StatusCreated {
+		t.Fatalf("connect: %d %s", rec.Code, rec.Body)
+	}
+	aliceID, _, alice := e.member(t, owner, "alice@agents.example.com", "agent")
+	_, _, bob := e.member(t, owner, "bob@agents.example.com", "agent")
+	for _, w := range [][]byte{recentText("100", "123456123", "wamid.a", "16505551111"), recentText("100", "123456123", "wamid.b", "16505552222")} {
+		e.post(w, sign(w))
+	}
+	e.project(t)
+	var convs page[conversation]
+	e.mustGet(t, "/api/conversations", owner.AccessToken, &convs)
+	byWaID := map[string]string{}
+	for _, c := range convs.Data {
+		byWaID[c.Contact.WaID] = c.ID
+	}
+	alices := byWaID["16505551111"]
+	if rec := e.send(http.MethodPatch, "/api/conversations/"+alices, owner.AccessToken, map[string]any{"assignee_id": aliceID}); rec.Code != http.StatusAccepted {
+		t.Fatalf("assign: %d %s", rec.Code, rec.Body)
+	}
+	e.project(t)
+	text := func(conv string) string {
+		return `{"conversation_id":"` + conv + `","type":"text","text":{"body":"hi"}}`
+	}
+	for _, c := range []struct {
+		who  string
+		tok  string
+		conv string
+		want int
+	}{
+		{"bob in alice's", bob.AccessToken, alices, http.StatusForbidden},
+		{"alice in hers", alice.AccessToken, alices, http.StatusAccepted},
+		{"bob in an unassigned one", bob.AccessToken, byWaID["16505552222"], http.StatusAccepted},
+		{"the owner in alice's", owner.AccessToken, alices, http.StatusAccepted},
+	} {
+		if rec := e.sendMsg("/api/messages", c.tok, "", text(c.conv)); rec.Code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.who, rec.Code, rec.Body, c.want)
+		}
+	}
+	var msgs page[message]
+	e.mustGet(t, "/api/conversations/"+alices+"/messages", owner.AccessToken, &msgs)
+	var inbound string
+	for _, m := range msgs.Data {
+		if m.Direction == "inbound" {
+			inbound = m.ID
+		}
+	}
+	if rec := e.send(http.MethodPost, "/api/messages/"+inbound+"/read", bob.AccessToken, ""); rec.Code != http.StatusForbidden {
+		t.Errorf("bob marks alice's customer's message read: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.send(http.MethodPost, "/api/messages/"+inbound+"/read", alice.AccessToken, map[string]any{"typing_indicator": map[string]string{"type": "text"}}); rec.Code != http.StatusAccepted {
+		t.Errorf("alice marks it read, typing: %d %s", rec.Code, rec.Body)
+	}
+}
