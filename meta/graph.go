@@ -41,7 +41,12 @@ func NewClient(base, version string) *Client {
 	if err != nil {
 		u = &url.URL{} // matches no media URL; every call fails on the bad base anyway
 	}
-	c := &Client{base: base, baseURL: u, version: version, http: &http.Client{Timeout: 15 * time.Second}}
+	// Keep-alive connections for as many calls as a sender makes at once:
+	// net/http keeps two per host by default, and every other call paid
+	// a new connection (and, to Meta, a TLS handshake).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 512, 512
+	c := &Client{base: base, baseURL: u, version: version, http: &http.Client{Timeout: 15 * time.Second, Transport: tr}}
 	return c.WithMediaHosts(DefaultMediaHosts...)
 }
 

@@ -172,8 +172,18 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 	dm.sim.AddTemplate(waba, meta.Template{Name: "hello", Language: "en_US", Category: "UTILITY",
 		Components: json.RawMessage(`[{"type":"BODY","text":"Hello from the bench."}]`)})
 	// Templates the API checks sends against come from Meta by a sync.
-	if code, b, err := call(http.MethodPost, "/api/templates/sync", ""); err == nil && code >= 400 && code != http.StatusNotFound {
-		return res, fmt.Errorf("template sync: %d %s", code, b)
+	if code, b, err := call(http.MethodPost, "/api/templates/sync", ""); err != nil || code >= 400 {
+		return res, fmt.Errorf("template sync: %d %s %v", code, b, err)
+	}
+	for waited := time.Now(); ; {
+		code, b, err := call(http.MethodGet, "/api/templates?name=hello", "")
+		if err == nil && code == http.StatusOK && strings.Contains(string(b), `"hello"`) {
+			break
+		}
+		if time.Since(waited) > 30*time.Second {
+			return res, errors.New("the synced template did not show within 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	fmt.Fprintf(stderr, "bench send: %d messages over %d numbers from %d connections (statuses %v)\n", n, numbers, conc, statuses)
