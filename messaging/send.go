@@ -21,7 +21,6 @@ import (
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/dberr"
-	"github.com/wam-project/wam/sql/rls"
 	"github.com/wam-project/wam/streams"
 )
 
@@ -48,13 +47,27 @@ const roleAgent = "agent"
 // names exists and is approved with matching parameters, the media it
 // names is the tenant's. Nil checks pass.
 type Checks struct {
-	Template func(ctx context.Context, q *db.Queries, tenant uuid.UUID, phoneNumberID string, t *domain.OutTemplate) error
+	// Template checks t against what the send's number's WABA has under
+	// its name and language, as read with the rest of the send's context.
+	Template func(found NamedTemplate, t *domain.OutTemplate) error
 	Media    func(ctx context.Context, q *db.Queries, tenant uuid.UUID, mediaID string, t domain.MessageType) error
+}
+
+// NamedTemplate is what the read model holds of the template a send
+// names, for the sending number's WABA.
+type NamedTemplate struct {
+	WABA       string // '' when the number was connected without one
+	Found      bool
+	Status     string
+	Deleted    bool
+	SyncedAt   *time.Time // nil: known only from status updates, never listed
+	Components []byte
 }
 
 // Service records send requests.
 type Service struct {
 	pool   *pgxpool.Pool
+	q      *db.Queries
 	pub    Publisher
 	now    func() time.Time
 	checks Checks
@@ -66,7 +79,7 @@ func New(pool *pgxpool.Pool, pub Publisher, checks Checks, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{pool: pool, pub: pub, now: now, checks: checks}
+	return &Service{pool: pool, q: db.New(pool), pub: pub, now: now, checks: checks}
 }
 
 // SendRequest is a message to send: to a recipient (To, an E.164 number or
@@ -105,68 +118,37 @@ func (s *Service) Send(ctx context.Context, c Caller, r SendRequest) (db.Message
 	if err := checkIdempotencyKey(r.IdempotencyKey); err != nil {
 		return db.Message{}, err
 	}
+	// No transaction: every query names the tenant, the decision is read
+	// in one round trip, and the key's record is one atomic statement. A
+	// send is the hottest write of the API, and each round trip to
+	// PostgreSQL is most of its cost.
 	hash := requestHash(r)
-	var (
-		ev      domain.SendRequested
-		replay  *db.GetIdempotencyRow
-		current *db.Message
-	)
-	err := rls.InTenant(ctx, s.pool, c.Tenant, func(q *db.Queries) error {
-		if r.IdempotencyKey != "" {
-			prev, err := q.GetIdempotency(ctx, db.GetIdempotencyParams{TenantID: c.Tenant, Key: r.IdempotencyKey})
-			switch {
-			case err == nil && s.now().Sub(prev.CreatedAt) < IdempotencyTTL:
-				if !bytes.Equal(prev.RequestHash, hash) {
-					return domain.Errorf(domain.ErrKeyReused, "Idempotency-Key: used already for another request")
-				}
-				replay = &prev
-				if m, err := q.GetMessage(ctx, db.GetMessageParams{TenantID: c.Tenant, ID: prev.MessageID}); err == nil {
-					current = &m
-				} else if !errors.Is(err, pgx.ErrNoRows) {
-					return err
-				}
-				return nil
-			case err != nil && !errors.Is(err, pgx.ErrNoRows):
-				return err
-			}
+	if r.IdempotencyKey != "" {
+		prev, err := s.q.GetIdempotency(ctx, db.GetIdempotencyParams{TenantID: c.Tenant, Key: r.IdempotencyKey})
+		switch {
+		case err == nil && s.now().Sub(prev.CreatedAt) < IdempotencyTTL:
+			return s.repeat(ctx, c, prev, hash)
+		case err != nil && !errors.Is(err, pgx.ErrNoRows):
+			return db.Message{}, dberr.Translate(err)
 		}
-		var err error
-		if ev, err = s.prepare(ctx, q, c, r); err != nil {
-			return err
-		}
-		if r.IdempotencyKey == "" {
-			return nil
-		}
-		body, err := json.Marshal(ev)
-		if err != nil {
-			return err
-		}
-		// An expired key is forgotten first, in the same transaction.
-		if _, err := q.DeleteIdempotencyBefore(ctx, db.DeleteIdempotencyBeforeParams{TenantID: c.Tenant, Key: r.IdempotencyKey, Before: s.now().Add(-IdempotencyTTL)}); err != nil {
-			return err
-		}
-		if _, err := q.InsertIdempotency(ctx, db.InsertIdempotencyParams{
-			TenantID: c.Tenant, Key: r.IdempotencyKey, RequestHash: hash, MessageID: ev.MessageID, Event: body,
-		}); errors.Is(err, pgx.ErrNoRows) {
-			// A concurrent request with the same key won.
-			return domain.Errorf(domain.ErrConflict, "Idempotency-Key: a request with this key is being handled; retry")
-		} else if err != nil {
-			return err
-		}
-		return nil
-	})
+	}
+	ev, err := s.prepare(ctx, c, r)
 	if err != nil {
 		return db.Message{}, dberr.Translate(err)
 	}
-	if replay != nil {
-		if current != nil {
-			return *current, nil
+	if r.IdempotencyKey != "" {
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return db.Message{}, err
 		}
-		// The first request's message is not in the read model (yet): it
-		// may not have been stored. Publishing it again is safe: the same
-		// message id, and the sender sends a message id once.
-		if err := json.Unmarshal(replay.Event, &ev); err != nil {
-			return db.Message{}, fmt.Errorf("idempotency: stored request: %w", err)
+		if _, err := s.q.PutIdempotency(ctx, db.PutIdempotencyParams{
+			TenantID: c.Tenant, Key: r.IdempotencyKey, RequestHash: hash, MessageID: ev.MessageID, Event: body,
+			Before: s.now().Add(-IdempotencyTTL),
+		}); errors.Is(err, pgx.ErrNoRows) {
+			// A concurrent request with the same key won.
+			return db.Message{}, domain.Errorf(domain.ErrConflict, "Idempotency-Key: a request with this key is being handled; retry")
+		} else if err != nil {
+			return db.Message{}, dberr.Translate(err)
 		}
 	}
 	if err := s.publish(ctx, c, ev); err != nil {
@@ -174,86 +156,104 @@ func (s *Service) Send(ctx context.Context, c Caller, r SendRequest) (db.Message
 	}
 	if r.IdempotencyKey != "" {
 		// Best effort: a repeat finds it published in the read model anyway.
-		_ = rls.InTenant(ctx, s.pool, c.Tenant, func(q *db.Queries) error {
-			return q.MarkIdempotencyPublished(ctx, db.MarkIdempotencyPublishedParams{TenantID: c.Tenant, Key: r.IdempotencyKey})
-		})
+		_ = s.q.MarkIdempotencyPublished(ctx, db.MarkIdempotencyPublishedParams{TenantID: c.Tenant, Key: r.IdempotencyKey})
+	}
+	return queued(c.Tenant, ev), nil
+}
+
+// repeat answers a request whose Idempotency-Key was used within the TTL:
+// the same request gets the original message, another is refused.
+func (s *Service) repeat(ctx context.Context, c Caller, prev db.GetIdempotencyRow, hash []byte) (db.Message, error) {
+	if !bytes.Equal(prev.RequestHash, hash) {
+		return db.Message{}, domain.Errorf(domain.ErrKeyReused, "Idempotency-Key: used already for another request")
+	}
+	m, err := s.q.GetMessage(ctx, db.GetMessageParams{TenantID: c.Tenant, ID: prev.MessageID})
+	switch {
+	case err == nil:
+		return m, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return db.Message{}, dberr.Translate(err)
+	}
+	// The first request's message is not in the read model (yet): it may
+	// not have been stored. Publishing it again is safe: the same message
+	// id, and the sender sends a message id once.
+	var ev domain.SendRequested
+	if err := json.Unmarshal(prev.Event, &ev); err != nil {
+		return db.Message{}, fmt.Errorf("idempotency: stored request: %w", err)
+	}
+	if err := s.publish(ctx, c, ev); err != nil {
+		return db.Message{}, err
 	}
 	return queued(c.Tenant, ev), nil
 }
 
 // prepare resolves the request into its send_requested event, enforcing
 // who may send where and the 24-hour window.
-func (s *Service) prepare(ctx context.Context, q *db.Queries, c Caller, r SendRequest) (domain.SendRequested, error) {
+func (s *Service) prepare(ctx context.Context, c Caller, r SendRequest) (domain.SendRequested, error) {
 	ev := domain.SendRequested{Message: r.Message, ActorUserID: c.UserID, At: s.now().UTC()}
-	var target db.SendTargetRow
-	var found bool
+	p := db.SendContextParams{TenantID: c.Tenant, ConversationID: r.ConversationID, PhoneNumberID: r.PhoneNumberID}
 	switch {
 	case r.ConversationID != nil && r.To != "":
 		return ev, domain.Errorf(domain.ErrInvalid, "to: give to or conversation_id, not both")
 	case r.ConversationID != nil:
-		t, err := q.SendTarget(ctx, db.SendTargetParams{TenantID: c.Tenant, ID: *r.ConversationID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ev, domain.Errorf(domain.ErrNotFound, "conversation not found")
-		}
-		if err != nil {
-			return ev, err
-		}
-		if r.PhoneNumberID != "" && r.PhoneNumberID != t.PhoneNumberID {
-			return ev, domain.Errorf(domain.ErrInvalid, "phone_number_id: the conversation is with number %s", t.PhoneNumberID)
-		}
-		target, found = t, true
-		ev.PhoneNumberID, ev.To, ev.ToPhone = t.PhoneNumberID, firstNonEmpty(t.WaID, strings.TrimPrefix(t.Phone, "+")), t.Phone
 	case r.To != "":
 		phone, err := domain.NormalizePhone(r.To)
 		if err != nil {
 			return ev, domain.Errorf(domain.ErrInvalid, "to: not a phone number (E.164, such as +16505551234) or a wa_id")
 		}
-		pnid, err := s.number(ctx, q, c.Tenant, r.PhoneNumberID)
-		if err != nil {
-			return ev, err
-		}
-		waID, err := q.ContactWaIDByPhone(ctx, db.ContactWaIDByPhoneParams{TenantID: c.Tenant, Phone: phone})
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			waID = strings.TrimPrefix(phone, "+")
-		case err != nil:
-			return ev, err
-		}
-		ev.PhoneNumberID, ev.To, ev.ToPhone = pnid, waID, phone
-		t, err := q.SendTarget(ctx, db.SendTargetParams{TenantID: c.Tenant, ID: domain.ConversationID(c.Tenant.String(), waID, pnid)})
-		switch {
-		case err == nil:
-			target, found = t, true
-		case !errors.Is(err, pgx.ErrNoRows):
-			return ev, err
-		}
+		p.Phone, p.ToWaID = phone, strings.TrimPrefix(phone, "+")
 	default:
 		return ev, domain.Errorf(domain.ErrInvalid, "to: required (or conversation_id)")
 	}
-	ev.ConversationID = domain.ConversationID(c.Tenant.String(), ev.To, ev.PhoneNumberID)
-	if found && target.ID != ev.ConversationID {
-		ev.ConversationID = target.ID
+	if t := r.Message.Template; t != nil {
+		p.TemplateName, p.TemplateLanguage = t.Name, t.Language.Code
 	}
-	if c.Role == roleAgent && found && target.AssigneeID != nil && (c.UserID == nil || *target.AssigneeID != *c.UserID) {
+	sc, err := s.q.SendContext(ctx, p)
+	if err != nil {
+		return ev, err
+	}
+	found := sc.ConversationID != nil
+	switch {
+	case r.ConversationID != nil && !found:
+		return ev, domain.Errorf(domain.ErrNotFound, "conversation not found")
+	case r.ConversationID != nil:
+		if r.PhoneNumberID != "" && r.PhoneNumberID != sc.NumberID {
+			return ev, domain.Errorf(domain.ErrInvalid, "phone_number_id: the conversation is with number %s", sc.NumberID)
+		}
+		ev.PhoneNumberID, ev.ToPhone = sc.NumberID, deref(sc.ConversationPhone)
+		ev.To = firstNonEmpty(deref(sc.ConversationWaID), strings.TrimPrefix(ev.ToPhone, "+"))
+	case sc.NumberID == "" && r.PhoneNumberID != "":
+		return ev, domain.Errorf(domain.ErrInvalid, "phone_number_id: not a number of this tenant")
+	case sc.NumberID == "" && sc.NumberCount == 0:
+		return ev, domain.Errorf(domain.ErrInvalid, "phone_number_id: the tenant has no number connected")
+	case sc.NumberID == "":
+		return ev, domain.Errorf(domain.ErrInvalid, "phone_number_id: required, the tenant has %d numbers", sc.NumberCount)
+	default:
+		ev.PhoneNumberID, ev.ToPhone = sc.NumberID, p.Phone
+		ev.To = firstNonEmpty(sc.KnownWaID, p.ToWaID)
+	}
+	ev.ConversationID = domain.ConversationID(c.Tenant.String(), ev.To, ev.PhoneNumberID)
+	if found && *sc.ConversationID != ev.ConversationID {
+		ev.ConversationID = *sc.ConversationID
+	}
+	if c.Role == roleAgent && found && sc.AssigneeID != nil && (c.UserID == nil || *sc.AssigneeID != *c.UserID) {
 		return ev, domain.Errorf(domain.ErrForbidden, "the conversation is assigned to someone else")
 	}
-	var expires *time.Time
-	if found {
-		expires = target.WindowExpiresAt
+	if r.Message.Type != domain.TypeTemplate && !domain.WindowOpen(sc.WindowExpiresAt, s.now()) {
+		return ev, &WindowClosedError{ExpiresAt: sc.WindowExpiresAt}
 	}
-	if r.Message.Type != domain.TypeTemplate && !domain.WindowOpen(expires, s.now()) {
-		return ev, &WindowClosedError{ExpiresAt: expires}
-	}
-	if err := s.references(ctx, q, c.Tenant, ev.ConversationID, &ev.Message); err != nil {
+	if err := s.references(ctx, c.Tenant, ev.ConversationID, &ev.Message); err != nil {
 		return ev, err
 	}
 	if t := ev.Message.Template; t != nil && s.checks.Template != nil {
-		if err := s.checks.Template(ctx, q, c.Tenant, ev.PhoneNumberID, t); err != nil {
+		found := NamedTemplate{WABA: sc.WabaID, Found: sc.TemplateStatus != nil, Status: deref(sc.TemplateStatus),
+			Deleted: sc.TemplateDeleted != nil && *sc.TemplateDeleted, SyncedAt: sc.TemplateSyncedAt, Components: sc.TemplateComponents}
+		if err := s.checks.Template(found, t); err != nil {
 			return ev, err
 		}
 	}
 	if md := ev.Message.Media(); md != nil && md.ID != "" && s.checks.Media != nil {
-		if err := s.checks.Media(ctx, q, c.Tenant, md.ID, ev.Message.Type); err != nil {
+		if err := s.checks.Media(ctx, s.q, c.Tenant, md.ID, ev.Message.Type); err != nil {
 			return ev, err
 		}
 	}
@@ -265,38 +265,15 @@ func (s *Service) prepare(ctx context.Context, q *db.Queries, c Caller, r SendRe
 	return ev, nil
 }
 
-// number is the phone number to send from: pnid, which must be the
-// tenant's, or the tenant's only number.
-func (s *Service) number(ctx context.Context, q *db.Queries, tenant uuid.UUID, pnid string) (string, error) {
-	nums, err := q.TenantPhoneNumberIDs(ctx, tenant)
-	if err != nil {
-		return "", err
-	}
-	switch {
-	case pnid != "":
-		for _, n := range nums {
-			if n == pnid {
-				return pnid, nil
-			}
-		}
-		return "", domain.Errorf(domain.ErrInvalid, "phone_number_id: not a number of this tenant")
-	case len(nums) == 1:
-		return nums[0], nil
-	case len(nums) == 0:
-		return "", domain.Errorf(domain.ErrInvalid, "phone_number_id: the tenant has no number connected")
-	}
-	return "", domain.Errorf(domain.ErrInvalid, "phone_number_id: required, the tenant has %d numbers", len(nums))
-}
-
 // references turns wam message ids named by a reply's context or a
 // reaction into the wamids Meta knows them by.
-func (s *Service) references(ctx context.Context, q *db.Queries, tenant, conv uuid.UUID, m *domain.Outbound) error {
+func (s *Service) references(ctx context.Context, tenant, conv uuid.UUID, m *domain.Outbound) error {
 	resolve := func(field string, ref *string) error {
 		id, err := uuid.Parse(*ref)
 		if err != nil {
 			return nil // a wamid
 		}
-		row, err := q.MessageRef(ctx, db.MessageRefParams{TenantID: tenant, ID: id})
+		row, err := s.q.MessageRef(ctx, db.MessageRefParams{TenantID: tenant, ID: id})
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return domain.Errorf(domain.ErrInvalid, "%s: no such message", field)
@@ -394,6 +371,14 @@ func (e *WindowClosedError) Error() string {
 // Unwrap makes it a domain ErrWindowClosed.
 func (e *WindowClosedError) Unwrap() error {
 	return domain.Errorf(domain.ErrWindowClosed, "%s", strings.TrimPrefix(e.Error(), "window_closed: "))
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func firstNonEmpty(a, b string) string {

@@ -25,7 +25,6 @@ import (
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
-	"github.com/wam-project/wam/sql/rls"
 	"github.com/wam-project/wam/streams"
 	"github.com/wam-project/wam/templates"
 )
@@ -403,11 +402,15 @@ func TestCheckSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.projected(t)
-	check := func(tm *domain.OutTemplate) error {
-		return rls.InTenant(ctx, e.pool, e.tenant, func(q *db.Queries) error {
-			return templates.CheckSend(ctx, q, e.tenant, pnid, tm)
-		})
+	// Through a send, which reads the template with the rest of its
+	// context: the messages to a new customer are templates.
+	sends := messaging.New(e.pool, streams.NewPublisher(e.js), messaging.Checks{Template: templates.CheckSend}, nil)
+	sendFrom := func(number string, tm *domain.OutTemplate) error {
+		_, err := sends.Send(ctx, messaging.Caller{Tenant: e.tenant, Actor: "test"}, messaging.SendRequest{
+			To: "+16505551234", PhoneNumberID: number, Message: domain.Outbound{Type: domain.TypeTemplate, Template: tm}})
+		return err
 	}
+	check := func(tm *domain.OutTemplate) error { return sendFrom(pnid, tm) }
 	text := domain.OutParameter{Type: "text", Text: "x"}
 	send := func(name, lang string, params ...domain.OutParameter) *domain.OutTemplate {
 		return &domain.OutTemplate{Name: name, Language: domain.OutTemplateLanguage{Code: lang},
@@ -433,9 +436,7 @@ func TestCheckSend(t *testing.T) {
 	// A number connected without its WABA id cannot be checked: Meta
 	// decides.
 	e.connect(t, "", "900900900", "EAAGa-number-without-a-waba-0000001")
-	if err := rls.InTenant(ctx, e.pool, e.tenant, func(q *db.Queries) error {
-		return templates.CheckSend(ctx, q, e.tenant, "900900900", send("nope", "en_US"))
-	}); err != nil {
+	if err := sendFrom("900900900", send("nope", "en_US")); err != nil {
 		t.Errorf("a number without a WABA: %v", err)
 	}
 

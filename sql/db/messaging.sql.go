@@ -12,45 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const contactWaIDByPhone = `-- name: ContactWaIDByPhone :one
-SELECT wa_id FROM contacts
-WHERE tenant_id = $1 AND phone = $2 AND wa_id <> ''
-ORDER BY created_at LIMIT 1
-`
-
-type ContactWaIDByPhoneParams struct {
-	TenantID uuid.UUID
-	Phone    string
-}
-
-// ContactWaIDByPhone is the wa_id Meta gave a contact whose phone number is
-// phone (E.164): a wa_id is not always the number's digits.
-func (q *Queries) ContactWaIDByPhone(ctx context.Context, arg ContactWaIDByPhoneParams) (string, error) {
-	row := q.db.QueryRow(ctx, contactWaIDByPhone, arg.TenantID, arg.Phone)
-	var wa_id string
-	err := row.Scan(&wa_id)
-	return wa_id, err
-}
-
-const deleteIdempotencyBefore = `-- name: DeleteIdempotencyBefore :execrows
-DELETE FROM send_idempotency WHERE tenant_id = $1 AND key = $2 AND created_at < $3
-`
-
-type DeleteIdempotencyBeforeParams struct {
-	TenantID uuid.UUID
-	Key      string
-	Before   time.Time
-}
-
-// DeleteIdempotencyBefore forgets key when it was recorded before before.
-func (q *Queries) DeleteIdempotencyBefore(ctx context.Context, arg DeleteIdempotencyBeforeParams) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteIdempotencyBefore, arg.TenantID, arg.Key, arg.Before)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const getIdempotency = `-- name: GetIdempotency :one
 SELECT request_hash, message_id, event, published, created_at FROM send_idempotency
 WHERE tenant_id = $1 AND key = $2
@@ -80,34 +41,6 @@ func (q *Queries) GetIdempotency(ctx context.Context, arg GetIdempotencyParams) 
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const insertIdempotency = `-- name: InsertIdempotency :one
-INSERT INTO send_idempotency (tenant_id, key, request_hash, message_id, event)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (tenant_id, key) DO NOTHING
-RETURNING message_id
-`
-
-type InsertIdempotencyParams struct {
-	TenantID    uuid.UUID
-	Key         string
-	RequestHash []byte
-	MessageID   uuid.UUID
-	Event       []byte
-}
-
-func (q *Queries) InsertIdempotency(ctx context.Context, arg InsertIdempotencyParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, insertIdempotency,
-		arg.TenantID,
-		arg.Key,
-		arg.RequestHash,
-		arg.MessageID,
-		arg.Event,
-	)
-	var message_id uuid.UUID
-	err := row.Scan(&message_id)
-	return message_id, err
 }
 
 const listTenantMessages = `-- name: ListTenantMessages :many
@@ -249,8 +182,158 @@ func (q *Queries) PurgeIdempotency(ctx context.Context, before time.Time) (int64
 	return result.RowsAffected(), nil
 }
 
-const sendTarget = `-- name: SendTarget :one
+const putIdempotency = `-- name: PutIdempotency :one
+INSERT INTO send_idempotency AS i (tenant_id, key, request_hash, message_id, event)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (tenant_id, key) DO UPDATE
+SET request_hash = excluded.request_hash, message_id = excluded.message_id, event = excluded.event,
+    published = false, created_at = excluded.created_at
+WHERE i.created_at < $6
+RETURNING message_id
+`
 
+type PutIdempotencyParams struct {
+	TenantID    uuid.UUID
+	Key         string
+	RequestHash []byte
+	MessageID   uuid.UUID
+	Event       []byte
+	Before      time.Time
+}
+
+// PutIdempotency records a key's request, replacing a record of it made
+// before @before (expired); no row when a fresh one exists (another request
+// with the key came first).
+func (q *Queries) PutIdempotency(ctx context.Context, arg PutIdempotencyParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, putIdempotency,
+		arg.TenantID,
+		arg.Key,
+		arg.RequestHash,
+		arg.MessageID,
+		arg.Event,
+		arg.Before,
+	)
+	var message_id uuid.UUID
+	err := row.Scan(&message_id)
+	return message_id, err
+}
+
+const sendContext = `-- name: SendContext :one
+
+WITH nums AS (
+    SELECT phone_number_id, waba_id FROM phone_numbers WHERE tenant_id = $1::uuid
+), named AS (
+    SELECT c.id, c.phone_number_id, c.assignee_id, c.window_expires_at, k.wa_id, k.phone
+    FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.tenant_id = $1::uuid
+    WHERE c.tenant_id = $1::uuid AND c.id = $2::uuid
+), known AS (
+    SELECT wa_id FROM contacts
+    WHERE tenant_id = $1::uuid AND $3::text <> '' AND phone = $3::text AND wa_id <> ''
+    ORDER BY created_at LIMIT 1
+), num AS (
+    SELECT CASE
+        WHEN $2::uuid IS NOT NULL THEN (SELECT phone_number_id FROM named)
+        WHEN $4::text <> '' THEN (SELECT phone_number_id FROM nums WHERE phone_number_id = $4::text)
+        WHEN (SELECT count(*) FROM nums) = 1 THEN (SELECT phone_number_id FROM nums)
+    END AS id
+), target AS (
+    SELECT id, phone_number_id, assignee_id, window_expires_at, wa_id, phone FROM named
+    UNION ALL
+    SELECT c.id, c.phone_number_id, c.assignee_id, c.window_expires_at, k.wa_id, k.phone
+    FROM contacts k JOIN conversations c ON c.contact_id = k.id AND c.tenant_id = $1::uuid
+    WHERE $2::uuid IS NULL AND k.tenant_id = $1::uuid
+      AND k.wa_id = coalesce((SELECT wa_id FROM known), $5::text)
+      AND c.phone_number_id = (SELECT id FROM num)
+    LIMIT 1
+), tmpl AS (
+    SELECT t.status, t.deleted, t.synced_at, t.components
+    FROM templates t JOIN nums n ON n.waba_id = t.waba_id AND n.waba_id <> ''
+    WHERE $6::text <> '' AND n.phone_number_id = (SELECT id FROM num)
+      AND t.tenant_id = $1::uuid AND t.name = $6::text AND t.language = $7::text
+    ORDER BY t.deleted, t.seen_at DESC NULLS LAST, t.template_id
+    LIMIT 1
+)
+SELECT
+    (SELECT count(*) FROM nums)::int AS number_count,
+    coalesce((SELECT id FROM num), '')::text AS number_id,
+    coalesce((SELECT waba_id FROM nums WHERE phone_number_id = (SELECT id FROM num)), '')::text AS waba_id,
+    coalesce((SELECT wa_id FROM known), '')::text AS known_wa_id,
+    target.id AS conversation_id, target.assignee_id, target.window_expires_at,
+    target.wa_id AS conversation_wa_id, target.phone AS conversation_phone,
+    tmpl.status AS template_status, tmpl.deleted AS template_deleted,
+    tmpl.synced_at AS template_synced_at, tmpl.components AS template_components
+FROM (SELECT) AS one LEFT JOIN target ON true LEFT JOIN tmpl ON true
+`
+
+type SendContextParams struct {
+	TenantID         uuid.UUID
+	ConversationID   *uuid.UUID
+	Phone            string
+	PhoneNumberID    string
+	ToWaID           string
+	TemplateName     string
+	TemplateLanguage string
+}
+
+type SendContextRow struct {
+	NumberCount        int32
+	NumberID           string
+	WabaID             string
+	KnownWaID          string
+	ConversationID     *uuid.UUID
+	AssigneeID         *uuid.UUID
+	WindowExpiresAt    *time.Time
+	ConversationWaID   *string
+	ConversationPhone  *string
+	TemplateStatus     *string
+	TemplateDeleted    *bool
+	TemplateSyncedAt   *time.Time
+	TemplateComponents []byte
+}
+
+// Queries of sending (messaging/). Each names the tenant: a send reads and
+// records without a transaction (messaging.Service.Send), mark-read inside
+// one confined to the tenant (rls.InTenant).
+// SendTarget is what sending needs to know of a conversation: its number,
+// its contact, who it is assigned to and when its 24-hour window closes.
+// SendContext is all a send decides on, read in one round trip without a
+// transaction (every table is filtered by the tenant): the number to send
+// from, the conversation and its window, the contact Meta knows by the
+// phone number, and the template named. The conversation is the one named
+// by conversation_id, or else the one of the contact (by the wa_id Meta gave
+// the phone number's contact, else to_wa_id) with the chosen number.
+// number_id is NULL when phone_number_id is not the tenant's, or none was
+// given and the tenant has not exactly one number.
+func (q *Queries) SendContext(ctx context.Context, arg SendContextParams) (SendContextRow, error) {
+	row := q.db.QueryRow(ctx, sendContext,
+		arg.TenantID,
+		arg.ConversationID,
+		arg.Phone,
+		arg.PhoneNumberID,
+		arg.ToWaID,
+		arg.TemplateName,
+		arg.TemplateLanguage,
+	)
+	var i SendContextRow
+	err := row.Scan(
+		&i.NumberCount,
+		&i.NumberID,
+		&i.WabaID,
+		&i.KnownWaID,
+		&i.ConversationID,
+		&i.AssigneeID,
+		&i.WindowExpiresAt,
+		&i.ConversationWaID,
+		&i.ConversationPhone,
+		&i.TemplateStatus,
+		&i.TemplateDeleted,
+		&i.TemplateSyncedAt,
+		&i.TemplateComponents,
+	)
+	return i, err
+}
+
+const sendTarget = `-- name: SendTarget :one
 SELECT c.id, c.phone_number_id, c.assignee_id, c.window_expires_at, k.wa_id, k.phone
 FROM conversations c JOIN contacts k ON k.id = c.contact_id
 WHERE c.tenant_id = $1 AND c.id = $2
@@ -270,10 +353,6 @@ type SendTargetRow struct {
 	Phone           string
 }
 
-// Queries of sending (messaging/), run inside a transaction confined to the
-// tenant (rls.InTenant); each takes the tenant id all the same.
-// SendTarget is what sending needs to know of a conversation: its number,
-// its contact, who it is assigned to and when its 24-hour window closes.
 func (q *Queries) SendTarget(ctx context.Context, arg SendTargetParams) (SendTargetRow, error) {
 	row := q.db.QueryRow(ctx, sendTarget, arg.TenantID, arg.ID)
 	var i SendTargetRow
@@ -286,29 +365,4 @@ func (q *Queries) SendTarget(ctx context.Context, arg SendTargetParams) (SendTar
 		&i.Phone,
 	)
 	return i, err
-}
-
-const tenantPhoneNumberIDs = `-- name: TenantPhoneNumberIDs :many
-SELECT phone_number_id FROM phone_numbers WHERE tenant_id = $1 ORDER BY created_at, phone_number_id
-`
-
-// TenantPhoneNumberIDs are the tenant's numbers, for sends that name none.
-func (q *Queries) TenantPhoneNumberIDs(ctx context.Context, tenantID uuid.UUID) ([]string, error) {
-	rows, err := q.db.Query(ctx, tenantPhoneNumberIDs, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var phone_number_id string
-		if err := rows.Scan(&phone_number_id); err != nil {
-			return nil, err
-		}
-		items = append(items, phone_number_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
