@@ -45,7 +45,8 @@ func (h *Hub) resume(c *client, since int64) (int64, error) {
 		{fetch: h.changedNotes(q, c.tenant)},
 	}
 	for _, s := range sources {
-		s.afterSeq = since
+		// After every row of since: (since, the greatest id).
+		s.afterSeq, s.afterID = since, uuid.Max
 	}
 	for {
 		var next *changes
