@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,6 +100,29 @@ type liveServer struct {
 
 func newLiveEnv(t *testing.T, n int, opts live.Options) *liveEnv {
 	t.Helper()
+	return newLiveEnvBuf(t, n, opts, 0)
+}
+
+// smallBuffers is a listener whose connections have a small kernel send
+// buffer, so that events for a client that does not read back up in the
+// hub quickly instead of in megabytes of socket buffers.
+type smallBuffers struct {
+	net.Listener
+	size int
+}
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(l.size)
+	}
+	return c, err
+}
+
+// newLiveEnvBuf is newLiveEnv with servers' socket send buffers of sndbuf
+// bytes (0: the system's).
+func newLiveEnvBuf(t *testing.T, n int, opts live.Options, sndbuf int) *liveEnv {
+	t.Helper()
 	pool := pgtest.New(t)
 	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: t.TempDir()})
 	if err != nil {
@@ -147,7 +172,11 @@ func newLiveEnv(t *testing.T, n int, opts live.Options) *liveEnv {
 		h := api.New(api.Config{AppSecret: appSecret, VerifyToken: verifyToken, PublishTimeout: 2 * time.Second,
 			Tokens: e.tokens, Live: hub, Argon2: auth.Argon2Params{Memory: 1 << 10, Time: 1, Threads: 1}},
 			pool, streams.NewPublisher(sjs), slog.New(slog.DiscardHandler))
-		srv := httptest.NewServer(h)
+		srv := httptest.NewUnstartedServer(h)
+		if sndbuf > 0 {
+			srv.Listener = smallBuffers{srv.Listener, sndbuf}
+		}
+		srv.Start()
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -288,13 +317,15 @@ func (e *liveEnv) dial(i, rcvbuf int) *wsClient {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	dialer := &net.Dialer{}
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dialer.DialContext(ctx, network, addr)
-		if err == nil && rcvbuf > 0 {
-			_ = c.(*net.TCPConn).SetReadBuffer(rcvbuf)
+	if rcvbuf > 0 {
+		// Before connecting, so that the window is small from the start.
+		dialer.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
+			return errors.Join(err, serr)
 		}
-		return c, err
-	}}
+	}
+	tr := &http.Transport{DialContext: dialer.DialContext}
 	ws, _, err := websocket.Dial(ctx, strings.Replace(e.servers[i].url, "http://", "ws://", 1)+"/api/ws",
 		&websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
@@ -654,5 +685,205 @@ func TestLiveTenantsAndRoles(t *testing.T) {
 		if strings.HasPrefix(wamidOf(f), "wamid.globex") {
 			t.Errorf("acme got globex's event %+v", f)
 		}
+	}
+}
+
+// manyHook is one webhook carrying n messages from one customer.
+func manyHook(t liveTenant, prefix, from string, n int) []byte {
+	msgs := make([]string, n)
+	for i := range msgs {
+		msgs[i] = fmt.Sprintf(`{"from":%q,"id":"%s%d","timestamp":"1718000000","text":{"body":"message %d with some words to make it longer"},"type":"text"}`, from, prefix, i, i)
+	}
+	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":%q,"changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":%q},"contacts":[{"profile":{"name":"Kerry"},"wa_id":%q}],"messages":[%s]},"field":"messages"}]}]}`,
+		t.Waba, t.PNID, from, strings.Join(msgs, ",")))
+}
+
+func TestLiveSlowClient(t *testing.T) {
+	e := newLiveEnvBuf(t, 1, live.Options{SendBuffer: 16}, 4096)
+	acme := e.tenant("acme")
+	// The slow client reads nothing, with a small receive window, so that
+	// events back up in its send buffer; the normal one reads everything.
+	slow, normal := e.dial(0, 2048), e.dial(0, 0)
+	slow.connect(acme.Agent.Token, 0)
+	normal.connect(acme.Owner.Token, 0)
+	hub := e.servers[0].hub
+	received := map[string]bool{}
+	for round := 0; hub.Stats().Overflows == 0; round++ {
+		if round == 50 {
+			t.Fatal("the slow client never overflowed")
+		}
+		prefix := fmt.Sprintf("wamid.r%d.", round)
+		e.webhook(0, manyHook(acme, prefix, "15550000001", 100))
+		last := prefix + "99"
+		for _, f := range normal.until(last, isMessage(last)) {
+			received[wamidOf(f)] = true
+		}
+	}
+	if code := slow.closed(); code != live.CodeTooSlow {
+		t.Errorf("slow client closed with %d, want 4008", code)
+	}
+	// The normal client kept receiving, and still does.
+	e.webhook(0, textHook(acme, "wamid.after", "15550000002", "still here"))
+	normal.until("wamid.after", isMessage("wamid.after"))
+	if len(received) < 100 {
+		t.Errorf("the normal client got %d messages", len(received))
+	}
+}
+
+func TestLiveTokenExpiry(t *testing.T) {
+	e := newLiveEnv(t, 1, live.Options{})
+	acme := e.tenant("acme")
+
+	t.Run("expires", func(t *testing.T) {
+		c := e.dial(0, 0)
+		c.connect(acme.Agent.Token, 0)
+		e.clock.Advance(auth.AccessTTL + time.Second)
+		if code := c.closed(); code != live.CodeUnauthorized {
+			t.Errorf("close %d, want 4001", code)
+		}
+	})
+	t.Run("refreshed on the connection", func(t *testing.T) {
+		c, watcher := e.dial(0, 0), e.dial(0, 0)
+		c.connect(e.token(acme.Agent.ID, acme.ID, auth.RoleAgent), 0)
+		watcher.connect(e.token(acme.Owner.ID, acme.ID, auth.RoleOwner), 0)
+		e.clock.Advance(auth.AccessTTL - time.Minute)
+		c.send(map[string]any{"type": "auth", "token": e.token(acme.Agent.ID, acme.ID, auth.RoleAgent)})
+		// The watcher renews too; then a typing frame after the agent's
+		// new token shows that the server has taken it.
+		watcher.send(map[string]any{"type": "auth", "token": e.token(acme.Owner.ID, acme.ID, auth.RoleOwner)})
+		conv := uuid.NewString()
+		c.send(map[string]any{"type": "typing", "conversation_id": conv})
+		watcher.until("the agent typing", func(f wsFrame) bool { return f.Type == "typing" && f.ConversationID == conv })
+		e.clock.Advance(2 * time.Minute) // past the first token's expiry
+		e.webhook(0, textHook(acme, "wamid.alive", "15550000003", "still connected"))
+		c.until("an event after the first token expired", isMessage("wamid.alive"))
+		e.clock.Advance(auth.AccessTTL)
+		if code := c.closed(); code != live.CodeUnauthorized {
+			t.Errorf("close %d, want 4001", code)
+		}
+	})
+	t.Run("another user's token", func(t *testing.T) {
+		c := e.dial(0, 0)
+		c.connect(e.token(acme.Agent.ID, acme.ID, auth.RoleAgent), 0)
+		c.send(map[string]any{"type": "auth", "token": e.token(acme.Owner.ID, acme.ID, auth.RoleOwner)})
+		if code := c.closed(); code != live.CodeUnauthorized {
+			t.Errorf("close %d, want 4001", code)
+		}
+	})
+}
+
+func TestLiveRevocation(t *testing.T) {
+	e := newLiveEnv(t, 1, live.Options{Recheck: time.Minute})
+	acme := e.tenant("acme")
+	for name, revoke := range map[string]string{
+		"password changed": `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`,
+		"disabled":         `UPDATE users SET disabled_at = now() WHERE id = $1`,
+		"deleted":          `DELETE FROM users WHERE id = $1`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			u := e.user(acme.ID, name, auth.RoleAgent)
+			c := e.dial(0, 0)
+			c.connect(u.Token, 0)
+			if _, err := e.pool.Exec(context.Background(), revoke, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(time.Minute)
+			if code := c.closed(); code != live.CodeRevoked {
+				t.Errorf("close %d, want 4003", code)
+			}
+		})
+	}
+	t.Run("at a refresh", func(t *testing.T) {
+		u := e.user(acme.ID, "refreshing", auth.RoleAgent)
+		c := e.dial(0, 0)
+		c.connect(u.Token, 0)
+		if _, err := e.pool.Exec(context.Background(), `UPDATE users SET session_epoch = 1 WHERE id = $1`, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		c.send(map[string]any{"type": "auth", "token": u.Token}) // a token of the old epoch
+		if code := c.closed(); code != live.CodeRevoked {
+			t.Errorf("close %d, want 4003", code)
+		}
+	})
+}
+
+func TestLiveTwoServers(t *testing.T) {
+	e := newLiveEnv(t, 2, live.Options{})
+	acme := e.tenant("acme")
+	onA, onB := e.dial(0, 0), e.dial(1, 0)
+	onA.connect(acme.Agent.Token, 0)
+	onB.connect(acme.Owner.Token, 0)
+
+	// Ingested by A, seen on both; ingested by B, seen on both.
+	e.webhook(0, textHook(acme, "wamid.viaA", "15550000001", "to A"))
+	e.webhook(1, textHook(acme, "wamid.viaB", "15550000002", "to B"))
+	for _, c := range []*wsClient{onA, onB} {
+		seen := map[string]int{}
+		c.until("both messages", func(f wsFrame) bool {
+			if f.Type == live.TypeMessageCreated {
+				seen[wamidOf(f)]++
+			}
+			return seen["wamid.viaA"] > 0 && seen["wamid.viaB"] > 0
+		})
+		if seen["wamid.viaA"] != 1 || seen["wamid.viaB"] != 1 {
+			t.Errorf("each message once: %v", seen)
+		}
+	}
+
+	// A note added through B reaches the client on A.
+	var convs struct{ Data []struct{ ID string } }
+	e.call(1, http.MethodGet, "/api/conversations", acme.Owner.Token, nil, &convs)
+	conv := convs.Data[0].ID
+	if code := e.call(1, http.MethodPost, "/api/conversations/"+conv+"/notes", acme.Owner.Token, map[string]string{"body": "over there"}, nil); code != http.StatusAccepted {
+		t.Fatalf("note: %d", code)
+	}
+	onA.until("the note", func(f wsFrame) bool {
+		var d struct{ Body string }
+		_ = json.Unmarshal(f.Data, &d)
+		return f.Type == live.TypeNoteAdded && f.ConversationID == conv && d.Body == "over there"
+	})
+
+	// Typing on A reaches B, not A's own user; presence shows both users.
+	onA.send(map[string]any{"type": "typing", "conversation_id": conv})
+	onB.until("the agent typing", func(f wsFrame) bool {
+		return f.Type == "typing" && f.ConversationID == conv && f.User.ID == acme.Agent.ID.String() && f.User.Name == "acme agent"
+	})
+	onA.send(map[string]any{"type": "presence", "status": "away"})
+	onB.until("both users, the agent away", func(f wsFrame) bool {
+		if f.Type != "presence" || len(f.Users) != 2 {
+			return false
+		}
+		status := map[string]string{}
+		for _, u := range f.Users {
+			status[u.ID] = u.Status
+		}
+		return status[acme.Agent.ID.String()] == "away" && status[acme.Owner.ID.String()] == "online"
+	})
+	for _, c := range []*wsClient{onA} {
+		for {
+			f, err := c.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Type == "typing" {
+				t.Errorf("the typing user got their own typing: %+v", f)
+			}
+			if f.Type == "presence" && len(f.Users) == 2 {
+				break
+			}
+		}
+	}
+}
+
+func TestLiveShutdown(t *testing.T) {
+	e := newLiveEnv(t, 1, live.Options{})
+	acme := e.tenant("acme")
+	c := e.dial(0, 0)
+	c.connect(acme.Agent.Token, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go e.servers[0].hub.Close(ctx) // it waits for the clients' answers to its close frames
+	if code := c.closed(); code != websocket.StatusServiceRestart {
+		t.Errorf("close %d, want 1012", code)
 	}
 }

@@ -40,7 +40,8 @@ type client struct {
 
 // push queues fs (in sequence order) for the client. It reports false when
 // they do not fit: the client is then failed as too slow, and the frames
-// already queued are dropped, so that a whole batch is written or none.
+// still queued are dropped (the writer finishes the batch it holds, so the
+// client never sees part of a batch).
 func (c *client) push(fs []*frame) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -56,7 +57,9 @@ func (c *client) push(fs []*frame) bool {
 	if n == 0 {
 		return true
 	}
-	if len(c.queue)+n > c.hub.opts.SendBuffer {
+	// A client that has taken everything so far takes a batch of any
+	// size; one still holding events takes at most SendBuffer in all.
+	if len(c.queue) > 0 && len(c.queue)+n > c.hub.opts.SendBuffer {
 		c.queue = nil
 		c.failLocked(errTooSlow)
 		return false
