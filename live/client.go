@@ -278,6 +278,9 @@ func (h *Hub) serve(connCtx context.Context, ws *websocket.Conn) error {
 		h.remove(c)
 		h.presence.changed(c.tenant, false)
 	}()
+	// The timers first: once the client has its hello, they run.
+	expiry := h.opts.Clock.After(s.expires.Sub(h.opts.Clock.Now()))
+	recheck := h.opts.Clock.After(h.opts.Recheck)
 	head, err := h.head(h.ctx)
 	if err != nil {
 		return errReadFail
@@ -323,8 +326,6 @@ func (h *Hub) serve(connCtx context.Context, ws *websocket.Conn) error {
 	default:
 	}
 
-	expiry := h.opts.Clock.After(s.expires.Sub(h.opts.Clock.Now()))
-	recheck := h.opts.Clock.After(h.opts.Recheck)
 	for {
 		select {
 		case data, ok := <-in:
