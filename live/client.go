@@ -129,14 +129,19 @@ func (c *client) writeLoop() error {
 		case <-c.wake:
 		}
 		q, floor := c.take()
+		// One deadline for the batch: a client that cannot take a batch
+		// in WriteTimeout is gone.
+		ctx, cancel := context.WithTimeout(c.ctx, c.hub.opts.WriteTimeout)
 		for _, f := range q {
 			if f.seq != 0 && f.seq <= floor {
 				continue
 			}
-			if err := c.write(f.text); err != nil {
+			if err := c.ws.Write(ctx, websocket.MessageText, f.text); err != nil {
+				cancel()
 				return fmt.Errorf("write: %w", err)
 			}
 		}
+		cancel()
 	}
 }
 
