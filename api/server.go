@@ -24,6 +24,7 @@ import (
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
+	"github.com/wam-project/wam/ops"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
 	"github.com/wam-project/wam/templates"
@@ -87,6 +88,11 @@ type Config struct {
 	// MediaTimeout bounds an upload or a download of a media file, body
 	// included (files are up to 100 MB). 0: 10 min.
 	MediaTimeout time.Duration
+	// Ops is the operators' tools behind /api/ops, /api/webhooks and
+	// /api/replays (it should issue tokens with Tokens); nil: one over the
+	// server's pool without a stream, for operators' sign-in only (the rest
+	// answers 503).
+	Ops *ops.Service
 }
 
 // Publisher appends events to the stream.
@@ -104,6 +110,7 @@ type Server struct {
 	// messaging records send requests (and read requests).
 	messaging *messaging.Service
 	templates *templates.Service
+	ops       *ops.Service
 	ready     []Dependency
 	log       *slog.Logger
 	now       func() time.Time
@@ -167,8 +174,12 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		graph, _ := cfg.Graph.(templates.Graph)
 		cfg.Templates = templates.New(pool, pub, graph, numbers.NewCredentials(q, cfg.Keys), templates.Options{Logger: log})
 	}
+	if cfg.Ops == nil {
+		cfg.Ops = ops.New(pool, nil, pub, ops.Options{Tokens: cfg.Tokens, Argon2: cfg.Argon2, Logger: log})
+	}
 	s := &Server{
 		cfg:       cfg,
+		ops:       cfg.Ops,
 		pool:      pool,
 		q:         q,
 		pub:       pub,

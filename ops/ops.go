@@ -9,6 +9,7 @@ package ops
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -154,6 +155,18 @@ func (s *Service) read(ctx context.Context, by Actor, fn func(q *db.Queries) err
 		return fn(s.q)
 	}
 	return rls.InTenant(ctx, s.pool, by.TenantID, fn)
+}
+
+// stream is the WAM stream.
+func (s *Service) stream(ctx context.Context) (jetstream.Stream, error) {
+	if s.js == nil {
+		return nil, fmt.Errorf("ops: no stream in this process: %w", jetstream.ErrJetStreamNotEnabled)
+	}
+	st, err := s.js.Stream(ctx, streams.StreamName)
+	if err != nil {
+		return nil, fmt.Errorf("stream: %w", err)
+	}
+	return st, nil
 }
 
 var errOperatorsOnly = domain.Errorf(domain.ErrForbidden, "operators only")

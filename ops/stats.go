@@ -89,7 +89,7 @@ func (s *Service) Stats(ctx context.Context, by Actor) (Stats, error) {
 
 func (s *Service) stats(ctx context.Context) (Stats, error) {
 	st := Stats{At: s.now().UTC(), Parked: map[string]int64{}, Replays: map[string]int64{}}
-	stream, err := s.js.Stream(ctx, streams.StreamName)
+	stream, err := s.stream(ctx)
 	if err != nil {
 		return Stats{}, fmt.Errorf("stream: %w", err)
 	}
@@ -184,7 +184,7 @@ func (sm *statsSampler) rate(name string, events uint64, now time.Time) float64 
 
 // streamInfo is the WAM stream's info.
 func (s *Service) streamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
-	stream, err := s.js.Stream(ctx, streams.StreamName)
+	stream, err := s.stream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("stream: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/sql/db"
-	"github.com/wam-project/wam/streams"
 )
 
 // Filter selects webhooks of the history, for a listing and for a replay.
@@ -275,7 +274,7 @@ func (s *Service) entry(ctx context.Context, by Actor, seq uint64) (Webhook, err
 
 // rawMessage reads seq from the stream.
 func (s *Service) rawMessage(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
-	stream, err := s.js.Stream(ctx, streams.StreamName)
+	stream, err := s.stream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("stream: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/db"
-	"github.com/wam-project/wam/streams"
 )
 
 // Nudge asks the worker to look for jobs now. It never blocks.
@@ -222,7 +221,7 @@ func (r *jobRun) reproject(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stream, err := r.s.js.Stream(ctx, streams.StreamName)
+	stream, err := r.s.stream(ctx)
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}

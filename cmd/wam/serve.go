@@ -29,6 +29,7 @@ import (
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
+	"github.com/wam-project/wam/ops"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sender"
 	"github.com/wam-project/wam/sql/db"
@@ -141,9 +142,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	tmpl := templates.New(database.Pool, pub, graph, numbers.NewCredentials(q, keys), templates.Options{Logger: log})
 	wg.Go(func() { tmpl.Run(projCtx) })
 
+	// The operators' tools: replay jobs (their read model, and a worker
+	// that runs them, paced and giving way to bursts of webhooks), parked
+	// events, stats.
+	tokens := auth.NewTokens(key, time.Now)
+	jobs := projections.NewRunner(database.Pool, bus.JS, ops.JobsProjection{}, log, projections.Options{})
+	wg.Go(func() {
+		if err := jobs.Run(projCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("replay jobs projector stopped", "err", err)
+		}
+	})
+	operators := ops.New(database.Pool, bus.JS, pub, ops.Options{Tokens: tokens, Projectors: []ops.Reprojector{inbox, jobs},
+		Adopter: adopter, Busy: load.Busy, Rate: cfg.ReplayRate, Logger: log})
+	wg.Go(func() { operators.Run(projCtx) })
+
 	reg := newRegistry(bus, inbox)
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
-		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: graph,
+		Tokens: tokens, Keys: keys, Graph: graph, Ops: operators,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
 		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files,
 		SendChecks: messaging.Checks{Template: templates.CheckSend, Media: files.Check}},
