@@ -194,3 +194,7 @@ func (s *Service) streamInfo(ctx context.Context) (*jetstream.StreamInfo, error)
 	}
 	return info, nil
 }
+
+// Figures are the health figures for the process's own /metrics: Stats
+// without an actor.
+func (s *Service) Figures(ctx context.Context) (Stats, error) { return s.stats(ctx) }

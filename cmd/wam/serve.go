@@ -157,6 +157,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { operators.Run(projCtx) })
 
 	reg := newRegistry(bus, inbox)
+	reg.MustRegister(newOpsCollector(operators))
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
 		Tokens: tokens, Keys: keys, Graph: graph, Ops: operators,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
