@@ -278,11 +278,20 @@ func (s handlers) cancelReplay(c echo.Context, id uuid.UUID) error {
 
 // ListParked are the parked events.
 func (s handlers) ListParked(c echo.Context, p apigen.ListParkedParams) error {
-	after, err := seqCursor(p.Cursor)
+	return s.listParked(c, p.Cursor, p.Limit)
+}
+
+// ListTenantParked are the tenant's parked events.
+func (s handlers) ListTenantParked(c echo.Context, p apigen.ListTenantParkedParams) error {
+	return s.listParked(c, p.Cursor, p.Limit)
+}
+
+func (s handlers) listParked(c echo.Context, cursor *string, limit *int) error {
+	after, err := seqCursor(cursor)
 	if err != nil {
 		return err
 	}
-	page, err := s.ops.ListParked(c.Request().Context(), opsActor(c), after, limitOf(p.Limit))
+	page, err := s.ops.ListParked(c.Request().Context(), opsActor(c), after, limitOf(limit))
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,8 @@ func TestOperatorsAndTenantsHistory(t *testing.T) {
 		{"operator: a tenant's conversations", "GET", "/api/conversations", op, nil, 403},
 		{"operator: a tenant's replays", "GET", "/api/replays", op, nil, 403},
 		{"bad mode", "POST", "/api/ops/replays", op, map[string]any{"mode": "rewind"}, 400},
+		{"owner: the tenant's parked events", "GET", "/api/parked", owner.AccessToken, nil, 200},
+		{"agent: parked events", "GET", "/api/parked", agent.AccessToken, nil, 403},
 		{"owner dry run", "POST", "/api/replays", owner.AccessToken, map[string]any{"mode": "reproject", "dry_run": true}, 200},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -47,6 +47,16 @@ func TestParkedEventRetriedAfterFix(t *testing.T) {
 		!bytes.Contains(page.Events[0].Data, []byte("wamid.P1")) || page.Events[0].Header.Get("Wam-Tenant") != tenant {
 		t.Fatalf("parked %+v, %v", page, err)
 	}
+	// A tenant's owner sees the tenant's own, and no other tenant's.
+	if p, err := s.ListParked(ctx, Actor{TenantID: uuid.MustParse(tenant), Role: "owner"}, 0, 50); err != nil || len(p.Events) != 2 {
+		t.Fatalf("the owner's parked events: %+v %v", p, err)
+	}
+	if p, err := s.ListParked(ctx, Actor{TenantID: uuid.New(), Role: "owner"}, 0, 50); err != nil || len(p.Events) != 0 {
+		t.Fatalf("another owner's parked events: %+v %v", p, err)
+	}
+	if _, err := s.ListParked(ctx, Actor{TenantID: uuid.MustParse(tenant), Role: "agent"}, 0, 50); domain.ErrorCode(err) != domain.ErrForbidden {
+		t.Fatalf("an agent listed parked events: %v", err)
+	}
 	if _, err := s.RetryParked(ctx, Actor{TenantID: uuid.New(), Role: "owner"}, "inbox", 0); domain.ErrorCode(err) != domain.ErrForbidden {
 		t.Fatalf("an owner retried: %v", err)
 	}

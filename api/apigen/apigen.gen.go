@@ -2156,6 +2156,12 @@ type ListOpsWebhooksParams struct {
 // ListOpsWebhooksParamsResult defines parameters for ListOpsWebhooks.
 type ListOpsWebhooksParamsResult string
 
+// ListTenantParkedParams defines parameters for ListTenantParked.
+type ListTenantParkedParams struct {
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListReplaysParams defines parameters for ListReplays.
 type ListReplaysParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -2461,6 +2467,9 @@ type ServerInterface interface {
 	// GetOpsWebhookRaw The webhook's bytes exactly as Meta sent them
 	// (GET /api/ops/webhooks/{seq}/raw)
 	GetOpsWebhookRaw(ctx echo.Context, seq Seq) error
+	// ListTenantParked The tenant's events that projectors could not apply, with the error, the event and its headers
+	// (GET /api/parked)
+	ListTenantParked(ctx echo.Context, params ListTenantParkedParams) error
 	// ListNumbersAlias List connected numbers (alias)
 	// (GET /api/phone-numbers)
 	ListNumbersAlias(ctx echo.Context) error
@@ -3368,6 +3377,31 @@ func (w *ServerInterfaceWrapper) GetOpsWebhookRaw(ctx echo.Context) error {
 	return err
 }
 
+// ListTenantParked converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTenantParked(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTenantParkedParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTenantParked(ctx, params)
+	return err
+}
+
 // ListNumbersAlias converts echo context to params.
 func (w *ServerInterfaceWrapper) ListNumbersAlias(ctx echo.Context) error {
 	var err error
@@ -4061,6 +4095,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/replays", wrapper.RequestReplay, options.OperationMiddlewares["requestReplay"]...)
 	router.GET(options.BaseURL+"/api/replays/:id", wrapper.GetReplay, options.OperationMiddlewares["getReplay"]...)
 	router.POST(options.BaseURL+"/api/replays/:id/cancel", wrapper.CancelReplay, options.OperationMiddlewares["cancelReplay"]...)
+	router.GET(options.BaseURL+"/api/parked", wrapper.ListTenantParked, options.OperationMiddlewares["listTenantParked"]...)
 	router.POST(options.BaseURL+"/api/ops/auth/login", wrapper.OperatorLogin, options.OperationMiddlewares["operatorLogin"]...)
 	router.GET(options.BaseURL+"/api/ops/webhooks", wrapper.ListOpsWebhooks, options.OperationMiddlewares["listOpsWebhooks"]...)
 	router.GET(options.BaseURL+"/api/ops/webhooks/:seq", wrapper.GetOpsWebhook, options.OperationMiddlewares["getOpsWebhook"]...)
