@@ -75,11 +75,6 @@ type Selection struct {
 	ToSeq         uint64     `json:"to_seq,omitempty"`
 }
 
-func (sel Selection) filter() Filter {
-	return Filter{From: sel.From, To: sel.To, Tenant: sel.TenantID, Unrouted: sel.Unrouted, PhoneNumberID: sel.PhoneNumberID,
-		Kind: sel.Kind, Result: sel.Result, FromSeq: sel.FromSeq, ToSeq: sel.ToSeq}
-}
-
 // Job is a replay job as its events made it.
 type Job struct {
 	ID          uuid.UUID
