@@ -538,6 +538,13 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) 
 		if err := q.InsertWebhookLog(ctx, p.log); err != nil {
 			return fmt.Errorf("webhook log: %w", err)
 		}
+		if p.replay {
+			l := p.log
+			if err := q.RelogWebhooks(ctx, db.RelogWebhooksParams{Seqs: l.Seqs, PhoneNumberIds: l.PhoneNumberIds, WabaIds: l.WabaIds,
+				Kinds: l.Kinds, DecodeResults: l.DecodeResults, DecodeErrors: l.DecodeErrors}); err != nil {
+				return fmt.Errorf("webhook log again: %w", err)
+			}
+		}
 	}
 	if len(p.adoptedOrder) > 0 {
 		copies := make([]int64, len(p.adoptedOrder))

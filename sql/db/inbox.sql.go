@@ -419,6 +419,50 @@ func (q *Queries) ProjectorTxSettings(ctx context.Context) error {
 	return err
 }
 
+const relogWebhooks = `-- name: RelogWebhooks :exec
+UPDATE webhook_log w SET
+    phone_number_ids = string_to_array(u.phone_number_ids, chr(31)),
+    waba_ids         = string_to_array(u.waba_ids, chr(31)),
+    kinds            = string_to_array(u.kinds, chr(31)),
+    decode_result    = u.decode_result,
+    decode_error     = u.decode_error
+FROM (SELECT unnest($1::bigint[]) AS seq,
+             unnest($2::text[]) AS phone_number_ids,
+             unnest($3::text[]) AS waba_ids,
+             unnest($4::text[]) AS kinds,
+             unnest($5::text[]) AS decode_result,
+             unnest($6::text[]) AS decode_error) AS u
+WHERE w.seq = u.seq
+  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result, w.decode_error) IS DISTINCT FROM
+      (string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
+       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error)
+`
+
+type RelogWebhooksParams struct {
+	Seqs           []int64
+	PhoneNumberIds []string
+	WabaIds        []string
+	Kinds          []string
+	DecodeResults  []string
+	DecodeErrors   []string
+}
+
+// RelogWebhooks is, for webhooks applied again (an operator's replay,
+// projections.Runner.Reproject), what InsertWebhookLog cannot do: give
+// the log the ids, kinds and decode result that the decoder now finds, so
+// that a fixed decoder corrects the history's filters too.
+func (q *Queries) RelogWebhooks(ctx context.Context, arg RelogWebhooksParams) error {
+	_, err := q.db.Exec(ctx, relogWebhooks,
+		arg.Seqs,
+		arg.PhoneNumberIds,
+		arg.WabaIds,
+		arg.Kinds,
+		arg.DecodeResults,
+		arg.DecodeErrors,
+	)
+	return err
+}
+
 const setCheckpoint = `-- name: SetCheckpoint :exec
 UPDATE projector_checkpoints SET last_seq = $1, updated_at = now()
 WHERE name = $2

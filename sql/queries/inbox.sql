@@ -89,6 +89,28 @@ FROM (SELECT unnest(@seqs::bigint[]) AS seq,
              unnest(@adopted_froms::bigint[]) AS adopted_from) AS u
 ON CONFLICT DO NOTHING;
 
+-- RelogWebhooks is, for webhooks applied again (an operator's replay,
+-- projections.Runner.Reproject), what InsertWebhookLog cannot do: give
+-- the log the ids, kinds and decode result that the decoder now finds, so
+-- that a fixed decoder corrects the history's filters too.
+-- name: RelogWebhooks :exec
+UPDATE webhook_log w SET
+    phone_number_ids = string_to_array(u.phone_number_ids, chr(31)),
+    waba_ids         = string_to_array(u.waba_ids, chr(31)),
+    kinds            = string_to_array(u.kinds, chr(31)),
+    decode_result    = u.decode_result,
+    decode_error     = u.decode_error
+FROM (SELECT unnest(@seqs::bigint[]) AS seq,
+             unnest(@phone_number_ids::text[]) AS phone_number_ids,
+             unnest(@waba_ids::text[]) AS waba_ids,
+             unnest(@kinds::text[]) AS kinds,
+             unnest(@decode_results::text[]) AS decode_result,
+             unnest(@decode_errors::text[]) AS decode_error) AS u
+WHERE w.seq = u.seq
+  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result, w.decode_error) IS DISTINCT FROM
+      (string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
+       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error);
+
 -- MarkAdopted marks unrouted originals as adopted by their first copy;
 -- the originals are distinct.
 -- name: MarkAdopted :exec
