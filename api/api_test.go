@@ -25,6 +25,7 @@ import (
 	"github.com/wam-project/wam/media"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
+	"github.com/wam-project/wam/ops"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
@@ -49,6 +50,7 @@ type env struct {
 	nextIP atomic.Uint32         // client addresses for requests, see send
 	meta   *meta.Simulator       // Meta's Graph API
 	store  jetstream.ObjectStore // the media files
+	ops    *ops.Service          // the operators' tools behind the API
 }
 
 type tenant struct {
@@ -123,11 +125,12 @@ func newEnvOn(t testing.TB, pool *pgxpool.Pool, conns int, tweak func(*api.Confi
 		Tokens: auth.NewTokens(key, time.Now),
 		Argon2: auth.Argon2Params{Memory: 1 << 10, Time: 1, Threads: 1}, // cheap: tests hash many passwords
 	}
+	cfg.Ops = ops.New(pool, js, streams.NewPublisher(pubs...), ops.Options{Tokens: cfg.Tokens, Argon2: cfg.Argon2})
 	if tweak != nil {
 		tweak(&cfg)
 	}
 	h := api.New(cfg, pool, streams.NewPublisher(pubs...), log)
-	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key, meta: sim, store: store}
+	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key, meta: sim, store: store, ops: cfg.Ops}
 }
 
 // mustTenant creates a tenant with an API key owning the given phone number ids

@@ -64,6 +64,14 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			if err != nil {
 				return domain.Errorf(domain.ErrUnauthorized, "access token invalid or expired")
 			}
+			if claims.Role == auth.RoleOperator {
+				op, err := s.ops.Authenticate(c.Request().Context(), claims)
+				if err != nil {
+					return err
+				}
+				c.Set(principalKey, Principal{UserID: op.ID, Role: auth.RoleOperator})
+				return next(c)
+			}
 			// The token says who; the account says whether they still
 			// may, and as what: a disabled or deleted user is out at once,
 			// and a changed role applies to the next request, not in up to

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/wam-project/wam/api/apigen"
+	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/ingest"
 )
 
@@ -79,7 +81,14 @@ func (s *Server) guards(doc *openapi3.T, op *openapi3.Operation) ([]echo.Middlew
 		}
 		return out, nil
 	}
-	out = append(out, s.requireAuth, s.enforceQuota)
+	if slices.Contains(roles, auth.RoleOperator) {
+		// Operators' operations are theirs alone (OperatorsOnly).
+		if len(roles) != 1 {
+			return nil, fmt.Errorf("x-wam-roles: operator operations take no other role")
+		}
+		return append(out, s.OperatorsOnly()...), nil
+	}
+	out = append(out, s.requireAuth, refuseOperators, s.enforceQuota)
 	if roles != nil {
 		out = append(out, requireRole(roles...))
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
+	"github.com/wam-project/wam/ops"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
 	"github.com/wam-project/wam/templates"
@@ -91,6 +92,11 @@ type Config struct {
 	MediaTimeout time.Duration
 	// Live is the live inbox's hub behind GET /api/ws; nil: 503.
 	Live *live.Hub
+	// Ops is the operators' tools behind /api/ops, /api/webhooks and
+	// /api/replays (it should issue tokens with Tokens); nil: one over the
+	// server's pool without a stream, for operators' sign-in only (the rest
+	// answers 503).
+	Ops *ops.Service
 }
 
 // Publisher appends events to the stream.
@@ -109,6 +115,7 @@ type Server struct {
 	messaging *messaging.Service
 	templates *templates.Service
 	canned    *canned.Service
+	ops       *ops.Service
 	ready     []Dependency
 	log       *slog.Logger
 	now       func() time.Time
@@ -172,8 +179,12 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		graph, _ := cfg.Graph.(templates.Graph)
 		cfg.Templates = templates.New(pool, pub, graph, numbers.NewCredentials(q, cfg.Keys), templates.Options{Logger: log})
 	}
+	if cfg.Ops == nil {
+		cfg.Ops = ops.New(pool, nil, pub, ops.Options{Tokens: cfg.Tokens, Argon2: cfg.Argon2, Logger: log})
+	}
 	s := &Server{
 		cfg:       cfg,
+		ops:       cfg.Ops,
 		pool:      pool,
 		q:         q,
 		pub:       pub,

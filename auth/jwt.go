@@ -107,7 +107,7 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: tid", ErrInvalidToken)
 	}
 	role, _ := tok.Get("role")
-	if c.Role, ok = role.(string); !ok || !ValidRole(c.Role) {
+	if c.Role, ok = role.(string); !ok || !(ValidRole(c.Role) || c.Role == RoleOperator) {
 		return Claims{}, fmt.Errorf("%w: role", ErrInvalidToken)
 	}
 	if sep, ok := tok.Get("sep"); ok {
@@ -127,6 +127,11 @@ const (
 	RoleAdmin = "admin"
 	RoleAgent = "agent"
 )
+
+// RoleOperator is the role in the access tokens of operators, who run the
+// installation above tenants (their TenantID is uuid.Nil). It is no role a
+// user of a tenant can have: ValidRole refuses it.
+const RoleOperator = "operator"
 
 // ValidRole reports whether r is one of the roles.
 func ValidRole(r string) bool { return r == RoleOwner || r == RoleAdmin || r == RoleAgent }

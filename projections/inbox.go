@@ -132,6 +132,7 @@ func (Inbox) Apply(ctx context.Context, q db.DBTX, events []*Event, notices *[]N
 			return nil
 		}
 		p := newInboxPlan(int64(run[0].Seq))
+		p.replay = run[0].Replayed
 		for _, ev := range run {
 			p.add(ev)
 		}
@@ -240,6 +241,7 @@ type messageRow struct {
 // (and lock order) are deterministic.
 type inboxPlan struct {
 	firstSeq int64
+	replay   bool // events applied again: see Event.Replayed
 	log      db.InsertWebhookLogParams
 
 	tenants map[uuid.UUID]string // tenant id -> subject token, for notices
@@ -536,6 +538,13 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) 
 		if err := q.InsertWebhookLog(ctx, p.log); err != nil {
 			return fmt.Errorf("webhook log: %w", err)
 		}
+		if p.replay {
+			l := p.log
+			if err := q.RelogWebhooks(ctx, db.RelogWebhooksParams{Seqs: l.Seqs, PhoneNumberIds: l.PhoneNumberIds, WabaIds: l.WabaIds,
+				Kinds: l.Kinds, DecodeResults: l.DecodeResults, DecodeErrors: l.DecodeErrors}); err != nil {
+				return fmt.Errorf("webhook log again: %w", err)
+			}
+		}
 	}
 	if len(p.adoptedOrder) > 0 {
 		copies := make([]int64, len(p.adoptedOrder))
@@ -547,7 +556,13 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) 
 		}
 	}
 	if len(p.contactOrder) > 0 {
-		if err := q.UpsertContacts(ctx, p.contactParams()); err != nil {
+		upsert := q.UpsertContacts
+		if p.replay {
+			upsert = func(ctx context.Context, a db.UpsertContactsParams) error {
+				return q.FillContacts(ctx, db.FillContactsParams(a))
+			}
+		}
+		if err := upsert(ctx, p.contactParams()); err != nil {
 			return fmt.Errorf("contacts: %w", err)
 		}
 	}
@@ -617,7 +632,7 @@ func (p *inboxPlan) conversationParams() db.EnsureConversationsParams {
 
 func (p *inboxPlan) messageParams() db.UpsertMessagesParams {
 	k := len(p.messageOrder)
-	a := db.UpsertMessagesParams{
+	a := db.UpsertMessagesParams{Replay: p.replay,
 		Ids: p.messageOrder, TenantIds: make([]uuid.UUID, 0, k), ConversationIds: make([]uuid.UUID, 0, k),
 		Wamids: make([]string, 0, k), Directions: make([]string, 0, k), Types: make([]string, 0, k),
 		Contents: make([][]byte, 0, k), Previews: make([]string, 0, k), ReplyTos: make([]string, 0, k),

@@ -36,6 +36,11 @@ type Event struct {
 	Header     nats.Header
 	Data       []byte
 
+	// Replayed is set on events applied again (Runner.Reproject): rules
+	// that cannot tell an old value from a newer one only fill what is
+	// still empty for them.
+	Replayed bool
+
 	// Prepared is whatever Projection.Prepare computed for this event.
 	Prepared any
 	// prepErr is why Prepare could not make sense of the event: such an
@@ -503,8 +508,11 @@ func (r *Runner) yield(ctx context.Context, b *batch, msgs <-chan jetstream.Msg,
 }
 
 func newEvent(m jetstream.Msg, seq uint64, stored time.Time) *Event {
-	h := m.Headers()
-	ev := &Event{Seq: seq, Subject: m.Subject(), Header: h, Data: m.Data(), ReceivedAt: stored}
+	return newEventFromParts(m.Subject(), m.Headers(), m.Data(), seq, stored)
+}
+
+func newEventFromParts(subject string, h nats.Header, data []byte, seq uint64, stored time.Time) *Event {
+	ev := &Event{Seq: seq, Subject: subject, Header: h, Data: data, ReceivedAt: stored}
 	if tenant, typ, ok := streams.ParseSubject(ev.Subject); ok {
 		ev.Tenant, ev.Type = tenant, typ
 	}
@@ -662,7 +670,7 @@ func (r *Runner) commitTx(ctx context.Context, b *batch, holder uint32, oneByOne
 			return 0, nil, fmt.Errorf("start batch: %w", err)
 		}
 		for _, ev := range todo {
-			if err := r.applyOne(ctx, tx, ev, &notices); err != nil {
+			if _, err := r.applyOne(ctx, tx, ev, &notices); err != nil {
 				return 0, nil, err
 			}
 		}
@@ -674,11 +682,12 @@ func (r *Runner) commitTx(ctx context.Context, b *batch, holder uint32, oneByOne
 }
 
 // applyOne applies one event inside a savepoint, parking it when it is
-// poison. The error returned is one the event is not to blame for.
-func (r *Runner) applyOne(ctx context.Context, tx pgx.Tx, ev *Event, notices *[]Notice) error {
+// poison, and tells whether it parked it. The error returned is one the
+// event is not to blame for.
+func (r *Runner) applyOne(ctx context.Context, tx pgx.Tx, ev *Event, notices *[]Notice) (parked bool, err error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("savepoint: %w", err)
+		return false, fmt.Errorf("savepoint: %w", err)
 	}
 	var mine []Notice
 	p := newPipeline(sp)
@@ -688,18 +697,18 @@ func (r *Runner) applyOne(ctx context.Context, tx pgx.Tx, ev *Event, notices *[]
 	}
 	if err == nil {
 		if err := sp.Commit(ctx); err != nil {
-			return fmt.Errorf("release savepoint: %w", err)
+			return false, fmt.Errorf("release savepoint: %w", err)
 		}
 		*notices = append(*notices, mine...)
-		return nil
+		return false, nil
 	}
 	if rerr := sp.Rollback(ctx); rerr != nil {
-		return fmt.Errorf("rollback to savepoint: %w", rerr)
+		return false, fmt.Errorf("rollback to savepoint: %w", rerr)
 	}
 	if !isPoison(err) {
-		return fmt.Errorf("project %s event %d: %w", r.proj.Name(), ev.Seq, err)
+		return false, fmt.Errorf("project %s event %d: %w", r.proj.Name(), ev.Seq, err)
 	}
-	return r.park(ctx, db.New(tx), ev, err)
+	return true, r.park(ctx, db.New(tx), ev, err)
 }
 
 // park records ev as poison. Through a pipeline the error comes later, with

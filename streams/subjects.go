@@ -16,7 +16,7 @@ const (
 // Categories are the event categories the stream keeps, as
 // wam.<tenant>.<category>.<type>. Live notifications (wam.<tenant>.live.…)
 // are core NATS messages and deliberately outside the stream.
-var Categories = []string{"webhook", "message", "conversation", "contact", "template", "tenant", "media"}
+var Categories = []string{"webhook", "message", "conversation", "contact", "template", "tenant", "media", "replay"}
 
 // StreamSubjects are the subject filters of the WAM stream.
 func StreamSubjects() []string {

@@ -261,6 +261,36 @@ func (e NumberTokenStatus) Valid() bool {
 	}
 }
 
+// Defines values for OperatorRole.
+const (
+	OperatorRoleOperator OperatorRole = "operator"
+)
+
+// Valid indicates whether the value is a known member of the OperatorRole enum.
+func (e OperatorRole) Valid() bool {
+	switch e {
+	case OperatorRoleOperator:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OperatorSessionTokenType.
+const (
+	OperatorSessionTokenTypeBearer OperatorSessionTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the OperatorSessionTokenType enum.
+func (e OperatorSessionTokenType) Valid() bool {
+	switch e {
+	case OperatorSessionTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OutInteractiveActionButtonsType.
 const (
 	OutInteractiveActionButtonsTypeReply OutInteractiveActionButtonsType = "reply"
@@ -462,6 +492,93 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for ReplayCountDryRun.
+const (
+	ReplayCountDryRunTrue ReplayCountDryRun = true
+)
+
+// Valid indicates whether the value is a known member of the ReplayCountDryRun enum.
+func (e ReplayCountDryRun) Valid() bool {
+	switch e {
+	case ReplayCountDryRunTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayJobState.
+const (
+	ReplayJobStateCancelled ReplayJobState = "cancelled"
+	ReplayJobStateFailed    ReplayJobState = "failed"
+	ReplayJobStateFinished  ReplayJobState = "finished"
+	ReplayJobStateRequested ReplayJobState = "requested"
+	ReplayJobStateRunning   ReplayJobState = "running"
+)
+
+// Valid indicates whether the value is a known member of the ReplayJobState enum.
+func (e ReplayJobState) Valid() bool {
+	switch e {
+	case ReplayJobStateCancelled:
+		return true
+	case ReplayJobStateFailed:
+		return true
+	case ReplayJobStateFinished:
+		return true
+	case ReplayJobStateRequested:
+		return true
+	case ReplayJobStateRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayRequestMode.
+const (
+	ReplayRequestModeAdoptUnrouted ReplayRequestMode = "adopt_unrouted"
+	ReplayRequestModeRedeliver     ReplayRequestMode = "redeliver"
+	ReplayRequestModeReproject     ReplayRequestMode = "reproject"
+)
+
+// Valid indicates whether the value is a known member of the ReplayRequestMode enum.
+func (e ReplayRequestMode) Valid() bool {
+	switch e {
+	case ReplayRequestModeAdoptUnrouted:
+		return true
+	case ReplayRequestModeRedeliver:
+		return true
+	case ReplayRequestModeReproject:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayRequestResult.
+const (
+	ReplayRequestResultOk          ReplayRequestResult = "ok"
+	ReplayRequestResultParked      ReplayRequestResult = "parked"
+	ReplayRequestResultPartial     ReplayRequestResult = "partial"
+	ReplayRequestResultUndecodable ReplayRequestResult = "undecodable"
+)
+
+// Valid indicates whether the value is a known member of the ReplayRequestResult enum.
+func (e ReplayRequestResult) Valid() bool {
+	switch e {
+	case ReplayRequestResultOk:
+		return true
+	case ReplayRequestResultParked:
+		return true
+	case ReplayRequestResultPartial:
+		return true
+	case ReplayRequestResultUndecodable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleAdmin Role = "admin"
@@ -588,6 +705,27 @@ func (e UpdateUserRequestRole) Valid() bool {
 	}
 }
 
+// Defines values for WebhookEntryDecodeResult.
+const (
+	WebhookEntryDecodeResultOk          WebhookEntryDecodeResult = "ok"
+	WebhookEntryDecodeResultPartial     WebhookEntryDecodeResult = "partial"
+	WebhookEntryDecodeResultUndecodable WebhookEntryDecodeResult = "undecodable"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEntryDecodeResult enum.
+func (e WebhookEntryDecodeResult) Valid() bool {
+	switch e {
+	case WebhookEntryDecodeResultOk:
+		return true
+	case WebhookEntryDecodeResultPartial:
+		return true
+	case WebhookEntryDecodeResultUndecodable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HubMode.
 const (
 	HubModeSubscribe HubMode = "subscribe"
@@ -597,6 +735,30 @@ const (
 func (e HubMode) Valid() bool {
 	switch e {
 	case HubModeSubscribe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Result.
+const (
+	ResultOk          Result = "ok"
+	ResultParked      Result = "parked"
+	ResultPartial     Result = "partial"
+	ResultUndecodable Result = "undecodable"
+)
+
+// Valid indicates whether the value is a known member of the Result enum.
+func (e Result) Valid() bool {
+	switch e {
+	case ResultOk:
+		return true
+	case ResultParked:
+		return true
+	case ResultPartial:
+		return true
+	case ResultUndecodable:
 		return true
 	default:
 		return false
@@ -678,6 +840,30 @@ func (e ListTenantMessagesParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListOpsWebhooksParamsResult.
+const (
+	ListOpsWebhooksParamsResultOk          ListOpsWebhooksParamsResult = "ok"
+	ListOpsWebhooksParamsResultParked      ListOpsWebhooksParamsResult = "parked"
+	ListOpsWebhooksParamsResultPartial     ListOpsWebhooksParamsResult = "partial"
+	ListOpsWebhooksParamsResultUndecodable ListOpsWebhooksParamsResult = "undecodable"
+)
+
+// Valid indicates whether the value is a known member of the ListOpsWebhooksParamsResult enum.
+func (e ListOpsWebhooksParamsResult) Valid() bool {
+	switch e {
+	case ListOpsWebhooksParamsResultOk:
+		return true
+	case ListOpsWebhooksParamsResultParked:
+		return true
+	case ListOpsWebhooksParamsResultPartial:
+		return true
+	case ListOpsWebhooksParamsResultUndecodable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListTemplatesParamsCategory.
 const (
 	ListTemplatesParamsCategoryAUTHENTICATION ListTemplatesParamsCategory = "AUTHENTICATION"
@@ -732,6 +918,30 @@ const (
 func (e VerifyTenantWebhookParamsHubMode) Valid() bool {
 	switch e {
 	case VerifyTenantWebhookParamsHubModeSubscribe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhooksParamsResult.
+const (
+	ListWebhooksParamsResultOk          ListWebhooksParamsResult = "ok"
+	ListWebhooksParamsResultParked      ListWebhooksParamsResult = "parked"
+	ListWebhooksParamsResultPartial     ListWebhooksParamsResult = "partial"
+	ListWebhooksParamsResultUndecodable ListWebhooksParamsResult = "undecodable"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhooksParamsResult enum.
+func (e ListWebhooksParamsResult) Valid() bool {
+	switch e {
+	case ListWebhooksParamsResultOk:
+		return true
+	case ListWebhooksParamsResultParked:
+		return true
+	case ListWebhooksParamsResultPartial:
+		return true
+	case ListWebhooksParamsResultUndecodable:
 		return true
 	default:
 		return false
@@ -911,6 +1121,11 @@ type CreateTemplateRequest struct {
 
 // CreateTemplateRequestCategory defines model for CreateTemplateRequest.Category.
 type CreateTemplateRequestCategory string
+
+// DiscardParkedRequest defines model for DiscardParkedRequest.
+type DiscardParkedRequest struct {
+	Reason string `json:"reason"`
+}
 
 // InviteMethod password: a one-time password in the answer; link: a token with which the user sets a password at /api/auth/accept-invite (valid 7 days)
 type InviteMethod string
@@ -1105,6 +1320,97 @@ type NumberList struct {
 	Data []Number `json:"data"`
 }
 
+// Operator defines model for Operator.
+type Operator struct {
+	Email string             `json:"email"`
+	Id    openapi_types.UUID `json:"id"`
+	Name  string             `json:"name"`
+	Role  OperatorRole       `json:"role"`
+}
+
+// OperatorRole defines model for Operator.Role.
+type OperatorRole string
+
+// OperatorSession defines model for OperatorSession.
+type OperatorSession struct {
+	AccessToken string                   `json:"access_token"`
+	ExpiresIn   int                      `json:"expires_in"`
+	Operator    Operator                 `json:"operator"`
+	TokenType   OperatorSessionTokenType `json:"token_type"`
+}
+
+// OperatorSessionTokenType defines model for OperatorSession.TokenType.
+type OperatorSessionTokenType string
+
+// OpsAuditEntry defines model for OpsAuditEntry.
+type OpsAuditEntry struct {
+	Action     string                                `json:"action"`
+	At         time.Time                             `json:"at"`
+	Detail     json.RawMessage                       `json:"detail"`
+	Id         int64                                 `json:"id"`
+	Ip         string                                `json:"ip"`
+	OperatorId nullable.Nullable[openapi_types.UUID] `json:"operator_id"`
+	RequestId  string                                `json:"request_id"`
+	Target     string                                `json:"target"`
+	TenantId   nullable.Nullable[openapi_types.UUID] `json:"tenant_id"`
+}
+
+// OpsAuditPage defines model for OpsAuditPage.
+type OpsAuditPage struct {
+	Data       []OpsAuditEntry `json:"data"`
+	NextCursor string          `json:"next_cursor"`
+}
+
+// OpsStats defines model for OpsStats.
+type OpsStats struct {
+	At    time.Time `json:"at"`
+	Media struct {
+		Failed  int64 `json:"failed"`
+		Pending int64 `json:"pending"`
+		Stored  int64 `json:"stored"`
+	} `json:"media"`
+
+	// Parked by projector
+	Parked     map[string]int64 `json:"parked"`
+	Projectors []struct {
+		Checkpoint int64 `json:"checkpoint"`
+
+		// InProcess the answering process runs it
+		InProcess bool `json:"in_process"`
+
+		// LagEvents events beyond the checkpoint (at most: some may be of subjects it does not read)
+		LagEvents  int64   `json:"lag_events"`
+		LagSeconds float32 `json:"lag_seconds"`
+		Name       string  `json:"name"`
+
+		// Rate events per second applied by the answering process since the last look
+		Rate      float32   `json:"rate"`
+		UpdatedAt time.Time `json:"updated_at"`
+	} `json:"projectors"`
+
+	// Replays jobs by state
+	Replays map[string]int64 `json:"replays"`
+	Sender  struct {
+		// HeldNumbers numbers whose token Meta refused: their sends wait
+		HeldNumbers int64 `json:"held_numbers"`
+		InFlight    int   `json:"in_flight"`
+		Numbers     int64 `json:"numbers"`
+		Pending     int64 `json:"pending"`
+		Redelivered int   `json:"redelivered"`
+	} `json:"sender"`
+	Stream struct {
+		Bytes    int64     `json:"bytes"`
+		FirstAt  time.Time `json:"first_at"`
+		FirstSeq int64     `json:"first_seq"`
+		LastAt   time.Time `json:"last_at"`
+		LastSeq  int64     `json:"last_seq"`
+		Messages int64     `json:"messages"`
+
+		// Tenants events by tenant token (_unrouted, _ops included)
+		Tenants map[string]int64 `json:"tenants"`
+	} `json:"stream"`
+}
+
 // OutContact a contact card as Meta's contacts[] element
 type OutContact struct {
 	Emails *[]map[string]interface{} `json:"emails,omitempty"`
@@ -1260,6 +1566,25 @@ type OutText struct {
 	PreviewUrl *bool  `json:"preview_url,omitempty"`
 }
 
+// ParkedEvent defines model for ParkedEvent.
+type ParkedEvent struct {
+	DataBase64 string `json:"data_base64"`
+	Error      string `json:"error"`
+
+	// Headers empty when the event is no longer in the stream
+	Headers   map[string][]string `json:"headers"`
+	ParkedAt  time.Time           `json:"parked_at"`
+	Projector string              `json:"projector"`
+	Seq       int64               `json:"seq"`
+	Subject   string              `json:"subject"`
+}
+
+// ParkedPage defines model for ParkedPage.
+type ParkedPage struct {
+	Data       []ParkedEvent `json:"data"`
+	NextCursor string        `json:"next_cursor"`
+}
+
 // PatchConversationRequest defines model for PatchConversationRequest.
 type PatchConversationRequest struct {
 	// AssigneeId a user of the tenant; null unassigns
@@ -1328,10 +1653,97 @@ type RegisterRequest struct {
 	TenantName string `json:"tenant_name"`
 }
 
+// ReplayCount defines model for ReplayCount.
+type ReplayCount struct {
+	DryRun  ReplayCountDryRun `json:"dry_run"`
+	Matched int64             `json:"matched"`
+}
+
+// ReplayCountDryRun defines model for ReplayCount.DryRun.
+type ReplayCountDryRun bool
+
+// ReplayJob defines model for ReplayJob.
+type ReplayJob struct {
+	Done  int64  `json:"done"`
+	Error string `json:"error"`
+
+	// EtaSeconds 0 when unknown or ended
+	EtaSeconds int                          `json:"eta_seconds"`
+	FinishedAt nullable.Nullable[time.Time] `json:"finished_at"`
+	Id         openapi_types.UUID           `json:"id"`
+	Matched    int64                        `json:"matched"`
+	Mode       string                       `json:"mode"`
+
+	// Rate events per second
+	Rate        float32   `json:"rate"`
+	RequestedAt time.Time `json:"requested_at"`
+	RequestedBy string    `json:"requested_by"`
+
+	// Selection the filter, as fixed when requested
+	Selection json.RawMessage                       `json:"selection"`
+	StartedAt nullable.Nullable[time.Time]          `json:"started_at"`
+	State     ReplayJobState                        `json:"state"`
+	TenantId  nullable.Nullable[openapi_types.UUID] `json:"tenant_id"`
+	UpdatedAt time.Time                             `json:"updated_at"`
+}
+
+// ReplayJobState defines model for ReplayJob.State.
+type ReplayJobState string
+
+// ReplayList defines model for ReplayList.
+type ReplayList struct {
+	Data []ReplayJob `json:"data"`
+}
+
+// ReplayRequest defines model for ReplayRequest.
+type ReplayRequest struct {
+	// DryRun answer how many events match, and start nothing
+	DryRun  *bool      `json:"dry_run,omitempty"`
+	From    *time.Time `json:"from,omitempty"`
+	FromSeq *int64     `json:"from_seq,omitempty"`
+	Kind    *string    `json:"kind,omitempty"`
+
+	// Mode redeliver (to a tenant's own endpoints) comes with outbound webhooks and is refused until then
+	Mode          ReplayRequestMode    `json:"mode"`
+	PhoneNumberId *string              `json:"phone_number_id,omitempty"`
+	Result        *ReplayRequestResult `json:"result,omitempty"`
+
+	// TenantId operators only: one tenant
+	TenantId *openapi_types.UUID `json:"tenant_id,omitempty"`
+	To       *time.Time          `json:"to,omitempty"`
+
+	// ToSeq 0: the stream's last event when the job is requested
+	ToSeq *int64 `json:"to_seq,omitempty"`
+
+	// Unrouted operators only: the unrouted webhooks
+	Unrouted *bool `json:"unrouted,omitempty"`
+}
+
+// ReplayRequestMode redeliver (to a tenant's own endpoints) comes with outbound webhooks and is refused until then
+type ReplayRequestMode string
+
+// ReplayRequestResult defines model for ReplayRequest.Result.
+type ReplayRequestResult string
+
 // ResetPasswordRequest defines model for ResetPasswordRequest.
 type ResetPasswordRequest struct {
 	// Invite password: a one-time password in the answer; link: a token with which the user sets a password at /api/auth/accept-invite (valid 7 days)
 	Invite *InviteMethod `json:"invite,omitempty"`
+}
+
+// RetryParkedRequest defines model for RetryParkedRequest.
+type RetryParkedRequest struct {
+	Projector string `json:"projector"`
+
+	// Seq absent: every parked event of the projector
+	Seq *int64 `json:"seq,omitempty"`
+}
+
+// RetryParkedResult defines model for RetryParkedResult.
+type RetryParkedResult struct {
+	Applied     int `json:"applied"`
+	Retried     int `json:"retried"`
+	StillParked int `json:"still_parked"`
 }
 
 // Role defines model for Role.
@@ -1531,8 +1943,91 @@ type UserList struct {
 	Data []UserAdmin `json:"data"`
 }
 
+// WebhookDetail defines model for WebhookDetail.
+type WebhookDetail struct {
+	// Messages messages in the body
+	Messages int `json:"messages"`
+
+	// Missing wamids the body names that the inbox has no row for
+	Missing []string `json:"missing"`
+
+	// Problems what the decoder could not make sense of
+	Problems []string `json:"problems"`
+
+	// Statuses statuses in the body
+	Statuses int `json:"statuses"`
+
+	// Touched the messages the webhook names, as the inbox has them now
+	Touched []struct {
+		// As message, or the status the webhook gave it
+		As             string             `json:"as"`
+		ConversationId openapi_types.UUID `json:"conversation_id"`
+		Direction      string             `json:"direction"`
+		Links          struct {
+			Conversation string `json:"conversation"`
+			Message      string `json:"message"`
+		} `json:"links"`
+		MessageId openapi_types.UUID `json:"message_id"`
+		Status    string             `json:"status"`
+		Type      string             `json:"type"`
+		Wamid     string             `json:"wamid"`
+	} `json:"touched"`
+	Webhook WebhookEntry `json:"webhook"`
+}
+
+// WebhookEntry defines model for WebhookEntry.
+type WebhookEntry struct {
+	// AdoptedBy on an unrouted webhook: the sequence of its copy in the owner's history; 0: none
+	AdoptedBy int64 `json:"adopted_by"`
+
+	// AdoptedFrom on an adopted copy: the unrouted original; 0: none
+	AdoptedFrom  int64                    `json:"adopted_from"`
+	DecodeError  string                   `json:"decode_error"`
+	DecodeResult WebhookEntryDecodeResult `json:"decode_result"`
+
+	// Kinds Meta's fields of the changes, and messages, statuses, errors
+	Kinds []string `json:"kinds"`
+	Links struct {
+		Raw  string `json:"raw"`
+		Self string `json:"self"`
+	} `json:"links"`
+
+	// Parked a projector could not apply it
+	Parked         bool      `json:"parked"`
+	PhoneNumberIds []string  `json:"phone_number_ids"`
+	ReceivedAt     time.Time `json:"received_at"`
+
+	// Refused why adoption refused it
+	Refused string `json:"refused"`
+
+	// Routing deferred: routed later, when PostgreSQL answered again
+	Routing string `json:"routing"`
+
+	// Seq the stream sequence
+	Seq       int64 `json:"seq"`
+	SizeBytes int   `json:"size_bytes"`
+
+	// TenantId null: unrouted
+	TenantId nullable.Nullable[openapi_types.UUID] `json:"tenant_id"`
+	WabaIds  []string                              `json:"waba_ids"`
+}
+
+// WebhookEntryDecodeResult defines model for WebhookEntry.DecodeResult.
+type WebhookEntryDecodeResult string
+
+// WebhookPage defines model for WebhookPage.
+type WebhookPage struct {
+	Data []WebhookEntry `json:"data"`
+
+	// NextCursor empty on the last page
+	NextCursor string `json:"next_cursor"`
+}
+
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// From defines model for From.
+type From = time.Time
 
 // HubChallenge defines model for HubChallenge.
 type HubChallenge = string
@@ -1552,8 +2047,29 @@ type ID = openapi_types.UUID
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// Kind defines model for Kind.
+type Kind = string
+
 // Limit defines model for Limit.
 type Limit = int
+
+// PhoneNumberID defines model for PhoneNumberID.
+type PhoneNumberID = string
+
+// Result defines model for Result.
+type Result string
+
+// Seq defines model for Seq.
+type Seq = int64
+
+// TenantID defines model for TenantID.
+type TenantID = openapi_types.UUID
+
+// To defines model for To.
+type To = time.Time
+
+// Unrouted defines model for Unrouted.
+type Unrouted = bool
 
 // Webhook defines model for Webhook.
 type Webhook = interface{}
@@ -1628,6 +2144,61 @@ type SendTemplateParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListOpsAuditLogParams defines parameters for ListOpsAuditLog.
+type ListOpsAuditLogParams struct {
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListParkedParams defines parameters for ListParked.
+type ListParkedParams struct {
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListOpsReplaysParams defines parameters for ListOpsReplays.
+type ListOpsReplaysParams struct {
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListOpsWebhooksParams defines parameters for ListOpsWebhooks.
+type ListOpsWebhooksParams struct {
+	// From received at or after (RFC 3339)
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To received before (RFC 3339)
+	To       *To       `form:"to,omitempty" json:"to,omitempty"`
+	TenantId *TenantID `form:"tenant_id,omitempty" json:"tenant_id,omitempty"`
+
+	// Unrouted only the webhooks no tenant owns
+	Unrouted *Unrouted `form:"unrouted,omitempty" json:"unrouted,omitempty"`
+
+	// PhoneNumberId Meta's phone number id the webhook names
+	PhoneNumberId *PhoneNumberID `form:"phone_number_id,omitempty" json:"phone_number_id,omitempty"`
+
+	// Kind a kind of change: messages, statuses, errors, or a field of Meta's such as message_template_status_update
+	Kind *Kind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Result decode result
+	Result *ListOpsWebhooksParamsResult `form:"result,omitempty" json:"result,omitempty"`
+	Cursor *Cursor                      `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit                       `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListOpsWebhooksParamsResult defines parameters for ListOpsWebhooks.
+type ListOpsWebhooksParamsResult string
+
+// ListTenantParkedParams defines parameters for ListTenantParked.
+type ListTenantParkedParams struct {
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListReplaysParams defines parameters for ListReplays.
+type ListReplaysParams struct {
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListTemplatesParams defines parameters for ListTemplates.
 type ListTemplatesParams struct {
 	Cursor   *Cursor                      `form:"cursor,omitempty" json:"cursor,omitempty"`
@@ -1687,6 +2258,29 @@ type ReceiveTenantWebhookParams struct {
 	XHubSignature256 *HubSignature `json:"X-Hub-Signature-256,omitempty"`
 }
 
+// ListWebhooksParams defines parameters for ListWebhooks.
+type ListWebhooksParams struct {
+	// From received at or after (RFC 3339)
+	From *From `form:"from,omitempty" json:"from,omitempty"`
+
+	// To received before (RFC 3339)
+	To *To `form:"to,omitempty" json:"to,omitempty"`
+
+	// PhoneNumberId Meta's phone number id the webhook names
+	PhoneNumberId *PhoneNumberID `form:"phone_number_id,omitempty" json:"phone_number_id,omitempty"`
+
+	// Kind a kind of change: messages, statuses, errors, or a field of Meta's such as message_template_status_update
+	Kind *Kind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Result decode result
+	Result *ListWebhooksParamsResult `form:"result,omitempty" json:"result,omitempty"`
+	Cursor *Cursor                   `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit                    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListWebhooksParamsResult defines parameters for ListWebhooks.
+type ListWebhooksParamsResult string
+
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = CreateAPIKeyRequest
 
@@ -1738,8 +2332,23 @@ type SendTemplateJSONRequestBody = SendTemplateRequest
 // MarkMessageReadJSONRequestBody defines body for MarkMessageRead for application/json ContentType.
 type MarkMessageReadJSONRequestBody = MarkReadRequest
 
+// OperatorLoginJSONRequestBody defines body for OperatorLogin for application/json ContentType.
+type OperatorLoginJSONRequestBody = LoginRequest
+
+// RetryParkedJSONRequestBody defines body for RetryParked for application/json ContentType.
+type RetryParkedJSONRequestBody = RetryParkedRequest
+
+// DiscardParkedJSONRequestBody defines body for DiscardParked for application/json ContentType.
+type DiscardParkedJSONRequestBody = DiscardParkedRequest
+
+// RequestOpsReplayJSONRequestBody defines body for RequestOpsReplay for application/json ContentType.
+type RequestOpsReplayJSONRequestBody = ReplayRequest
+
 // ConnectNumberAliasJSONRequestBody defines body for ConnectNumberAlias for application/json ContentType.
 type ConnectNumberAliasJSONRequestBody = ConnectNumberRequest
+
+// RequestReplayJSONRequestBody defines body for RequestReplay for application/json ContentType.
+type RequestReplayJSONRequestBody = ReplayRequest
 
 // CreateTemplateJSONRequestBody defines body for CreateTemplate for application/json ContentType.
 type CreateTemplateJSONRequestBody = CreateTemplateRequest
@@ -1869,6 +2478,48 @@ type ServerInterface interface {
 	// Openapi This document, as JSON
 	// (GET /api/openapi.json)
 	Openapi(ctx echo.Context) error
+	// ListOpsAuditLog What operators did, newest first
+	// (GET /api/ops/audit-log)
+	ListOpsAuditLog(ctx echo.Context, params ListOpsAuditLogParams) error
+	// OperatorLogin Sign an operator in
+	// (POST /api/ops/auth/login)
+	OperatorLogin(ctx echo.Context) error
+	// ListParked Events projectors could not apply, with the error, the event and its headers
+	// (GET /api/ops/parked)
+	ListParked(ctx echo.Context, params ListParkedParams) error
+	// RetryParked Apply parked events again (after a fix): one (seq) or all of a projector
+	// (POST /api/ops/parked/retry)
+	RetryParked(ctx echo.Context) error
+	// DiscardParked Discard a parked event, with a reason (audited; the event stays in the stream)
+	// (POST /api/ops/parked/{projector}/{seq}/discard)
+	DiscardParked(ctx echo.Context, projector string, seq Seq) error
+	// ListOpsReplays Every replay job, newest first
+	// (GET /api/ops/replays)
+	ListOpsReplays(ctx echo.Context, params ListOpsReplaysParams) error
+	// RequestOpsReplay Replay webhooks of any tenant or the unrouted ones (or count them: dry_run)
+	// (POST /api/ops/replays)
+	RequestOpsReplay(ctx echo.Context) error
+	// GetOpsReplay A replay job: matched, done, rate, ETA
+	// (GET /api/ops/replays/{id})
+	GetOpsReplay(ctx echo.Context, id ID) error
+	// CancelOpsReplay Cancel a replay job
+	// (POST /api/ops/replays/{id}/cancel)
+	CancelOpsReplay(ctx echo.Context, id ID) error
+	// GetOpsStats Stream and worker health: streams, projectors, sender, media, parked events, replay jobs
+	// (GET /api/ops/stats)
+	GetOpsStats(ctx echo.Context) error
+	// ListOpsWebhooks Browse the webhook history of every tenant, and the unrouted webhooks
+	// (GET /api/ops/webhooks)
+	ListOpsWebhooks(ctx echo.Context, params ListOpsWebhooksParams) error
+	// GetOpsWebhook One webhook and what the projector made of it
+	// (GET /api/ops/webhooks/{seq})
+	GetOpsWebhook(ctx echo.Context, seq Seq) error
+	// GetOpsWebhookRaw The webhook's bytes exactly as Meta sent them
+	// (GET /api/ops/webhooks/{seq}/raw)
+	GetOpsWebhookRaw(ctx echo.Context, seq Seq) error
+	// ListTenantParked The tenant's events that projectors could not apply, with the error, the event and its headers
+	// (GET /api/parked)
+	ListTenantParked(ctx echo.Context, params ListTenantParkedParams) error
 	// ListNumbersAlias List connected numbers (alias)
 	// (GET /api/phone-numbers)
 	ListNumbersAlias(ctx echo.Context) error
@@ -1878,6 +2529,18 @@ type ServerInterface interface {
 	// DeleteNumberAlias Disconnect a number (alias)
 	// (DELETE /api/phone-numbers/{id})
 	DeleteNumberAlias(ctx echo.Context, id ID) error
+	// ListReplays The tenant's replay jobs, newest first
+	// (GET /api/replays)
+	ListReplays(ctx echo.Context, params ListReplaysParams) error
+	// RequestReplay Replay the tenant's webhooks (or count them: dry_run)
+	// (POST /api/replays)
+	RequestReplay(ctx echo.Context) error
+	// GetReplay A replay job: matched, done, rate, ETA
+	// (GET /api/replays/{id})
+	GetReplay(ctx echo.Context, id ID) error
+	// CancelReplay Cancel a replay job; it stops at its next batch
+	// (POST /api/replays/{id}/cancel)
+	CancelReplay(ctx echo.Context, id ID) error
 	// ListTemplates List message templates
 	// (GET /api/templates)
 	ListTemplates(ctx echo.Context, params ListTemplatesParams) error
@@ -1935,6 +2598,15 @@ type ServerInterface interface {
 	// ReceiveTenantWebhook Meta's webhooks, for a tenant's own Meta app
 	// (POST /api/webhook/{tenant})
 	ReceiveTenantWebhook(ctx echo.Context, tenant openapi_types.UUID, params ReceiveTenantWebhookParams) error
+	// ListWebhooks Browse the tenant's webhook history
+	// (GET /api/webhooks)
+	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// GetWebhook One webhook and what the projector made of it
+	// (GET /api/webhooks/{seq})
+	GetWebhook(ctx echo.Context, seq Seq) error
+	// GetWebhookRaw The webhook's bytes exactly as Meta sent them
+	// (GET /api/webhooks/{seq}/raw)
+	GetWebhookRaw(ctx echo.Context, seq Seq) error
 	// LiveSocket The live inbox: a WebSocket of typed events
 	// (GET /api/ws)
 	LiveSocket(ctx echo.Context) error
@@ -2542,6 +3214,297 @@ func (w *ServerInterfaceWrapper) Openapi(ctx echo.Context) error {
 	return err
 }
 
+// ListOpsAuditLog converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOpsAuditLog(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOpsAuditLogParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOpsAuditLog(ctx, params)
+	return err
+}
+
+// OperatorLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) OperatorLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OperatorLogin(ctx)
+	return err
+}
+
+// ListParked converts echo context to params.
+func (w *ServerInterfaceWrapper) ListParked(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListParkedParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListParked(ctx, params)
+	return err
+}
+
+// RetryParked converts echo context to params.
+func (w *ServerInterfaceWrapper) RetryParked(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetryParked(ctx)
+	return err
+}
+
+// DiscardParked converts echo context to params.
+func (w *ServerInterfaceWrapper) DiscardParked(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "projector" -------------
+	var projector string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "projector", ctx.Param("projector"), &projector, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter projector: %s", err))
+	}
+
+	// ------------- Path parameter "seq" -------------
+	var seq Seq
+
+	err = runtime.BindStyledParameterWithOptions("simple", "seq", ctx.Param("seq"), &seq, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DiscardParked(ctx, projector, seq)
+	return err
+}
+
+// ListOpsReplays converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOpsReplays(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOpsReplaysParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOpsReplays(ctx, params)
+	return err
+}
+
+// RequestOpsReplay converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestOpsReplay(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestOpsReplay(ctx)
+	return err
+}
+
+// GetOpsReplay converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpsReplay(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpsReplay(ctx, id)
+	return err
+}
+
+// CancelOpsReplay converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelOpsReplay(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelOpsReplay(ctx, id)
+	return err
+}
+
+// GetOpsStats converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpsStats(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpsStats(ctx)
+	return err
+}
+
+// ListOpsWebhooks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOpsWebhooks(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOpsWebhooksParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "tenant_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tenant_id", ctx.QueryParams(), &params.TenantId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "unrouted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unrouted", ctx.QueryParams(), &params.Unrouted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unrouted: %s", err))
+	}
+
+	// ------------- Optional query parameter "phone_number_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "phone_number_id", ctx.QueryParams(), &params.PhoneNumberId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter phone_number_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "result" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "result", ctx.QueryParams(), &params.Result, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter result: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOpsWebhooks(ctx, params)
+	return err
+}
+
+// GetOpsWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpsWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "seq" -------------
+	var seq Seq
+
+	err = runtime.BindStyledParameterWithOptions("simple", "seq", ctx.Param("seq"), &seq, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpsWebhook(ctx, seq)
+	return err
+}
+
+// GetOpsWebhookRaw converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpsWebhookRaw(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "seq" -------------
+	var seq Seq
+
+	err = runtime.BindStyledParameterWithOptions("simple", "seq", ctx.Param("seq"), &seq, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpsWebhookRaw(ctx, seq)
+	return err
+}
+
+// ListTenantParked converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTenantParked(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTenantParkedParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTenantParked(ctx, params)
+	return err
+}
+
 // ListNumbersAlias converts echo context to params.
 func (w *ServerInterfaceWrapper) ListNumbersAlias(ctx echo.Context) error {
 	var err error
@@ -2573,6 +3536,65 @@ func (w *ServerInterfaceWrapper) DeleteNumberAlias(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteNumberAlias(ctx, id)
+	return err
+}
+
+// ListReplays converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReplays(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReplaysParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReplays(ctx, params)
+	return err
+}
+
+// RequestReplay converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestReplay(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestReplay(ctx)
+	return err
+}
+
+// GetReplay converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReplay(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReplay(ctx, id)
+	return err
+}
+
+// CancelReplay converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelReplay(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelReplay(ctx, id)
 	return err
 }
 
@@ -2949,6 +3971,98 @@ func (w *ServerInterfaceWrapper) ReceiveTenantWebhook(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhooks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhooksParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "phone_number_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "phone_number_id", ctx.QueryParams(), &params.PhoneNumberId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter phone_number_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "result" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "result", ctx.QueryParams(), &params.Result, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter result: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhooks(ctx, params)
+	return err
+}
+
+// GetWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "seq" -------------
+	var seq Seq
+
+	err = runtime.BindStyledParameterWithOptions("simple", "seq", ctx.Param("seq"), &seq, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhook(ctx, seq)
+	return err
+}
+
+// GetWebhookRaw converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookRaw(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "seq" -------------
+	var seq Seq
+
+	err = runtime.BindStyledParameterWithOptions("simple", "seq", ctx.Param("seq"), &seq, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookRaw(ctx, seq)
+	return err
+}
+
 // LiveSocket converts echo context to params.
 func (w *ServerInterfaceWrapper) LiveSocket(ctx echo.Context) error {
 	var err error
@@ -3091,5 +4205,26 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/canned-replies", wrapper.CreateCannedReply, options.OperationMiddlewares["createCannedReply"]...)
 	router.DELETE(options.BaseURL+"/api/canned-replies/:id", wrapper.DeleteCannedReply, options.OperationMiddlewares["deleteCannedReply"]...)
 	router.PATCH(options.BaseURL+"/api/canned-replies/:id", wrapper.UpdateCannedReply, options.OperationMiddlewares["updateCannedReply"]...)
+	router.GET(options.BaseURL+"/api/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
+	router.GET(options.BaseURL+"/api/webhooks/:seq", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
+	router.GET(options.BaseURL+"/api/webhooks/:seq/raw", wrapper.GetWebhookRaw, options.OperationMiddlewares["getWebhookRaw"]...)
+	router.GET(options.BaseURL+"/api/replays", wrapper.ListReplays, options.OperationMiddlewares["listReplays"]...)
+	router.POST(options.BaseURL+"/api/replays", wrapper.RequestReplay, options.OperationMiddlewares["requestReplay"]...)
+	router.GET(options.BaseURL+"/api/replays/:id", wrapper.GetReplay, options.OperationMiddlewares["getReplay"]...)
+	router.POST(options.BaseURL+"/api/replays/:id/cancel", wrapper.CancelReplay, options.OperationMiddlewares["cancelReplay"]...)
+	router.GET(options.BaseURL+"/api/parked", wrapper.ListTenantParked, options.OperationMiddlewares["listTenantParked"]...)
+	router.POST(options.BaseURL+"/api/ops/auth/login", wrapper.OperatorLogin, options.OperationMiddlewares["operatorLogin"]...)
+	router.GET(options.BaseURL+"/api/ops/webhooks", wrapper.ListOpsWebhooks, options.OperationMiddlewares["listOpsWebhooks"]...)
+	router.GET(options.BaseURL+"/api/ops/webhooks/:seq", wrapper.GetOpsWebhook, options.OperationMiddlewares["getOpsWebhook"]...)
+	router.GET(options.BaseURL+"/api/ops/webhooks/:seq/raw", wrapper.GetOpsWebhookRaw, options.OperationMiddlewares["getOpsWebhookRaw"]...)
+	router.GET(options.BaseURL+"/api/ops/replays", wrapper.ListOpsReplays, options.OperationMiddlewares["listOpsReplays"]...)
+	router.POST(options.BaseURL+"/api/ops/replays", wrapper.RequestOpsReplay, options.OperationMiddlewares["requestOpsReplay"]...)
+	router.GET(options.BaseURL+"/api/ops/replays/:id", wrapper.GetOpsReplay, options.OperationMiddlewares["getOpsReplay"]...)
+	router.POST(options.BaseURL+"/api/ops/replays/:id/cancel", wrapper.CancelOpsReplay, options.OperationMiddlewares["cancelOpsReplay"]...)
+	router.GET(options.BaseURL+"/api/ops/parked", wrapper.ListParked, options.OperationMiddlewares["listParked"]...)
+	router.POST(options.BaseURL+"/api/ops/parked/retry", wrapper.RetryParked, options.OperationMiddlewares["retryParked"]...)
+	router.POST(options.BaseURL+"/api/ops/parked/:projector/:seq/discard", wrapper.DiscardParked, options.OperationMiddlewares["discardParked"]...)
+	router.GET(options.BaseURL+"/api/ops/stats", wrapper.GetOpsStats, options.OperationMiddlewares["getOpsStats"]...)
+	router.GET(options.BaseURL+"/api/ops/audit-log", wrapper.ListOpsAuditLog, options.OperationMiddlewares["listOpsAuditLog"]...)
 
 }

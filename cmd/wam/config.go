@@ -36,6 +36,7 @@ type config struct {
 	SettleWait      time.Duration
 	PairInterval    time.Duration
 	PairBurst       int
+	ReplayRate      float64
 }
 
 func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -80,6 +81,8 @@ func (c *config) registerServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.SettleWait, "send-settle-wait", settle, "how long a send attempted without a known outcome (a crash, a timeout) waits for a status webhook before it is sent again; 0: 1m (WAM_SEND_SETTLE_WAIT)")
 	fs.DurationVar(&c.PairInterval, "pair-interval", pair, "one message to the same recipient from a number per this interval, after --pair-burst; 0: 6s, Meta's pair rate (WAM_PAIR_INTERVAL)")
 	fs.IntVar(&c.PairBurst, "pair-burst", burst, "messages to the same recipient at once before --pair-interval applies; 0: 45 (WAM_PAIR_BURST)")
+	replayRate, _ := strconv.ParseFloat(getenv("WAM_REPLAY_RATE"), 64)
+	fs.Float64Var(&c.ReplayRate, "replay-rate", replayRate, "at most this many `events` per second re-projected by replay jobs (they also wait during bursts of webhooks); 0: 2000 (WAM_REPLAY_RATE)")
 	fs.StringVar(&c.FrontendURL, "frontend-url", getenv("FRONTEND_URL"), "the one browser `origin` allowed to call the API cross-origin (CORS); empty: same origin only (FRONTEND_URL)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", getenv("WAM_TRUSTED_PROXIES"), "comma-separated `networks` (CIDR) of reverse proxies whose X-Forwarded-For names the client; empty: the client is the connection's peer (WAM_TRUSTED_PROXIES)")
 	fs.StringVar(&c.DebugListen, "debug-listen", getenv("WAM_DEBUG_LISTEN"), "`host:port` serving Go's /debug/pprof profiles, for operators; keep it private (WAM_DEBUG_LISTEN)")

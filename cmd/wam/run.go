@@ -20,10 +20,13 @@ Usage:
   wam number add            connect a WhatsApp phone number to a tenant
   wam keys rotate           re-encrypt stored credentials under the active key of ENCRYPTION_KEY
   wam user reset-password   give a user (say, a tenant's owner) a new one-time password
+  wam operator create       make an operator (signs in at /api/ops) and print a one-time password
+  wam replay                re-project webhook history, or adopt unrouted webhooks, with progress
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
   wam bench send           drive the whole send path against an in-process Meta simulator
   wam bench live            webhooks to WebSocket clients of the live inbox, with a forced reconnect
+  wam bench replay          replay stored webhooks while live ones arrive, and time their acks
   wam bench reliability     run fault scenarios against real servers and count what was lost
   wam sim                   simulate Meta's Cloud API (Graph API, webhooks, customers) for a wam to talk to
 
@@ -38,7 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("no command given")
 	}
 	cmd, rest := args[1], args[2:]
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "tenant" || cmd == "number" || cmd == "bench" || cmd == "keys" || cmd == "user") {
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "tenant" || cmd == "number" || cmd == "bench" || cmd == "keys" || cmd == "user" || cmd == "operator") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -52,6 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return keysRotate(ctx, rest, getenv, stdout, stderr)
 	case "user reset-password":
 		return userResetPassword(ctx, rest, getenv, stdout, stderr)
+	case "operator create":
+		return operatorCreate(ctx, rest, getenv, stdout, stderr)
+	case "replay":
+		return replay(ctx, rest, getenv, stdout, stderr)
 	case "bench ingest":
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":
@@ -60,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return benchSend(ctx, rest, getenv, stdout, stderr)
 	case "bench live":
 		return benchLive(ctx, rest, getenv, stdout, stderr)
+	case "bench replay":
+		return benchReplay(ctx, rest, getenv, stdout, stderr)
 	case "bench reliability":
 		return benchReliability(ctx, rest, getenv, stdout, stderr)
 	case "sim":

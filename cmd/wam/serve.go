@@ -30,6 +30,7 @@ import (
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
+	"github.com/wam-project/wam/ops"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sender"
 	"github.com/wam-project/wam/sql/db"
@@ -142,8 +143,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	tmpl := templates.New(database.Pool, pub, graph, numbers.NewCredentials(q, keys), templates.Options{Logger: log})
 	wg.Go(func() { tmpl.Run(projCtx) })
 
-	reg := newRegistry(bus, inbox)
+	// The operators' tools: replay jobs (their read model, and a worker
+	// that runs them, paced and giving way to bursts of webhooks), parked
+	// events, stats.
 	tokens := auth.NewTokens(key, time.Now)
+	jobs := projections.NewRunner(database.Pool, bus.JS, ops.JobsProjection{}, log, projections.Options{})
+	wg.Go(func() {
+		if err := jobs.Run(projCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("replay jobs projector stopped", "err", err)
+		}
+	})
+	operators := ops.New(database.Pool, bus.JS, pub, ops.Options{Tokens: tokens, Projectors: []ops.Reprojector{inbox, jobs},
+		Adopter: adopter, Busy: load.Busy, Rate: cfg.ReplayRate, Logger: log})
+	wg.Go(func() { operators.Run(projCtx) })
+
+	reg := newRegistry(bus, inbox)
+	reg.MustRegister(newOpsCollector(operators))
 	// The live inbox: every serve process fans the projector's notices
 	// out to its own WebSocket clients.
 	hub := live.New(database.Pool, bus.NC, tokens, api.LiveEncoder(), live.Options{Logger: log})
@@ -153,7 +168,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	handler := api.New(api.Config{Live: hub, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
-		Tokens: tokens, Keys: keys, Graph: graph,
+		Tokens: tokens, Keys: keys, Graph: graph, Ops: operators,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
 		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files,
 		SendChecks: messaging.Checks{Template: templates.CheckSend, Media: files.Check}},

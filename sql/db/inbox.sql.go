@@ -92,6 +92,62 @@ func (q *Queries) ExpireSnooze(ctx context.Context, arg ExpireSnoozeParams) erro
 	return err
 }
 
+const fillContacts = `-- name: FillContacts :exec
+INSERT INTO contacts (id, tenant_id, wa_id, user_id, phone, profile_name, created_at, updated_at, last_seq)
+SELECT u.id, u.tenant_id, u.wa_id, u.user_id, u.phone, u.profile_name, u.at, u.at, u.seq
+FROM (SELECT unnest($1::uuid[]) AS id,
+             unnest($2::uuid[]) AS tenant_id,
+             unnest($3::text[]) AS wa_id,
+             unnest($4::text[]) AS user_id,
+             unnest($5::text[]) AS phone,
+             unnest($6::text[]) AS profile_name,
+             unnest($7::timestamptz[]) AS at,
+             unnest($8::bigint[]) AS seq) AS u
+WHERE NOT EXISTS (
+    SELECT 1 FROM contacts c
+    WHERE c.id = u.id
+      AND (u.wa_id = '' OR c.wa_id <> '') AND (u.user_id = '' OR c.user_id <> '')
+      AND (u.phone = '' OR c.phone <> '') AND (u.profile_name = '' OR c.profile_name <> ''))
+ON CONFLICT (id) DO UPDATE SET
+    wa_id        = CASE WHEN contacts.wa_id = '' THEN excluded.wa_id ELSE contacts.wa_id END,
+    user_id      = CASE WHEN contacts.user_id = '' THEN excluded.user_id ELSE contacts.user_id END,
+    phone        = CASE WHEN contacts.phone = '' THEN excluded.phone ELSE contacts.phone END,
+    profile_name = CASE WHEN contacts.profile_name = '' THEN excluded.profile_name ELSE contacts.profile_name END,
+    updated_at   = GREATEST(contacts.updated_at, excluded.updated_at),
+    last_seq     = GREATEST(contacts.last_seq, excluded.last_seq)
+WHERE (excluded.wa_id <> '' AND contacts.wa_id = '') OR (excluded.user_id <> '' AND contacts.user_id = '')
+   OR (excluded.phone <> '' AND contacts.phone = '') OR (excluded.profile_name <> '' AND contacts.profile_name = '')
+`
+
+type FillContactsParams struct {
+	Ids          []uuid.UUID
+	TenantIds    []uuid.UUID
+	WaIds        []string
+	UserIds      []string
+	Phones       []string
+	ProfileNames []string
+	Ats          []time.Time
+	Seqs         []int64
+}
+
+// FillContacts is UpsertContacts for events applied again (an operator's
+// replay, projections.Runner.Reproject): they only fill values still
+// empty. A contact row does not say which event gave it each value, and an
+// old event's profile name must not come back.
+func (q *Queries) FillContacts(ctx context.Context, arg FillContactsParams) error {
+	_, err := q.db.Exec(ctx, fillContacts,
+		arg.Ids,
+		arg.TenantIds,
+		arg.WaIds,
+		arg.UserIds,
+		arg.Phones,
+		arg.ProfileNames,
+		arg.Ats,
+		arg.Seqs,
+	)
+	return err
+}
+
 const getCheckpoint = `-- name: GetCheckpoint :one
 SELECT last_seq FROM projector_checkpoints WHERE name = $1
 `
@@ -363,6 +419,50 @@ func (q *Queries) ProjectorTxSettings(ctx context.Context) error {
 	return err
 }
 
+const relogWebhooks = `-- name: RelogWebhooks :exec
+UPDATE webhook_log w SET
+    phone_number_ids = string_to_array(u.phone_number_ids, chr(31)),
+    waba_ids         = string_to_array(u.waba_ids, chr(31)),
+    kinds            = string_to_array(u.kinds, chr(31)),
+    decode_result    = u.decode_result,
+    decode_error     = u.decode_error
+FROM (SELECT unnest($1::bigint[]) AS seq,
+             unnest($2::text[]) AS phone_number_ids,
+             unnest($3::text[]) AS waba_ids,
+             unnest($4::text[]) AS kinds,
+             unnest($5::text[]) AS decode_result,
+             unnest($6::text[]) AS decode_error) AS u
+WHERE w.seq = u.seq
+  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result, w.decode_error) IS DISTINCT FROM
+      (string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
+       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error)
+`
+
+type RelogWebhooksParams struct {
+	Seqs           []int64
+	PhoneNumberIds []string
+	WabaIds        []string
+	Kinds          []string
+	DecodeResults  []string
+	DecodeErrors   []string
+}
+
+// RelogWebhooks is, for webhooks applied again (an operator's replay,
+// projections.Runner.Reproject), what InsertWebhookLog cannot do: give
+// the log the ids, kinds and decode result that the decoder now finds, so
+// that a fixed decoder corrects the history's filters too.
+func (q *Queries) RelogWebhooks(ctx context.Context, arg RelogWebhooksParams) error {
+	_, err := q.db.Exec(ctx, relogWebhooks,
+		arg.Seqs,
+		arg.PhoneNumberIds,
+		arg.WabaIds,
+		arg.Kinds,
+		arg.DecodeResults,
+		arg.DecodeErrors,
+	)
+	return err
+}
+
 const setCheckpoint = `-- name: SetCheckpoint :exec
 UPDATE projector_checkpoints SET last_seq = $1, updated_at = now()
 WHERE name = $2
@@ -602,7 +702,7 @@ WITH u AS (
                              THEN excluded.error_title ELSE m.error_title END,
         error_details = CASE WHEN excluded.status_rank > m.status_rank AND excluded.status = 'failed'
                              THEN excluded.error_details ELSE m.error_details END,
-        pricing       = COALESCE(excluded.pricing, m.pricing),
+        pricing       = CASE WHEN $28::boolean AND m.pricing IS NOT NULL THEN m.pricing ELSE COALESCE(excluded.pricing, m.pricing) END,
         biz_opaque_callback_data = CASE WHEN excluded.biz_opaque_callback_data <> ''
                              THEN excluded.biz_opaque_callback_data ELSE m.biz_opaque_callback_data END,
         edited        = CASE WHEN excluded.edited IS NOT NULL AND (m.edited IS NULL OR
@@ -615,7 +715,7 @@ WITH u AS (
     WHERE (m.content IS NULL AND excluded.content IS NOT NULL)
        OR excluded.status_rank > m.status_rank
        OR (excluded.statuses || m.statuses) <> m.statuses
-       OR (excluded.pricing IS NOT NULL AND excluded.pricing IS DISTINCT FROM m.pricing)
+       OR (excluded.pricing IS NOT NULL AND excluded.pricing IS DISTINCT FROM m.pricing AND NOT ($28::boolean AND m.pricing IS NOT NULL))
        OR (excluded.biz_opaque_callback_data <> '' AND excluded.biz_opaque_callback_data <> m.biz_opaque_callback_data)
        OR (m.content IS NULL AND excluded.timestamp < m.timestamp)
        OR (excluded.edited IS NOT NULL AND (m.edited IS NULL OR
@@ -630,7 +730,7 @@ WITH u AS (
     SELECT up.conversation_id, up.direction = 'inbound' AS inbound, up.timestamp, up.preview, up.updated_at, up.last_seq
     FROM up LEFT JOIN old ON old.id = up.id
     WHERE up.has_content AND NOT coalesce(old.had_content, false)
-      AND NOT (up.type = ANY($28::text[]))
+      AND NOT (up.type = ANY($29::text[]))
 ), agg AS (
     SELECT fresh.conversation_id, (count(*) FILTER (WHERE fresh.inbound))::integer AS new_count,
            max(fresh.timestamp) AS last_at, max(fresh.timestamp) FILTER (WHERE fresh.inbound) AS last_inbound_at,
@@ -660,7 +760,7 @@ UNION ALL
 SELECT 'conversation'::text, conv.id, conv.tenant_id, conv.id, conv.last_seq FROM conv
 UNION ALL
 SELECT 'conversation'::text, c.id, c.tenant_id, c.id, c.last_seq FROM conversations c
-WHERE c.id = ANY($29::uuid[]) AND c.last_seq >= $30::bigint
+WHERE c.id = ANY($30::uuid[]) AND c.last_seq >= $31::bigint
 `
 
 type UpsertMessagesParams struct {
@@ -691,6 +791,7 @@ type UpsertMessagesParams struct {
 	Seqs               []int64
 	SentBys            []uuid.UUID
 	MessageStatuses    []string
+	Replay             bool
 	NotCounted         []string
 	AllConversationIds []uuid.UUID
 	FirstSeq           int64
@@ -766,6 +867,7 @@ func (q *Queries) UpsertMessages(ctx context.Context, arg UpsertMessagesParams) 
 		arg.Seqs,
 		arg.SentBys,
 		arg.MessageStatuses,
+		arg.Replay,
 		arg.NotCounted,
 		arg.AllConversationIds,
 		arg.FirstSeq,

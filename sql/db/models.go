@@ -149,6 +149,29 @@ type Note struct {
 	LastSeq        int64
 }
 
+type Operator struct {
+	ID           uuid.UUID
+	Email        string
+	Name         string
+	PasswordHash string
+	SessionEpoch int32
+	CreatedAt    time.Time
+	LastLoginAt  *time.Time
+	DisabledAt   *time.Time
+}
+
+type OpsAuditLog struct {
+	ID         int64
+	At         time.Time
+	OperatorID *uuid.UUID
+	Action     string
+	TenantID   *uuid.UUID
+	Target     string
+	Detail     []byte
+	RequestID  string
+	Ip         string
+}
+
 type ParkedEvent struct {
 	Projector string
 	Seq       int64
@@ -191,6 +214,25 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	RevokedAt *time.Time
+}
+
+type ReplayJob struct {
+	ID          uuid.UUID
+	TenantID    *uuid.UUID
+	Mode        string
+	Selection   []byte
+	State       string
+	Matched     int64
+	Done        int64
+	Rate        float64
+	Cursor      int64
+	Error       string
+	RequestedBy string
+	RequestedAt time.Time
+	StartedAt   *time.Time
+	UpdatedAt   time.Time
+	FinishedAt  *time.Time
+	LastSeq     int64
 }
 
 type SendIdempotency struct {

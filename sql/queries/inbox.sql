@@ -89,6 +89,28 @@ FROM (SELECT unnest(@seqs::bigint[]) AS seq,
              unnest(@adopted_froms::bigint[]) AS adopted_from) AS u
 ON CONFLICT DO NOTHING;
 
+-- RelogWebhooks is, for webhooks applied again (an operator's replay,
+-- projections.Runner.Reproject), what InsertWebhookLog cannot do: give
+-- the log the ids, kinds and decode result that the decoder now finds, so
+-- that a fixed decoder corrects the history's filters too.
+-- name: RelogWebhooks :exec
+UPDATE webhook_log w SET
+    phone_number_ids = string_to_array(u.phone_number_ids, chr(31)),
+    waba_ids         = string_to_array(u.waba_ids, chr(31)),
+    kinds            = string_to_array(u.kinds, chr(31)),
+    decode_result    = u.decode_result,
+    decode_error     = u.decode_error
+FROM (SELECT unnest(@seqs::bigint[]) AS seq,
+             unnest(@phone_number_ids::text[]) AS phone_number_ids,
+             unnest(@waba_ids::text[]) AS waba_ids,
+             unnest(@kinds::text[]) AS kinds,
+             unnest(@decode_results::text[]) AS decode_result,
+             unnest(@decode_errors::text[]) AS decode_error) AS u
+WHERE w.seq = u.seq
+  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result, w.decode_error) IS DISTINCT FROM
+      (string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
+       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error);
+
 -- MarkAdopted marks unrouted originals as adopted by their first copy;
 -- the originals are distinct.
 -- name: MarkAdopted :exec
@@ -130,6 +152,36 @@ WHERE (excluded.wa_id <> '' AND excluded.wa_id <> contacts.wa_id)
    OR (excluded.user_id <> '' AND excluded.user_id <> contacts.user_id)
    OR (excluded.phone <> '' AND excluded.phone <> contacts.phone)
    OR (excluded.profile_name <> '' AND excluded.profile_name <> contacts.profile_name);
+
+-- FillContacts is UpsertContacts for events applied again (an operator's
+-- replay, projections.Runner.Reproject): they only fill values still
+-- empty. A contact row does not say which event gave it each value, and an
+-- old event's profile name must not come back.
+-- name: FillContacts :exec
+INSERT INTO contacts (id, tenant_id, wa_id, user_id, phone, profile_name, created_at, updated_at, last_seq)
+SELECT u.id, u.tenant_id, u.wa_id, u.user_id, u.phone, u.profile_name, u.at, u.at, u.seq
+FROM (SELECT unnest(@ids::uuid[]) AS id,
+             unnest(@tenant_ids::uuid[]) AS tenant_id,
+             unnest(@wa_ids::text[]) AS wa_id,
+             unnest(@user_ids::text[]) AS user_id,
+             unnest(@phones::text[]) AS phone,
+             unnest(@profile_names::text[]) AS profile_name,
+             unnest(@ats::timestamptz[]) AS at,
+             unnest(@seqs::bigint[]) AS seq) AS u
+WHERE NOT EXISTS (
+    SELECT 1 FROM contacts c
+    WHERE c.id = u.id
+      AND (u.wa_id = '' OR c.wa_id <> '') AND (u.user_id = '' OR c.user_id <> '')
+      AND (u.phone = '' OR c.phone <> '') AND (u.profile_name = '' OR c.profile_name <> ''))
+ON CONFLICT (id) DO UPDATE SET
+    wa_id        = CASE WHEN contacts.wa_id = '' THEN excluded.wa_id ELSE contacts.wa_id END,
+    user_id      = CASE WHEN contacts.user_id = '' THEN excluded.user_id ELSE contacts.user_id END,
+    phone        = CASE WHEN contacts.phone = '' THEN excluded.phone ELSE contacts.phone END,
+    profile_name = CASE WHEN contacts.profile_name = '' THEN excluded.profile_name ELSE contacts.profile_name END,
+    updated_at   = GREATEST(contacts.updated_at, excluded.updated_at),
+    last_seq     = GREATEST(contacts.last_seq, excluded.last_seq)
+WHERE (excluded.wa_id <> '' AND contacts.wa_id = '') OR (excluded.user_id <> '' AND contacts.user_id = '')
+   OR (excluded.phone <> '' AND contacts.phone = '') OR (excluded.profile_name <> '' AND contacts.profile_name = '');
 
 -- EnsureConversations creates the conversations the messages of a batch
 -- belong to.
@@ -242,7 +294,7 @@ WITH u AS (
                              THEN excluded.error_title ELSE m.error_title END,
         error_details = CASE WHEN excluded.status_rank > m.status_rank AND excluded.status = 'failed'
                              THEN excluded.error_details ELSE m.error_details END,
-        pricing       = COALESCE(excluded.pricing, m.pricing),
+        pricing       = CASE WHEN @replay::boolean AND m.pricing IS NOT NULL THEN m.pricing ELSE COALESCE(excluded.pricing, m.pricing) END,
         biz_opaque_callback_data = CASE WHEN excluded.biz_opaque_callback_data <> ''
                              THEN excluded.biz_opaque_callback_data ELSE m.biz_opaque_callback_data END,
         edited        = CASE WHEN excluded.edited IS NOT NULL AND (m.edited IS NULL OR
@@ -255,7 +307,7 @@ WITH u AS (
     WHERE (m.content IS NULL AND excluded.content IS NOT NULL)
        OR excluded.status_rank > m.status_rank
        OR (excluded.statuses || m.statuses) <> m.statuses
-       OR (excluded.pricing IS NOT NULL AND excluded.pricing IS DISTINCT FROM m.pricing)
+       OR (excluded.pricing IS NOT NULL AND excluded.pricing IS DISTINCT FROM m.pricing AND NOT (@replay::boolean AND m.pricing IS NOT NULL))
        OR (excluded.biz_opaque_callback_data <> '' AND excluded.biz_opaque_callback_data <> m.biz_opaque_callback_data)
        OR (m.content IS NULL AND excluded.timestamp < m.timestamp)
        OR (excluded.edited IS NOT NULL AND (m.edited IS NULL OR

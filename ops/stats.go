@@ -1,0 +1,200 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wam-project/wam/streams"
+)
+
+// Stats are the health figures of streams and workers (GET /api/ops/stats,
+// and /metrics).
+type Stats struct {
+	At         time.Time
+	Stream     StreamStats
+	Projectors []ProjectorStats
+	Sender     SenderStats
+	Media      MediaStats
+	Parked     map[string]int64 // by projector
+	Replays    map[string]int64 // jobs by state
+}
+
+// StreamStats describe the WAM stream.
+type StreamStats struct {
+	Messages, Bytes   uint64
+	FirstSeq, LastSeq uint64
+	FirstAt, LastAt   time.Time
+	// Tenants counts events by tenant token (_unrouted, _ops included).
+	Tenants map[string]uint64
+}
+
+// ProjectorStats describe one projector.
+type ProjectorStats struct {
+	Name       string
+	Checkpoint uint64
+	// LagEvents is how many stream events lie beyond the checkpoint (an
+	// upper bound: some may be of subjects the projector does not read).
+	LagEvents uint64
+	// LagSeconds is how long the first event beyond the checkpoint has
+	// waited; 0 when caught up.
+	LagSeconds float64
+	// Rate is events applied per second by this process since the last
+	// look; InProcess tells whether this process runs the projector.
+	Rate      float64
+	InProcess bool
+	UpdatedAt time.Time
+}
+
+// SenderStats describe the sender's consumer.
+type SenderStats struct {
+	Pending     uint64 // send requests not delivered to the sender yet
+	InFlight    int    // delivered, not acknowledged (being sent, or waiting to retry)
+	Redelivered int    // delivered more than once (retries, takeovers)
+	HeldNumbers int64  // numbers whose token Meta refused: their sends wait
+	Numbers     int64
+}
+
+// MediaStats count the media files by state.
+type MediaStats struct{ Pending, Failed, Stored int64 }
+
+// statsSampler remembers the last look, for rates.
+type statsSampler struct {
+	mu   sync.Mutex
+	last map[string]sample
+}
+
+type sample struct {
+	at     time.Time
+	events uint64
+}
+
+// eventCounter is what a projector in this process tells (*projections.Runner).
+type eventCounter interface {
+	Stats() (checkpoint, events uint64)
+}
+
+// Stats gathers the health figures (operators only). Each dependency is
+// asked within ctx's deadline.
+func (s *Service) Stats(ctx context.Context, by Actor) (Stats, error) {
+	if !by.Operator() {
+		return Stats{}, errOperatorsOnly
+	}
+	return s.stats(ctx)
+}
+
+func (s *Service) stats(ctx context.Context) (Stats, error) {
+	st := Stats{At: s.now().UTC(), Parked: map[string]int64{}, Replays: map[string]int64{}}
+	stream, err := s.stream(ctx)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stream: %w", err)
+	}
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter("wam.>"))
+	if err != nil {
+		return Stats{}, fmt.Errorf("stream info: %w", err)
+	}
+	st.Stream = StreamStats{Messages: info.State.Msgs, Bytes: info.State.Bytes, FirstSeq: info.State.FirstSeq, LastSeq: info.State.LastSeq,
+		FirstAt: info.State.FirstTime.UTC(), LastAt: info.State.LastTime.UTC(), Tenants: map[string]uint64{}}
+	for subject, n := range info.State.Subjects {
+		if tenant, _, ok := streams.ParseSubject(subject); ok {
+			st.Stream.Tenants[tenant] += n
+		}
+	}
+	cps, err := s.q.ListCheckpoints(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	for _, cp := range cps {
+		ps := ProjectorStats{Name: cp.Name, Checkpoint: uint64(cp.LastSeq), UpdatedAt: cp.UpdatedAt.UTC()}
+		if last := info.State.LastSeq; last > ps.Checkpoint {
+			ps.LagEvents = last - ps.Checkpoint
+			m, err := stream.GetMsg(ctx, ps.Checkpoint+1)
+			switch {
+			case err == nil:
+				ps.LagSeconds = max(0, st.At.Sub(m.Time).Seconds())
+			case !errors.Is(err, jetstream.ErrMsgNotFound):
+				return Stats{}, fmt.Errorf("event after %s's checkpoint: %w", cp.Name, err)
+			}
+		}
+		for _, p := range s.opts.Projectors {
+			if c, ok := p.(eventCounter); ok && p.Name() == cp.Name {
+				ps.InProcess = true
+				_, events := c.Stats()
+				ps.Rate = s.sampler.rate(cp.Name, events, time.Now())
+			}
+		}
+		st.Projectors = append(st.Projectors, ps)
+	}
+	if ci, err := stream.Consumer(ctx, senderConsumer); err == nil {
+		ci, err := ci.Info(ctx)
+		if err != nil {
+			return Stats{}, fmt.Errorf("sender consumer: %w", err)
+		}
+		st.Sender.Pending, st.Sender.InFlight, st.Sender.Redelivered = ci.NumPending, ci.NumAckPending, ci.NumRedelivered
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return Stats{}, fmt.Errorf("sender consumer: %w", err)
+	}
+	held, err := s.q.CountHeldNumbers(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	st.Sender.HeldNumbers, st.Sender.Numbers = held.Held, held.Numbers
+	mc, err := s.q.MediaCounts(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	st.Media = MediaStats{Pending: mc.Pending, Failed: mc.Failed, Stored: mc.Stored}
+	parked, err := s.q.CountParked(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	for _, p := range parked {
+		st.Parked[p.Projector] = p.Events
+	}
+	jobs, err := s.q.CountReplayJobs(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	for _, j := range jobs {
+		st.Replays[j.State] = j.Jobs
+	}
+	return st, nil
+}
+
+// senderConsumer is the sender's durable consumer (sender.ConsumerName).
+const senderConsumer = "sender"
+
+func (sm *statsSampler) rate(name string, events uint64, now time.Time) float64 {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	if sm.last == nil {
+		sm.last = map[string]sample{}
+	}
+	prev, ok := sm.last[name]
+	sm.last[name] = sample{at: now, events: events}
+	if !ok || !now.After(prev.at) || events < prev.events {
+		return 0
+	}
+	return float64(events-prev.events) / now.Sub(prev.at).Seconds()
+}
+
+// streamInfo is the WAM stream's info.
+func (s *Service) streamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	stream, err := s.stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stream: %w", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stream info: %w", err)
+	}
+	return info, nil
+}
+
+// Figures are the health figures for the process's own /metrics: Stats
+// without an actor.
+func (s *Service) Figures(ctx context.Context) (Stats, error) { return s.stats(ctx) }
