@@ -1,0 +1,38 @@
+// The API's types, generated from api/openapi.yaml (npm run gen:api).
+import type { components } from './schema'
+
+type S = components['schemas']
+export type Session = S['Session']
+export type User = S['User']
+export type Me = S['Me']
+export type Role = S['Role']
+export type Conversation = S['Conversation']
+export type ConversationPage = S['ConversationPage']
+export type Message = S['Message']
+export type MessagePage = S['MessagePage']
+export type Note = S['Note']
+export type NoteList = S['NoteList']
+export type Problem = S['Problem']
+export type Template = S['Template']
+export type TemplatePage = S['TemplatePage']
+export type SendMessageRequest = S['SendMessageRequest']
+export type OutTemplate = S['OutTemplate']
+export type PatchConversationRequest = S['PatchConversationRequest']
+export type Number = S['Number']
+export type NumberList = S['NumberList']
+export type ConnectNumberRequest = S['ConnectNumberRequest']
+export type UserAdmin = S['UserAdmin']
+export type UserList = S['UserList']
+export type InviteRequest = S['InviteRequest']
+export type APIKey = S['APIKey']
+export type APIKeyList = S['APIKeyList']
+export type Tenant = S['Tenant']
+export type Branding = S['Branding']
+export type PutTenantRequest = S['PutTenantRequest']
+export type MediaFile = S['MediaFile']
+export type Accepted = S['Accepted']
+export type TemplateSync = S['TemplateSync']
+export type CreateTemplateRequest = S['CreateTemplateRequest']
+
+/** A message the agent sent that the server has not confirmed yet. */
+export type PendingMessage = Message & { pending?: 'sending' | 'retrying' | 'failed'; client_key?: string; pending_error?: string }
