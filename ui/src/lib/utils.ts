@@ -6,6 +6,8 @@ export function cn(...inputs: ClassValue[]) {
 }
 
 export function initials(name: string): string {
+  const digits = name.replace(/[\s()+-]/g, '')
+  if (/^\d+$/.test(digits)) return digits.slice(-2)
   const parts = name.replace(/\(.*?\)/g, '').trim().split(/\s+/).filter(Boolean)
   if (parts.length === 0) return '?'
   return (parts[0][0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase()

@@ -71,8 +71,14 @@ export function TemplateBody({ content, template }: { content: Obj; template?: T
   )
 }
 
+/** payload is the typed part of a message's content: inbound messages hold it as is, sends hold their whole request. */
+export function payload(m: Message): Obj {
+  const raw = obj(m.content)
+  return raw.type === m.type && raw[m.type] && typeof raw[m.type] === 'object' && m.type !== 'contacts' ? obj(raw[m.type]) : raw
+}
+
 function Content({ m, template }: { m: Message; template?: Template }) {
-  const c = obj(m.content)
+  const c = payload(m)
   switch (m.type) {
     case 'text':
       return <p className="whitespace-pre-wrap break-words">{str(c.body) || m.preview}</p>

@@ -139,7 +139,8 @@ export const Composer = React.forwardRef<
 
   const sendTemplate = async (t: Template, components: Record<string, unknown>[], preview: string) => {
     const template = { name: t.name, language: { code: t.language }, ...(components.length ? { components } : {}) }
-    await sendOptimistic(qc, conv.id, { type: 'template', template: template as never }, preview || t.name, template)
+    void preview
+    await sendOptimistic(qc, conv.id, { type: 'template', template: template as never }, `Template: ${t.name}`, template)
     setClosedAt(undefined)
   }
 

@@ -3,7 +3,7 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { ArrowDown, Loader2, StickyNote } from 'lucide-react'
 import type { Message, Note, PendingMessage, Template } from '@/api/types'
 import { cn, dayKey, formatDay, formatTime } from '@/lib/utils'
-import { Bubble } from './Bubble'
+import { Bubble, payload } from './Bubble'
 
 export type Row =
   | { kind: 'day'; key: string; label: string }
@@ -19,7 +19,7 @@ export function buildRows(messages: Message[], notes: Note[]): { rows: Row[]; re
     if (m.wamid) byWamid.set(m.wamid, m)
     byWamid.set(m.id, m)
     if (m.type === 'reaction') {
-      const c = (m.content ?? {}) as { message_id?: string; emoji?: string }
+      const c = payload(m) as { message_id?: string; emoji?: string }
       if (c.message_id) {
         const list = (reactions.get(c.message_id) ?? []).filter((_, i, a) => a.length === 0 || i >= 0)
         // One reaction per side and message: the latest wins, an empty one takes it back.
@@ -180,7 +180,7 @@ export function Timeline({
                     m={r.m}
                     quoted={r.m.reply_to ? byWamid.get(r.m.reply_to) : undefined}
                     reactions={(r.m.wamid && reactions.get(r.m.wamid)) || reactions.get(r.m.id)}
-                    template={r.m.type === 'template' ? findTemplate(templates, r.m.content) : undefined}
+                    template={r.m.type === 'template' ? findTemplate(templates, payload(r.m)) : undefined}
                     sender={r.m.sent_by ? names[r.m.sent_by]?.name : undefined}
                     onReply={onReply}
                     onReact={onReact}
