@@ -20,7 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wam-project/wam/accounts"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/canned"
 	"github.com/wam-project/wam/ingest"
+	"github.com/wam-project/wam/live"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
@@ -87,6 +89,8 @@ type Config struct {
 	// MediaTimeout bounds an upload or a download of a media file, body
 	// included (files are up to 100 MB). 0: 10 min.
 	MediaTimeout time.Duration
+	// Live is the live inbox's hub behind GET /api/ws; nil: 503.
+	Live *live.Hub
 }
 
 // Publisher appends events to the stream.
@@ -104,6 +108,7 @@ type Server struct {
 	// messaging records send requests (and read requests).
 	messaging *messaging.Service
 	templates *templates.Service
+	canned    *canned.Service
 	ready     []Dependency
 	log       *slog.Logger
 	now       func() time.Time
@@ -175,6 +180,7 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		ingest:    ingest.NewReceiver(cfg.Router, cfg.Secrets, pub, cfg.AppSecret, time.Now),
 		messaging: messaging.New(pool, pub, cfg.SendChecks, time.Now),
 		templates: cfg.Templates,
+		canned:    canned.New(pool, time.Now),
 		ready:     ready,
 		log:       log,
 		now:       time.Now,

@@ -805,6 +805,38 @@ type Branding struct {
 // BrandingTheme defines model for Branding.Theme.
 type BrandingTheme string
 
+// CannedReply defines model for CannedReply.
+type CannedReply struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// Shortcut typed after / in the composer
+	Shortcut  string    `json:"shortcut"`
+	Text      string    `json:"text"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CannedReplyList defines model for CannedReplyList.
+type CannedReplyList struct {
+	Data []CannedReply `json:"data"`
+}
+
+// CannedReplyPatch defines model for CannedReplyPatch.
+type CannedReplyPatch struct {
+	// Shortcut as in CannedReplyRequest
+	Shortcut *string `json:"shortcut,omitempty"`
+	Text     *string `json:"text,omitempty"`
+}
+
+// CannedReplyRequest defines model for CannedReplyRequest.
+type CannedReplyRequest struct {
+	// Shortcut lower-case letters, digits, - and _, unique in the tenant; a leading / is dropped
+	Shortcut string `json:"shortcut"`
+
+	// Text variables: {{contact.name}}, {{contact.phone}}, {{contact.wa_id}}, {{agent.name}}, {{tenant.name}}
+	Text string `json:"text"`
+}
+
 // ChangePasswordRequest defines model for ChangePasswordRequest.
 type ChangePasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -1676,6 +1708,12 @@ type RefreshJSONRequestBody = RefreshRequest
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = RegisterRequest
 
+// CreateCannedReplyJSONRequestBody defines body for CreateCannedReply for application/json ContentType.
+type CreateCannedReplyJSONRequestBody = CannedReplyRequest
+
+// UpdateCannedReplyJSONRequestBody defines body for UpdateCannedReply for application/json ContentType.
+type UpdateCannedReplyJSONRequestBody = CannedReplyPatch
+
 // PatchConversationJSONRequestBody defines body for PatchConversation for application/json ContentType.
 type PatchConversationJSONRequestBody = PatchConversationRequest
 
@@ -1768,6 +1806,18 @@ type ServerInterface interface {
 	// Register Sign up: a new tenant and its owner
 	// (POST /api/auth/register)
 	Register(ctx echo.Context) error
+	// ListCannedReplies List canned replies
+	// (GET /api/canned-replies)
+	ListCannedReplies(ctx echo.Context) error
+	// CreateCannedReply Add a canned reply
+	// (POST /api/canned-replies)
+	CreateCannedReply(ctx echo.Context) error
+	// DeleteCannedReply Delete a canned reply
+	// (DELETE /api/canned-replies/{id})
+	DeleteCannedReply(ctx echo.Context, id ID) error
+	// UpdateCannedReply Change a canned reply's shortcut or text
+	// (PATCH /api/canned-replies/{id})
+	UpdateCannedReply(ctx echo.Context, id ID) error
 	// ListConversations List conversations
 	// (GET /api/conversations)
 	ListConversations(ctx echo.Context, params ListConversationsParams) error
@@ -1885,6 +1935,9 @@ type ServerInterface interface {
 	// ReceiveTenantWebhook Meta's webhooks, for a tenant's own Meta app
 	// (POST /api/webhook/{tenant})
 	ReceiveTenantWebhook(ctx echo.Context, tenant openapi_types.UUID, params ReceiveTenantWebhookParams) error
+	// LiveSocket The live inbox: a WebSocket of typed events
+	// (GET /api/ws)
+	LiveSocket(ctx echo.Context) error
 	// Healthz Is the process up
 	// (GET /healthz)
 	Healthz(ctx echo.Context) error
@@ -2029,6 +2082,56 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Register(ctx)
+	return err
+}
+
+// ListCannedReplies converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCannedReplies(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCannedReplies(ctx)
+	return err
+}
+
+// CreateCannedReply converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateCannedReply(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateCannedReply(ctx)
+	return err
+}
+
+// DeleteCannedReply converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteCannedReply(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteCannedReply(ctx, id)
+	return err
+}
+
+// UpdateCannedReply converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateCannedReply(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateCannedReply(ctx, id)
 	return err
 }
 
@@ -2846,6 +2949,15 @@ func (w *ServerInterfaceWrapper) ReceiveTenantWebhook(ctx echo.Context) error {
 	return err
 }
 
+// LiveSocket converts echo context to params.
+func (w *ServerInterfaceWrapper) LiveSocket(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LiveSocket(ctx)
+	return err
+}
+
 // Healthz converts echo context to params.
 func (w *ServerInterfaceWrapper) Healthz(ctx echo.Context) error {
 	var err error
@@ -2974,5 +3086,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/tenant", wrapper.GetTenant, options.OperationMiddlewares["getTenant"]...)
 	router.PUT(options.BaseURL+"/api/tenant", wrapper.PutTenant, options.OperationMiddlewares["putTenant"]...)
 	router.GET(options.BaseURL+"/api/audit-log", wrapper.ListAuditLog, options.OperationMiddlewares["listAuditLog"]...)
+	router.GET(options.BaseURL+"/api/ws", wrapper.LiveSocket, options.OperationMiddlewares["liveSocket"]...)
+	router.GET(options.BaseURL+"/api/canned-replies", wrapper.ListCannedReplies, options.OperationMiddlewares["listCannedReplies"]...)
+	router.POST(options.BaseURL+"/api/canned-replies", wrapper.CreateCannedReply, options.OperationMiddlewares["createCannedReply"]...)
+	router.DELETE(options.BaseURL+"/api/canned-replies/:id", wrapper.DeleteCannedReply, options.OperationMiddlewares["deleteCannedReply"]...)
+	router.PATCH(options.BaseURL+"/api/canned-replies/:id", wrapper.UpdateCannedReply, options.OperationMiddlewares["updateCannedReply"]...)
 
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/ingest"
+	"github.com/wam-project/wam/live"
 	"github.com/wam-project/wam/media"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
@@ -143,8 +144,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { tmpl.Run(projCtx) })
 
 	reg := newRegistry(bus, inbox)
-	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
-		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: graph,
+	tokens := auth.NewTokens(key, time.Now)
+	// The live inbox: every serve process fans the projector's notices
+	// out to its own WebSocket clients.
+	hub := live.New(database.Pool, bus.NC, tokens, api.LiveEncoder(), live.Options{Logger: log})
+	if err := hub.Start(); err != nil {
+		stopProjectors()
+		wg.Wait()
+		return err
+	}
+	handler := api.New(api.Config{Live: hub, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
+		Tokens: tokens, Keys: keys, Graph: graph,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
 		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files,
 		SendChecks: messaging.Checks{Template: templates.CheckSend, Media: files.Check}},
@@ -188,6 +198,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
+	// WebSockets first (1012: reconnect with since): the HTTP server's
+	// shutdown does not wait for hijacked connections.
+	hub.Close(shutCtx)
 	if serr := srv.Shutdown(shutCtx); serr != nil {
 		log.Error("http shutdown", "err", serr)
 	}

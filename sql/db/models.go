@@ -36,6 +36,16 @@ type AuditLog struct {
 	Ip        string
 }
 
+type CannedReply struct {
+	ID        uuid.UUID
+	TenantID  uuid.UUID
+	Shortcut  string
+	Text      string
+	CreatedBy *uuid.UUID
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type Contact struct {
 	ID          uuid.UUID
 	TenantID    uuid.UUID
