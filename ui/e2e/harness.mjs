@@ -51,7 +51,10 @@ export class Wam {
     this.base = `http://127.0.0.1:${this.port}`
     const bin = join(ROOT, 'bin', 'wam')
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`)
-    this.proc = spawn(bin, ['serve', '--demo', '--demo-rate', '0', '--port', String(this.port), '--data-dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // Every browser context says it is another client (X-Forwarded-For, from
+    // the trusted loopback), as distinct people would be, so that wam's
+    // per-address sign-in limits count them apart.
+    this.proc = spawn(bin, ['serve', '--demo', '--demo-rate', '0', '--port', String(this.port), '--data-dir', this.dir, '--trusted-proxies', '127.0.0.1/32'], { stdio: ['ignore', 'pipe', 'pipe'] })
     const onData = (d) => {
       const s = d.toString()
       this.log.push(s)
@@ -90,10 +93,11 @@ export class Wam {
     const r = await fetch(`${this.base}/api/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sig }, body: raw })
     if (!r.ok) throw new Error(`webhook: ${r.status} ${await r.text()}`)
   }
-  async token(email = DEMO.owner) {
-    const r = await fetch(`${this.base}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password: DEMO.password }) })
-    if (!r.ok) throw new Error(`login ${email}: ${r.status}`)
-    return (await r.json()).access_token
+  /** login signs in over the API: the access token for the test's own calls, the refresh token for browser pages. */
+  async login(email = DEMO.owner) {
+    const r = await fetch(`${this.base}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': '10.255.0.1' }, body: JSON.stringify({ email, password: DEMO.password }) })
+    if (!r.ok) throw new Error(`login ${email}: ${r.status} ${await r.text()}`)
+    return r.json()
   }
   async api(method, path, body, token, headers = {}) {
     const r = await fetch(`${this.base}${path}`, { method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers }, body: body ? JSON.stringify(body) : undefined })
@@ -130,8 +134,11 @@ export async function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
 }
 
+let clients = 0
+
 export async function newPage(browser, base, { width = 1440, height = 900, dark = false } = {}) {
-  const ctx = await browser.newContext({ viewport: { width, height }, colorScheme: dark ? 'dark' : 'light', baseURL: base })
+  const n = ++clients
+  const ctx = await browser.newContext({ viewport: { width, height }, colorScheme: dark ? 'dark' : 'light', baseURL: base, extraHTTPHeaders: { 'X-Forwarded-For': `10.0.${n >> 8}.${n & 255}` } })
   const page = await ctx.newPage()
   page.errors = []
   page.on('pageerror', (e) => page.errors.push(e.message))
@@ -145,6 +152,36 @@ export async function login(page, email, password = DEMO.password) {
   await page.getByLabel('Password').fill(password)
   await page.getByRole('button', { name: 'Log in' }).click()
   await page.getByRole('heading', { name: 'Inbox' }).waitFor()
+}
+
+// Signed-in pages reuse one sign-in per person, handed from a closed page
+// to the next (refresh tokens rotate: two pages may not hold the same one),
+// as wam limits how often one account signs in.
+const sessions = new Map()
+
+export async function openAs(browser, wam, email, opts) {
+  if (!sessions.has(email)) sessions.set(email, (await wam.login(email)).refresh_token)
+  const page = await newPage(browser, wam.base, opts)
+  await page.addInitScript((token) => {
+    if (!sessionStorage.getItem('e2e.seeded')) {
+      localStorage.setItem('wam.refresh', token)
+      sessionStorage.setItem('e2e.seeded', '1')
+    }
+  }, sessions.get(email))
+  sessions.delete(email)
+  page.email = email
+  await page.goto('/inbox')
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor()
+  return page
+}
+
+/** close ends a page, keeping its sign-in for the next page of the same person. */
+export async function close(page) {
+  if (page.email) {
+    const token = await page.evaluate(() => localStorage.getItem('wam.refresh')).catch(() => null)
+    if (token) sessions.set(page.email, token)
+  }
+  await page.context().close()
 }
 
 export async function live(page) {

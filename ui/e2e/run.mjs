@@ -3,7 +3,7 @@
 // run exits non-zero. Screenshots and figures go to ui/artifacts/.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ARTIFACTS, DEMO, Wam, inboundWebhook, launch, live, login, newPage, shotPath, until } from './harness.mjs'
+import { ARTIFACTS, DEMO, Wam, close, inboundWebhook, launch, live, login, newPage, openAs, shotPath, until } from './harness.mjs'
 
 const only = process.argv.slice(2)
 const wam = new Wam()
@@ -48,7 +48,7 @@ async function openConversationByName(page, name) {
 async function main() {
   await wam.start()
   browser = await launch()
-  const ownerToken = await wam.token()
+  const ownerToken = (await wam.login()).access_token
   // The demo's templates come from the simulated Meta once listed.
   await until(async () => {
     const t = await wam.api('GET', '/api/templates?status=APPROVED', null, ownerToken)
@@ -72,7 +72,7 @@ async function main() {
     await page.waitForURL(/\/login/)
     await page.reload()
     await page.waitForURL(/\/login/)
-    await page.context().close()
+    await close(page)
   })
 
   await test('sign up a new workspace; accept an invitation', async () => {
@@ -102,13 +102,12 @@ async function main() {
     await other.getByRole('heading', { name: 'Inbox' }).waitFor()
     await other.getByLabel('Account').click()
     await other.getByText(`${bob} · agent`).waitFor()
-    await other.context().close()
-    await page.context().close()
+    await close(other)
+    await close(page)
   })
 
   await test("a simulated customer's message appears live without reload", async () => {
-    const page = await newPage(browser, wam.base)
-    await login(page, DEMO.owner)
+    const page = await openAs(browser, wam, DEMO.owner)
     await live(page)
     const name = uniq('Live Customer')
     const text = uniq('hello from the customer')
@@ -124,7 +123,7 @@ async function main() {
     await wam.customerWrites(await convWaId(page), name, more)
     await page.locator('[data-message]', { hasText: more }).waitFor()
     if (page.errors.length) throw new Error(`page errors: ${page.errors.join('; ')}`)
-    await page.context().close()
+    await close(page)
   })
 
   async function convWaId(page) {
@@ -134,8 +133,7 @@ async function main() {
   }
 
   await test('reply and watch the ticks reach read', async () => {
-    const page = await newPage(browser, wam.base)
-    await login(page, DEMO.owner)
+    const page = await openAs(browser, wam, DEMO.owner)
     await live(page)
     const name = uniq('Ticks Customer')
     await wam.customerWrites(phone(), name, 'Is my order on its way?')
@@ -147,15 +145,14 @@ async function main() {
     await bubble.waitFor()
     await page.locator('[data-message][data-direction="outbound"][data-status="read"]', { hasText: text }).waitFor({ timeout: 30_000 })
     if ((await bubble.count()) !== 1) throw new Error(`the reply shows ${await bubble.count()} times`)
-    await page.context().close()
+    await close(page)
   })
 
   await test('the composer refuses free text when the window is closed; a template goes out with its parameters', async () => {
     // A conversation the customer never wrote in: a send of a template starts it.
     const to = phone()
     const first = await wam.api('POST', '/api/messages', { to, phone_number_id: DEMO.number, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } }, ownerToken, { 'Idempotency-Key': uniq('k') })
-    const page = await newPage(browser, wam.base)
-    await login(page, DEMO.owner)
+    const page = await openAs(browser, wam, DEMO.owner)
     await page.goto(`/inbox/${first.conversation_id}`)
     await page.getByTestId('window-closed').waitFor()
     if (await page.getByLabel('Message', { exact: true }).count()) throw new Error('a free-text box is offered with the window closed')
@@ -175,16 +172,14 @@ async function main() {
       const t = ms.data.find((m) => m.type === 'template' && (m.content?.template?.name ?? m.content?.name) === 'order_update')
       return t && JSON.stringify(t.content).includes('"Maria"') && JSON.stringify(t.content).includes('#A-1042')
     }, 'the template with its parameters in the API')
-    await page.context().close()
+    await close(page)
   })
 
   await test("two agents see each other's replies and assignments live", async () => {
     const name = uniq('Shared Customer')
     await wam.customerWrites(phone(), name, 'Can someone help me?')
-    const owner = await newPage(browser, wam.base)
-    const agent = await newPage(browser, wam.base)
-    await login(owner, DEMO.owner)
-    await login(agent, DEMO.agent)
+    const owner = await openAs(browser, wam, DEMO.owner)
+    const agent = await openAs(browser, wam, DEMO.agent)
     await Promise.all([live(owner), live(agent)])
     await openConversationByName(owner, name)
     await openConversationByName(agent, name)
@@ -210,8 +205,8 @@ async function main() {
         if (n !== 1) throw new Error(`"${t}" shows ${n} times`)
       }
     }
-    await owner.context().close()
-    await agent.context().close()
+    await close(owner)
+    await close(agent)
   })
 
   await test('the server restarts and the page reconnects without losing or doubling a message', async () => {
@@ -219,8 +214,7 @@ async function main() {
     const wa = phone()
     const before = uniq('before the restart')
     await wam.customerWrites(wa, name, before)
-    const page = await newPage(browser, wam.base)
-    await login(page, DEMO.owner)
+    const page = await openAs(browser, wam, DEMO.owner)
     await live(page)
     await openConversationByName(page, name)
     await page.locator('[data-message]', { hasText: before }).waitFor()
@@ -240,7 +234,7 @@ async function main() {
       const n = await page.locator('[data-message]', { hasText: t }).count()
       if (n !== 1) throw new Error(`"${t}" shows ${n} times`)
     }
-    await page.context().close()
+    await close(page)
   })
 
   await test('a 10,000-message conversation scrolls smoothly (frame times)', async () => {
@@ -261,8 +255,7 @@ async function main() {
       const c = l.data[0]
       return c && c.last_message_preview.startsWith(`#${N - 1} `) && c
     }, 'the 10,000 messages to be projected', 180_000, 500)
-    const page = await newPage(browser, wam.base)
-    await login(page, DEMO.owner)
+    const page = await openAs(browser, wam, DEMO.owner)
     await page.goto(`/inbox/${conv.id}`)
     await page.locator('[data-message]', { hasText: `#${N - 1} ` }).waitFor()
     // Scroll up into history until the first message is loaded, then
@@ -315,7 +308,7 @@ async function main() {
     console.log('     frame times (ms):', JSON.stringify(figs))
     if (!figs.loaded) throw new Error('the first of the 10,000 messages was never reached')
     if (figs.domRows > 400) throw new Error(`${figs.domRows} message rows in the DOM: the list is not virtualized`)
-    await page.context().close()
+    await close(page)
   })
 
   await test('screenshots: inbox, chat, composer with template form, settings; light and dark; desktop and phone', async () => {
@@ -344,8 +337,7 @@ async function main() {
         ['phone', 390, 844],
       ]) {
         const mode = dark ? 'dark' : 'light'
-        const page = await newPage(browser, wam.base, { width, height, dark })
-        await login(page, DEMO.owner)
+        const page = await openAs(browser, wam, DEMO.owner, { width, height, dark })
         await live(page)
         await page.locator('[data-conversation]', { hasText: 'Tom Baker' }).waitFor()
         await page.screenshot({ path: shotPath(`inbox-${device}-${mode}`) })
@@ -369,7 +361,7 @@ async function main() {
         await page.getByText('order_update').first().waitFor()
         await page.screenshot({ path: shotPath(`settings-templates-${device}-${mode}`) })
         if (page.errors.length) throw new Error(`page errors: ${page.errors.join('; ')}`)
-        await page.context().close()
+        await close(page)
       }
     }
   })

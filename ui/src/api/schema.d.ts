@@ -802,6 +802,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live inbox: a WebSocket of typed events
+         * @description A WebSocket (JSON text frames). No token in the URL: the first frame, within 10 s, is `{"type":"auth","token":"<access token>","since":<highest seq seen, 0 if none>}`; the server answers `{"type":"hello","user_id","tenant_id","role","head"}`, then (since > 0) every message, conversation and note of the tenant that changed after `since`, in sequence order, then `{"type":"synced","seq"}`, then live events: `message.created`/`message.updated` (`conversation_id`, `data`: a message as listed by GET /api/conversations/{id}/messages), `conversation.updated` (`data`: a conversation as listed by GET /api/conversations), `note.added` (`conversation_id`, `data`: a note), each with its stream `seq`; and, without seq, `typing` and `presence`. The client may send `{"type":"auth","token"}` again to refresh its token, `{"type":"typing","conversation_id"}` and `{"type":"presence","status":"online|away"}`. Close codes: 4001 no, invalid or expired token (refresh, reconnect with since); 4003 session revoked or user removed (sign in again); 4008 too slow (reconnect with since); 1012 server restarting (reconnect with since). See docs/architecture.md, "Live inbox".
+         */
+        get: operations["liveSocket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/canned-replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List canned replies
+         * @description The tenant's canned replies, by shortcut. Their text may hold variables such as {{contact.name}}, which the app fills in.
+         */
+        get: operations["listCannedReplies"];
+        put?: never;
+        /** Add a canned reply */
+        post: operations["createCannedReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/canned-replies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a canned reply */
+        delete: operations["deleteCannedReply"];
+        options?: never;
+        head?: never;
+        /** Change a canned reply's shortcut or text */
+        patch: operations["updateCannedReply"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1309,6 +1370,31 @@ export interface components {
         };
         NoteRequest: {
             body: string;
+        };
+        CannedReply: {
+            /** Format: uuid */
+            id: string;
+            /** @description typed after / in the composer */
+            shortcut: string;
+            text: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        CannedReplyList: {
+            data: components["schemas"]["CannedReply"][];
+        };
+        CannedReplyRequest: {
+            /** @description lower-case letters, digits, - and _, unique in the tenant; a leading / is dropped */
+            shortcut: string;
+            /** @description variables: {{contact.name}}, {{contact.phone}}, {{contact.wa_id}}, {{agent.name}}, {{tenant.name}} */
+            text: string;
+        };
+        CannedReplyPatch: {
+            /** @description as in CannedReplyRequest */
+            shortcut?: string;
+            text?: string;
         };
         Note: {
             /** Format: uuid */
@@ -2803,6 +2889,132 @@ export interface operations {
                 };
             };
             403: components["responses"]["Problem"];
+        };
+    };
+    liveSocket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description switching to the WebSocket protocol */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not a WebSocket handshake */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    listCannedReplies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description canned replies, by shortcut */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CannedReplyList"];
+                };
+            };
+        };
+    };
+    createCannedReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CannedReplyRequest"];
+            };
+        };
+        responses: {
+            /** @description added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CannedReply"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+        };
+    };
+    deleteCannedReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+        };
+    };
+    updateCannedReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CannedReplyPatch"];
+            };
+        };
+        responses: {
+            /** @description changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CannedReply"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
 }

@@ -36,3 +36,5 @@ export type CreateTemplateRequest = S['CreateTemplateRequest']
 
 /** A message the agent sent that the server has not confirmed yet. */
 export type PendingMessage = Message & { pending?: 'sending' | 'retrying' | 'failed'; client_key?: string; pending_error?: string }
+export type CannedReply = S['CannedReply']
+export type CannedReplyList = S['CannedReplyList']

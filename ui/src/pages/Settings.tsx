@@ -2,7 +2,7 @@ import * as React from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Check, Copy, Plus, RefreshCw, Trash2, KeyRound, Phone, Users, MessageSquareText, FileText, Palette, AlertTriangle } from 'lucide-react'
 import { api, ApiError } from '@/api/client'
-import type { APIKey, APIKeyList, ConnectNumberRequest, CreateTemplateRequest, Number as WaNumber, NumberList, Template, TemplatePage, TemplateSync, Tenant, User, UserAdmin, UserList } from '@/api/types'
+import type { CannedReply as Canned, CannedReplyList, APIKey, APIKeyList, ConnectNumberRequest, CreateTemplateRequest, Number as WaNumber, NumberList, Template, TemplatePage, TemplateSync, Tenant, User, UserAdmin, UserList } from '@/api/types'
 import { Button } from '@/components/ui/button'
 import { Badge, Avatar } from '@/components/ui/badge'
 import { Field, Input, Textarea } from '@/components/ui/input'
@@ -12,7 +12,6 @@ import { cn } from '@/lib/utils'
 import { applyBranding } from '@/lib/theme'
 import { TemplateBody } from '@/components/inbox/Bubble'
 import { variables } from '@/components/inbox/TemplatePicker'
-import type { Canned } from '@/components/inbox/Composer'
 
 const SECTIONS = [
   { id: 'numbers', label: 'WhatsApp numbers', icon: Phone, admin: false },
@@ -546,7 +545,7 @@ function ApiKeys() {
 
 function CannedReplies() {
   const qc = useQueryClient()
-  const q = useQuery({ queryKey: ['canned-replies'], queryFn: () => api.get<{ data: Canned[] }>('/api/canned-replies', { limit: 200 }), retry: false })
+  const q = useQuery({ queryKey: ['canned-replies'], queryFn: () => api.get<CannedReplyList>('/api/canned-replies'), retry: false })
   const [edit, setEdit] = React.useState<Partial<Canned> | null>(null)
   const save = useMutation({
     mutationFn: (c: Partial<Canned>) => (c.id ? api.patch(`/api/canned-replies/${c.id}`, { shortcut: c.shortcut, text: c.text }) : api.post('/api/canned-replies', { shortcut: c.shortcut, text: c.text })),
@@ -559,7 +558,7 @@ function CannedReplies() {
   return (
     <>
       <Heading title="Canned replies" action={<Button onClick={() => setEdit({ shortcut: '', text: '' })}><Plus /> New reply</Button>}>
-        Type “/” and the shortcut in the composer. Variables: <code>{'{{contact.name}}'}</code>, <code>{'{{contact.first_name}}'}</code>, <code>{'{{contact.phone}}'}</code>, <code>{'{{agent.name}}'}</code>.
+        Type “/” and the shortcut in the composer. Variables: <code>{'{{contact.name}}'}</code>, <code>{'{{contact.phone}}'}</code>, <code>{'{{contact.wa_id}}'}</code>, <code>{'{{agent.name}}'}</code>, <code>{'{{tenant.name}}'}</code>.
       </Heading>
       {q.error ? <ErrorNote error={q.error instanceof ApiError && q.error.status === 404 ? new Error('This server has no canned replies API yet.') : q.error} /> : null}
       <Card>
@@ -588,8 +587,8 @@ function CannedReplies() {
               if (edit) save.mutate(edit)
             }}
           >
-            <Field label="Shortcut" htmlFor="cr-short" hint="Letters, digits, - and _.">
-              <Input id="cr-short" required pattern="[A-Za-z0-9_-]+" value={edit?.shortcut ?? ''} onChange={(e) => setEdit({ ...edit, shortcut: e.target.value })} />
+            <Field label="Shortcut" htmlFor="cr-short" hint="Lower-case letters, digits, - and _.">
+              <Input id="cr-short" required maxLength={33} pattern="/?[a-z0-9_-]+" value={edit?.shortcut ?? ''} onChange={(e) => setEdit({ ...edit, shortcut: e.target.value })} />
             </Field>
             <Field label="Text" htmlFor="cr-text">
               <Textarea id="cr-text" required rows={5} value={edit?.text ?? ''} onChange={(e) => setEdit({ ...edit, text: e.target.value })} />

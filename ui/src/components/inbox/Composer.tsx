@@ -2,7 +2,7 @@ import * as React from 'react'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { Paperclip, Send, Smile, FileText, X, StickyNote, Lock, Clock, LayoutList, Loader2 } from 'lucide-react'
 import { api, ApiError, uploadMedia } from '@/api/client'
-import type { Conversation, Message, Template, User } from '@/api/types'
+import type { CannedReply, CannedReplyList, Conversation, Message, Template, Tenant, User } from '@/api/types'
 import { Button } from '@/components/ui/button'
 import { Popover, PopoverContent, PopoverTrigger, PopoverAnchor } from '@/components/ui/menu'
 import { sendOptimistic, useAddNote, useTemplates } from '@/lib/queries'
@@ -13,11 +13,7 @@ import { InteractiveDialog } from './Interactive'
 
 const EMOJI = '😀 😂 😊 😍 🙏 👍 👌 👏 🙌 🎉 ❤️ 🔥 ✅ ❌ ⭐ 😉 😅 🤔 😢 😮 🙂 😎 🤝 💪 📦 🚚 💳 🕒 📞 📍 🛒 🎁 ✨ 👋 🙈 💯'.split(' ')
 
-export interface Canned {
-  id: string
-  shortcut: string
-  text: string
-}
+export type Canned = CannedReply
 
 /** fillVariables puts the conversation's values into a canned reply. */
 export function fillVariables(text: string, vars: Record<string, string>): string {
@@ -58,7 +54,7 @@ export const Composer = React.forwardRef<
   const templates = useTemplates(true)
   const canned = useQuery({
     queryKey: ['canned-replies'],
-    queryFn: () => api.get<{ data: Canned[] }>('/api/canned-replies', { limit: 200 }),
+    queryFn: () => api.get<CannedReplyList>('/api/canned-replies'),
     staleTime: 60_000,
     retry: false,
   })
@@ -82,6 +78,8 @@ export const Composer = React.forwardRef<
     'contact.name': conv.contact.name || conv.contact.phone,
     'contact.first_name': (conv.contact.name || '').split(' ')[0] || conv.contact.phone,
     'contact.phone': conv.contact.phone,
+    'contact.wa_id': conv.contact.wa_id,
+    'tenant.name': qc.getQueryData<Tenant>(['tenant'])?.name ?? '',
     'agent.name': user.name,
     'agent.first_name': user.name.split(' ')[0],
   }
