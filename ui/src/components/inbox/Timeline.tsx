@@ -93,12 +93,8 @@ export function Timeline({
   const prevLast = React.useRef('')
   const initial = React.useRef(true)
 
-  React.useEffect(() => {
-    initial.current = true
-    atBottom.current = true
-    prevLast.current = ''
-    setUnseen(0)
-  }, [conversationId])
+  // The chat view is keyed by conversation: a new one mounts a new timeline.
+  void conversationId
 
   const toBottom = React.useCallback(() => {
     if (rows.length === 0) return
@@ -138,16 +134,25 @@ export function Timeline({
     else setUnseen((n) => n + 1)
   }, [lastKey, rows, toBottom])
 
+  const maybeLoadOlder = React.useCallback(() => {
+    const el = parent.current
+    if (!el || initial.current || !hasOlder || loadingOlder || el.scrollTop >= 600) return
+    const first = v.getVirtualItems().find((it) => it.end > el.scrollTop)
+    if (first) anchor.current = { key: String(first.key), offset: first.start - el.scrollTop }
+    loadOlder()
+  }, [hasOlder, loadingOlder, loadOlder, v])
+
+  // Still near the top once a page came in (no scroll event then): the next one.
+  React.useEffect(() => {
+    maybeLoadOlder()
+  }, [rows.length, maybeLoadOlder])
+
   const onScroll = () => {
     const el = parent.current
     if (!el) return
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 120
     if (atBottom.current && unseen) setUnseen(0)
-    if (el.scrollTop < 600 && hasOlder && !loadingOlder && !initial.current) {
-      const first = v.getVirtualItems().find((it) => it.end > el.scrollTop)
-      if (first) anchor.current = { key: String(first.key), offset: first.start - el.scrollTop }
-      loadOlder()
-    }
+    maybeLoadOlder()
   }
 
   const items = v.getVirtualItems()
