@@ -81,7 +81,7 @@ function Shell({ user }: { user: User }) {
   return (
     <div className="flex h-full flex-col">
       <LiveBanner />
-      <div className="flex min-h-0 flex-1">
+      <div className="flex min-h-0 flex-1 flex-col-reverse md:flex-row">
         <Rail user={user} onHelp={() => setHelp(true)} />
         <main className="min-w-0 flex-1">
           {settings ? (
@@ -169,15 +169,15 @@ function Rail({ user, onHelp }: { user: User; onHelp: () => void }) {
     </Tip>
   )
   return (
-    <nav aria-label="Main" className="flex w-14 shrink-0 flex-col items-center gap-2 bg-sidebar py-3">
-      <div className="mb-2 grid size-9 place-items-center overflow-hidden rounded-lg bg-primary text-sm font-bold text-primary-foreground" title={name}>
+    <nav aria-label="Main" className="flex h-14 w-full shrink-0 flex-row items-center justify-around gap-2 bg-sidebar px-3 md:h-auto md:w-14 md:flex-col md:justify-start md:px-0 md:py-3">
+      <div className="hidden md:mb-2 md:grid size-9 place-items-center overflow-hidden rounded-lg bg-primary text-sm font-bold text-primary-foreground" title={name}>
         {logo ? <img src={logo} alt={name} className="size-full object-cover" /> : name.slice(0, 1).toUpperCase()}
       </div>
       {item('/inbox', 'Inbox', <InboxIcon className="size-5" />, pathname.startsWith('/inbox'), total)}
       {item('/settings', 'Settings', <SettingsIcon className="size-5" />, pathname.startsWith('/settings'))}
-      <div className="flex-1" />
+      <div className="hidden flex-1 md:block" />
       <Tip label="Keyboard shortcuts (?)" side="right">
-        <button onClick={onHelp} aria-label="Keyboard shortcuts" className="grid size-10 place-items-center rounded-lg text-white/70 hover:bg-white/10 hover:text-white">
+        <button onClick={onHelp} aria-label="Keyboard shortcuts" className="hidden md:grid size-10 place-items-center rounded-lg text-white/70 hover:bg-white/10 hover:text-white">
           <Keyboard className="size-5" />
         </button>
       </Tip>

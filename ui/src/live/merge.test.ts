@@ -73,6 +73,13 @@ describe('upsertMessage', () => {
     const after = upsertMessage(out, msg('real', 5, { direction: 'outbound', status: 'delivered', preview: 'hi' }))!
     expect(chronological(after).map((m) => [m.id, m.status])).toEqual([['a', 'received'], ['real', 'delivered']])
   })
+
+  it('orders by instant, not by the text of timestamps of different precision', () => {
+    const d = pages([msg('in', 0, { timestamp: '2026-01-01T10:00:08Z' })])
+    const out = upsertMessage(d, msg('out', 0, { timestamp: '2026-01-01T10:00:10.564351791Z' }))!
+    const late = upsertMessage(out, msg('in2', 0, { timestamp: '2026-01-01T10:00:11Z' }))!
+    expect(chronological(late).map((m) => m.id)).toEqual(['in', 'out', 'in2'])
+  })
 })
 
 describe('conversation lists', () => {
@@ -128,5 +135,23 @@ describe('applyEvent into the query caches', () => {
     applyEvent(qc, book, ev, 'me')
     applyEvent(qc, book, { ...ev, seq: 4 }, 'me')
     expect(qc.getQueryData<{ data: unknown[] }>(keys.notes('c1'))!.data).toHaveLength(1)
+  })
+})
+
+describe('buildRows (the chat timeline)', () => {
+  it('puts a separator per day, notes among messages by time, reactions on their messages', async () => {
+    const { buildRows } = await import('../components/inbox/Timeline')
+    const day1 = '2026-01-01T10:00:00Z'
+    const day2 = '2026-01-02T09:00:00Z'
+    const { rows, reactions } = buildRows(
+      [
+        msg('a', 0, { timestamp: day1, wamid: 'wamid.a' }),
+        msg('r', 0, { timestamp: '2026-01-01T10:01:00Z', type: 'reaction', content: { message_id: 'wamid.a', emoji: '👍' } }),
+        msg('b', 0, { timestamp: day2 }),
+      ],
+      [{ id: 'n', author_id: null, body: 'note', created_at: '2026-01-01T11:00:00Z' }],
+    )
+    expect(rows.map((r) => r.kind)).toEqual(['day', 'msg', 'note', 'day', 'msg'])
+    expect(reactions.get('wamid.a')).toEqual(['👍'])
   })
 })

@@ -35,7 +35,9 @@ export class SeqBook {
   }
 }
 
-const byTimeDesc = (a: { timestamp: string }, b: { timestamp: string }) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0)
+/** ms is a timestamp's instant: RFC 3339 strings of different precision ("…:10Z", "…:10.56Z") do not sort as strings. */
+export const ms = (t: string | null | undefined) => (t ? Date.parse(t) : 0)
+const byTimeDesc = (a: { timestamp: string }, b: { timestamp: string }) => ms(b.timestamp) - ms(a.timestamp)
 
 function samePending(p: PendingMessage, m: Message): boolean {
   if (!p.pending || m.direction !== 'outbound' || p.type !== m.type) return false
@@ -77,7 +79,7 @@ export function upsertMessage(data: Infinite<MessagePage> | undefined, m: Messag
     const rows = pages[pi].data
     const oldest = rows[rows.length - 1]
     const isLast = pi === pages.length - 1
-    if (rows.length === 0 || m.timestamp >= oldest.timestamp || (isLast && !hasOlder)) {
+    if (rows.length === 0 || ms(m.timestamp) >= ms(oldest.timestamp) || (isLast && !hasOlder)) {
       const next = [...rows, m].sort(byTimeDesc)
       pages[pi] = { ...pages[pi], data: next }
       return { ...data, pages }
@@ -154,7 +156,7 @@ export function matches(c: Conversation, f: ConversationFilter, me: string | und
   return true
 }
 
-const convTime = (c: Conversation) => c.last_message_at ?? ''
+const convTime = (c: Conversation) => ms(c.last_message_at)
 
 /**
  * upsertConversation moves c to where it sorts (most recent first) in a

@@ -208,12 +208,13 @@ export const Composer = React.forwardRef<
           Reply
         </button>
         <button onClick={() => setMode('note')} className={cn('flex items-center gap-1 rounded-md px-2 py-1 text-xs font-medium', mode === 'note' ? 'bg-amber-100 text-amber-900 dark:bg-amber-950 dark:text-amber-200' : 'text-muted-foreground hover:bg-accent')} aria-pressed={mode === 'note'}>
-          <StickyNote className="size-3.5" /> Private note
+          <StickyNote className="size-3.5" /> <span className="whitespace-nowrap">Note</span>
         </button>
-        <div className="ml-auto text-[11px] text-muted-foreground" data-testid="window-state">
+        <div className="ml-auto flex items-center gap-3 whitespace-nowrap text-[11px] text-muted-foreground" data-testid="window-state">
+          {mode === 'reply' ? <span className="hidden lg:inline">“/” canned replies · Shift+Enter new line</span> : null}
           {mode === 'reply' && open ? (
-            <span className={cn('inline-flex items-center gap-1', expires - now < 3600_000 && 'font-medium text-amber-600')}>
-              <Clock className="size-3" /> {formatDuration(expires - now)} left to reply freely
+            <span className={cn('inline-flex items-center gap-1', expires - now < 3600_000 && 'font-medium text-amber-600')} title="Until the 24-hour customer-service window closes; then only templates">
+              <Clock className="size-3" /> {formatDuration(expires - now)} left<span className="hidden sm:inline"> to reply freely</span>
             </span>
           ) : null}
         </div>
@@ -268,13 +269,13 @@ export const Composer = React.forwardRef<
                   onChange={(e) => onType(e.target.value)}
                   onKeyDown={onKey}
                   rows={Math.min(6, Math.max(1, text.split('\n').length))}
-                  placeholder={mode === 'note' ? 'A private note, only your team sees it' : 'Type a message — “/” for canned replies, Shift+Enter for a new line'}
+                  placeholder={mode === 'note' ? 'A private note, only your team sees it' : 'Type a message'}
                   aria-label={mode === 'note' ? 'Private note' : 'Message'}
                   className="max-h-40 min-h-8 flex-1 resize-none bg-transparent px-1.5 py-1.5 text-sm outline-none placeholder:text-muted-foreground"
                 />
                 {mode === 'reply' ? (
                   <>
-                    <Button variant="ghost" size="iconSm" aria-label="Interactive message" onClick={() => setInteractive(true)}>
+                    <Button variant="ghost" size="iconSm" aria-label="Interactive message" className="hidden sm:inline-flex" onClick={() => setInteractive(true)}>
                       <LayoutList />
                     </Button>
                     <Button variant="ghost" size="iconSm" aria-label="Send a template" onClick={() => setPicker(true)}>

@@ -4,6 +4,7 @@ import { ArrowDown, Loader2, StickyNote } from 'lucide-react'
 import type { Message, Note, PendingMessage, Template } from '@/api/types'
 import { cn, dayKey, formatDay, formatTime } from '@/lib/utils'
 import { Bubble, payload } from './Bubble'
+import { ms } from '@/live/merge'
 
 export type Row =
   | { kind: 'day'; key: string; label: string }
@@ -14,14 +15,14 @@ export type Row =
 export function buildRows(messages: Message[], notes: Note[]): { rows: Row[]; reactions: Map<string, string[]>; byWamid: Map<string, Message> } {
   const reactions = new Map<string, string[]>()
   const byWamid = new Map<string, Message>()
-  const items: ({ t: string; m: Message } | { t: string; n: Note })[] = []
+  const items: ({ t: number; at: string; m: Message } | { t: number; at: string; n: Note })[] = []
   for (const m of messages) {
     if (m.wamid) byWamid.set(m.wamid, m)
     byWamid.set(m.id, m)
     if (m.type === 'reaction') {
       const c = payload(m) as { message_id?: string; emoji?: string }
       if (c.message_id) {
-        const list = (reactions.get(c.message_id) ?? []).filter((_, i, a) => a.length === 0 || i >= 0)
+        const list = reactions.get(c.message_id) ?? []
         // One reaction per side and message: the latest wins, an empty one takes it back.
         const side = m.direction
         const kept = list.filter((e) => !e.startsWith(side + ':'))
@@ -30,17 +31,17 @@ export function buildRows(messages: Message[], notes: Note[]): { rows: Row[]; re
       }
       continue
     }
-    items.push({ t: m.timestamp, m })
+    items.push({ t: ms(m.timestamp), at: m.timestamp, m })
   }
-  for (const n of notes) items.push({ t: n.created_at, n })
-  items.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0))
+  for (const n of notes) items.push({ t: ms(n.created_at), at: n.created_at, n })
+  items.sort((a, b) => a.t - b.t) // stable: the server's order among equal times
   const rows: Row[] = []
   let day = ''
   for (const it of items) {
-    const d = dayKey(it.t)
+    const d = dayKey(it.at)
     if (d !== day) {
       day = d
-      rows.push({ kind: 'day', key: `day:${d}`, label: formatDay(it.t) })
+      rows.push({ kind: 'day', key: `day:${d}`, label: formatDay(it.at) })
     }
     if ('m' in it) rows.push({ kind: 'msg', key: it.m.id, m: it.m })
     else rows.push({ kind: 'note', key: `note:${it.n.id}`, n: it.n })
@@ -156,10 +157,20 @@ export function Timeline({
   }
 
   const items = v.getVirtualItems()
+  const [viewport, setViewport] = React.useState(0)
+  React.useLayoutEffect(() => {
+    const el = parent.current
+    if (!el) return
+    const ro = new ResizeObserver(() => setViewport(el.clientHeight))
+    ro.observe(el)
+    return () => ro.disconnect()
+  }, [])
+  const total = v.getTotalSize()
   return (
     <div className="relative min-h-0 flex-1">
       <div ref={parent} onScroll={onScroll} className="h-full overflow-y-auto bg-chat" data-testid="timeline" role="log" aria-label="Messages" aria-live="polite" aria-relevant="additions">
-        <div style={{ height: v.getTotalSize(), position: 'relative' }}>
+        {/* A short conversation sits at the bottom, by the composer, as chats do. */}
+        <div style={{ height: total, position: 'relative', marginTop: Math.max(0, viewport - total - 16) }}>
           {items.map((it) => {
             const r = rows[it.index]
             return (

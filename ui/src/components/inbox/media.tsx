@@ -73,7 +73,7 @@ export function MediaView({ type, info, caption, voice }: { type: string; info: 
     case 'sticker':
       body = url ? (
         <a href={url} target="_blank" rel="noreferrer" className="block">
-          <img src={url} alt={caption || type} className={type === 'sticker' ? 'size-32 object-contain' : 'max-h-72 w-full rounded-md object-cover'} loading="lazy" />
+          <img src={url} alt={caption || type} className={type === 'sticker' ? 'size-32 object-contain' : 'max-h-80 w-72 max-w-full rounded-md object-cover'} loading="lazy" />
         </a>
       ) : (
         <div className="h-48 w-64 max-w-full animate-pulse rounded-md bg-black/10 dark:bg-white/10" />
