@@ -363,7 +363,9 @@ async function main() {
       await wam.customerWrites(w, n, t, k)
     }
     const mariaConv = await until(async () => (await wam.api('GET', `/api/conversations?q=${was[0]}`, null, ownerToken)).data[0], 'Maria to be in the inbox')
-    await wam.api('POST', '/api/messages', { conversation_id: mariaConv.id, type: 'text', text: { body: 'Hello Maria! Yes, we ship to Portugal in 2–3 days. Shall I send you the rates?' } }, ownerToken, { 'Idempotency-Key': uniq('k') })
+    const hello = await wam.api('POST', '/api/messages', { conversation_id: mariaConv.id, type: 'text', text: { body: 'Hello Maria! Yes, we ship to Portugal in 2–3 days. Shall I send you the rates?' } }, ownerToken, { 'Idempotency-Key': uniq('k') })
+    // She answers once she has read it (Meta's timestamps are in seconds: an answer in the same second would sort before it).
+    await until(async () => (await wam.api('GET', `/api/messages/${hello.id}`, null, ownerToken)).status === 'read', 'Maria to read the reply', 30_000, 200)
     await wam.customerWrites(was[0], 'Maria Garcia', 'Yes please, and can I pay on delivery?', 'reply')
     await wam.api('POST', `/api/conversations/${mariaConv.id}/notes`, { body: 'VIP customer: offer free shipping.' }, ownerToken)
     await wam.api('PATCH', `/api/conversations/${mariaConv.id}`, { tags: ['vip', 'shipping'] }, ownerToken)
