@@ -148,6 +148,36 @@ async function main() {
     await close(page)
   })
 
+  await test('a send whose answers are lost on a weak connection goes out once (one Idempotency-Key)', async () => {
+    const name = uniq('Weak Link Customer')
+    await wam.customerWrites(phone(), name, 'Hi, are you there?')
+    const page = await openAs(browser, wam, DEMO.owner)
+    await live(page)
+    await openConversationByName(page, name)
+    const keys = []
+    await page.route('**/api/messages', async (route) => {
+      const req = route.request()
+      if (req.method() !== 'POST') return route.continue()
+      keys.push(req.headers()['idempotency-key'])
+      if (keys.length <= 2) {
+        await route.fetch() // the server stores it…
+        return route.abort('connectionreset') // …and the answer is lost
+      }
+      return route.continue()
+    })
+    const text = uniq('sent over a weak link')
+    await page.getByLabel('Message', { exact: true }).fill(text)
+    await page.getByLabel('Message', { exact: true }).press('Enter')
+    await page.locator('[data-message][data-direction="outbound"][data-status="read"]', { hasText: text }).waitFor({ timeout: 30_000 })
+    if (keys.length < 3 || new Set(keys).size !== 1) throw new Error(`attempts with keys ${JSON.stringify(keys)}`)
+    const id = await page.locator('[data-conversation-open]').getAttribute('data-conversation-open')
+    const ms = await wam.api('GET', `/api/conversations/${id}/messages`, null, ownerToken)
+    const copies = ms.data.filter((m) => m.direction === 'outbound' && m.preview === text).length
+    if (copies !== 1) throw new Error(`${copies} messages sent for one send`)
+    if ((await page.locator('[data-message]', { hasText: text }).count()) !== 1) throw new Error('the message shows twice')
+    await close(page)
+  })
+
   await test('the composer refuses free text when the window is closed; a template goes out with its parameters', async () => {
     // A conversation the customer never wrote in: a send of a template starts it.
     const to = phone()

@@ -4,8 +4,8 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { api, auth } from '@/api/client'
 import type { Accepted, Conversation, ConversationPage, Message, MessagePage, NoteList, NumberList, PatchConversationRequest, PendingMessage, SendMessageRequest, TemplatePage, User, UserList } from '@/api/types'
 import { applyConversation, keys } from '@/live/apply'
-import { addPending, chronological, confirmPending, filterQuery, patchPending, type ConversationFilter, type Infinite } from '@/live/merge'
-import { sendIdempotent } from '@/live/outbox'
+import { addPending, chronological, confirmPending, filterQuery, patchPending, removePending, type ConversationFilter, type Infinite } from '@/live/merge'
+import { retryable, sendIdempotent } from '@/live/outbox'
 import { presence } from '@/live/live'
 import { useStore } from './store'
 import { uuid } from './utils'
@@ -95,6 +95,11 @@ export function markConversationRead(id: string) {
   return api.post<Accepted>(`/api/conversations/${id}/read`).catch(() => undefined)
 }
 
+// The requests of sends not confirmed yet, by Idempotency-Key: a retry the
+// agent asks for after the automatic ones gave up sends the same request
+// with the same key, so it cannot go out twice either.
+const unsent = new Map<string, { conversationId: string; req: SendMessageRequest }>()
+
 /** sendOptimistic shows the message at once and sends it with one Idempotency-Key across retries. */
 export async function sendOptimistic(
   qc: ReturnType<typeof useQueryClient>,
@@ -120,18 +125,38 @@ export async function sendOptimistic(
     statuses: {},
     sent_by: auth.user?.id,
   }
+  qc.setQueryData<Infinite<MessagePage>>(keys.messages(conversationId), (d) => addPending(d, pending))
+  unsent.set(key, { conversationId, req })
+  return deliver(qc, key)
+}
+
+/** resend tries a failed send again, with its original key. */
+export function resend(qc: ReturnType<typeof useQueryClient>, key: string): Promise<Message> | undefined {
+  if (!unsent.has(key)) return undefined
+  return deliver(qc, key)
+}
+
+async function deliver(qc: ReturnType<typeof useQueryClient>, key: string): Promise<Message> {
+  const { conversationId, req } = unsent.get(key)!
   const mkey = keys.messages(conversationId)
-  qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => addPending(d, pending))
+  qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => patchPending(d, key, { pending: 'sending', pending_error: undefined }))
   try {
     const m = await sendIdempotent({ ...req, conversation_id: conversationId }, key, {
       post: (body, k) => api.post<Message>('/api/messages', body, { 'Idempotency-Key': k }),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       onRetry: () => qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => patchPending(d, key, { pending: 'retrying' })),
     })
+    unsent.delete(key)
     qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => confirmPending(d, key, m))
     return m
   } catch (err) {
-    qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => patchPending(d, key, { pending: 'failed', pending_error: err instanceof Error ? err.message : String(err) }))
+    if (retryable(err)) {
+      qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => patchPending(d, key, { pending: 'failed', pending_error: err instanceof Error ? err.message : String(err) }))
+    } else {
+      // Refused (the window closed, a bad parameter): the composer says why; the row goes.
+      unsent.delete(key)
+      qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => removePending(d, key))
+    }
     throw err
   }
 }

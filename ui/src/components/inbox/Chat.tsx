@@ -7,13 +7,11 @@ import { Avatar, Badge } from '@/components/ui/badge'
 import { Button } from '@/components/ui/button'
 import { Input } from '@/components/ui/input'
 import { Menu, MenuContent, MenuItem, MenuLabel, MenuSeparator, MenuTrigger, Popover, PopoverContent, PopoverTrigger, Tip } from '@/components/ui/menu'
-import { markConversationRead, sendOptimistic, useConversation, useDirectory, useMessages, useNotes, useNumbers, usePatchConversation, useTemplates } from '@/lib/queries'
+import { markConversationRead, resend, sendOptimistic, useConversation, useDirectory, useMessages, useNotes, useNumbers, usePatchConversation, useTemplates } from '@/lib/queries'
 import { Link, navigate } from '@/lib/router'
 import { useStore } from '@/lib/store'
 import { cn, formatListTime } from '@/lib/utils'
 import { openConversation, typing } from '@/live/live'
-import { removePending } from '@/live/merge'
-import { keys } from '@/live/apply'
 import { Composer, type ComposerHandle } from './Composer'
 import { Timeline } from './Timeline'
 import { shortcutActions } from '@/pages/Shortcuts'
@@ -82,14 +80,7 @@ export function Chat({ id, user, backTo, panel, setPanel }: { id: string; user: 
     },
     [qc, id],
   )
-  const onRetry = React.useCallback(
-    (m: PendingMessage) => {
-      qc.setQueryData(keys.messages(id), (d: never) => removePending(d, m.client_key!))
-      const req = m.type === 'text' ? { type: 'text' as const, text: { body: (m.content as { body: string }).body } } : null
-      if (req) void sendOptimistic(qc, id, req, m.preview, m.content).catch(() => undefined)
-    },
-    [qc, id],
-  )
+  const onRetry = React.useCallback((m: PendingMessage) => void resend(qc, m.client_key!)?.catch(() => undefined), [qc])
 
   if (convQ.isError) {
     return (

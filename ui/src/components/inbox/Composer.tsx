@@ -6,6 +6,7 @@ import type { CannedReply, CannedReplyList, Conversation, Message, Template, Ten
 import { Button } from '@/components/ui/button'
 import { Popover, PopoverContent, PopoverTrigger, PopoverAnchor } from '@/components/ui/menu'
 import { sendOptimistic, useAddNote, useTemplates } from '@/lib/queries'
+import { retryable } from '@/live/outbox'
 import { cn, formatDuration } from '@/lib/utils'
 import { liveClient } from '@/live/live'
 import { TemplatePicker } from './TemplatePicker'
@@ -131,6 +132,8 @@ export const Composer = React.forwardRef<
     try {
       await sendOptimistic(qc, conv.id, { type: 'text', text: { body }, ...ctx }, body, { body })
     } catch (e) {
+      // Refused: the words come back to the box (a failed send stays in the chat with Retry).
+      if (!retryable(e)) setText((t) => t || body)
       handleSendError(e)
     }
   }
