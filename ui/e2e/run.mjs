@@ -115,6 +115,7 @@ async function main() {
     const row = page.locator('[data-conversation]', { hasText: name })
     await row.waitFor({ timeout: 15_000 })
     await row.locator('[data-unread]').waitFor()
+    await until(async () => /^\(\d+\) /.test(await page.title()), 'the unread total in the tab title')
     await row.click()
     await page.locator('[data-message]', { hasText: text }).waitFor()
     // Opened: the unread badge goes, by the conversation's live update.
@@ -218,6 +219,9 @@ async function main() {
     await agent.getByRole('menuitem', { name: 'Me' }).click()
     await owner.getByText('assigned to Alex (agent)').waitFor()
     const reply = uniq('I am on it')
+    // The owner sees the agent typing, by the live connection.
+    await agent.getByLabel('Message', { exact: true }).pressSequentially('I am')
+    await owner.getByText('Alex (agent) is typing').waitFor()
     await agent.getByLabel('Message', { exact: true }).fill(reply)
     await agent.getByLabel('Message', { exact: true }).press('Enter')
     await owner.locator('[data-message][data-direction="outbound"]', { hasText: reply }).waitFor()

@@ -643,7 +643,7 @@ function Templates({ admin }: { admin: boolean }) {
         </p>
       ) : null}
       <ErrorNote error={q.error || sync.error} />
-      <div className="grid gap-3 md:grid-cols-2">
+      <div className="grid items-start gap-3 md:grid-cols-2">
         {q.data?.data.map((t) => (
           <Card key={t.id + t.language} className="grid gap-2 p-4">
             <div className="flex items-center gap-2">

@@ -56,6 +56,9 @@ export function TemplateBody({ content, template }: { content: Obj; template?: T
   return (
     <div className="grid gap-1" data-template={template.name}>
       {header && str(header.text) ? <p className="font-semibold">{fillTemplate(str(header.text), params('header'))}</p> : null}
+      {header && ['IMAGE', 'VIDEO', 'DOCUMENT'].includes(str(header.format).toUpperCase()) ? (
+        <div className="grid h-28 place-items-center rounded-md bg-black/5 text-xs uppercase tracking-wide text-muted-foreground dark:bg-white/5">{str(header.format).toLowerCase()} header</div>
+      ) : null}
       {body ? <p className="whitespace-pre-wrap break-words">{fillTemplate(str(body.text), params('body'))}</p> : null}
       {footer ? <p className="text-xs text-muted-foreground">{str(footer.text)}</p> : null}
       {buttons.length ? (
