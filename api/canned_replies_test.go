@@ -109,7 +109,9 @@ func TestCannedReplies(t *testing.T) {
 	}
 
 	// Audited like the tenant's other settings.
-	var audit struct{ Data []struct{ Action, Target string } }
+	var audit struct {
+		Data []struct{ Action, Target string }
+	}
 	e.mustGet(t, "/api/audit-log", owner.AccessToken, &audit)
 	actions := map[string]int{}
 	for _, a := range audit.Data {

@@ -46,14 +46,17 @@ func TestCrossTenantMatrix(t *testing.T) {
 	}
 	e.project(t)
 	file := mustUploaded(t, e.upload(a.AccessToken, fileOf("image/png", "a.png", pngOf(100))))
-	if number.ID == "" || user.ID == "" || key.ID == "" {
+	rec = e.send(http.MethodPost, "/api/canned-replies", a.AccessToken, map[string]string{"shortcut": "hi", "text": "Hi {{contact.name}}"})
+	var reply struct{ ID string }
+	json.Unmarshal(rec.Body.Bytes(), &reply)
+	if number.ID == "" || user.ID == "" || key.ID == "" || reply.ID == "" {
 		t.Fatal("tenant a's fixtures were not made")
 	}
 	snapshot := func() string {
 		var b strings.Builder
 		for _, p := range []string{"/api/conversations", "/api/conversations/" + convs.Data[0].ID + "/messages",
 			"/api/conversations/" + convs.Data[0].ID + "/notes",
-			"/api/users", "/api/api-keys", "/api/phone-numbers", "/api/tenant", "/api/templates"} {
+			"/api/users", "/api/api-keys", "/api/phone-numbers", "/api/tenant", "/api/templates", "/api/canned-replies"} {
 			b.WriteString(e.send(http.MethodGet, p, a.AccessToken, "").Body.String())
 		}
 		return b.String()
@@ -74,12 +77,15 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"/api/phone-numbers/:id":          number.ID,
 		"/api/templates/:name":            "a_template",
 		"/api/media/:id":                  file.ID,
+		"/api/canned-replies/:id":         reply.ID,
 	}
 	bodies := map[string]string{http.MethodPatch: `{"name":"taken over","disabled":true}`}
 	bodyFor := func(method, path string) string {
 		switch {
 		case method == http.MethodPatch && path == "/api/conversations/:id":
 			return `{"status":"closed"}`
+		case method == http.MethodPatch && path == "/api/canned-replies/:id":
+			return `{"text":"taken over"}`
 		case method == http.MethodPatch && path == "/api/waba/credentials/:id":
 			return `{"messages_per_second":1}`
 		case method == http.MethodPost && strings.HasSuffix(path, "/notes"):

@@ -370,10 +370,21 @@ var (
 	errWrongUser = &closeError{CodeUnauthorized, "a token of another user or tenant"}
 )
 
+// Notices of one projector commit come in a burst, microseconds apart,
+// and commits are milliseconds apart. The loader takes a batch once no
+// notice has come for noticeQuiet, so that a batch holds whole commits, at
+// most maxBatch notices or maxLinger after its first.
+const (
+	noticeQuiet = time.Millisecond
+	maxLinger   = 20 * time.Millisecond
+	maxBatch    = 8192
+)
+
 // load turns batches of notices into frames: one PostgreSQL read per kind
 // for everything that queued meanwhile, for every client of the process.
 func (h *Hub) load() {
-	batch := make([]notice, 0, 1024)
+	batch := make([]notice, 0, maxBatch)
+	quiet := time.NewTimer(noticeQuiet)
 	for {
 		select {
 		case <-h.ctx.Done():
@@ -381,13 +392,28 @@ func (h *Hub) load() {
 		case n := <-h.notices:
 			batch = append(batch[:0], n)
 		}
-	drain:
-		for len(batch) < cap(batch) {
+		until := time.Now().Add(maxLinger)
+	fill:
+		for len(batch) < maxBatch {
 			select {
 			case n := <-h.notices:
 				batch = append(batch, n)
+				continue
 			default:
-				break drain
+			}
+			wait := min(noticeQuiet, time.Until(until))
+			if wait <= 0 {
+				break
+			}
+			quiet.Reset(wait)
+			select {
+			case n := <-h.notices:
+				batch = append(batch, n)
+				quiet.Stop() // no stale tick after Stop (Go 1.23 timers)
+			case <-quiet.C:
+				break fill
+			case <-h.ctx.Done():
+				return
 			}
 		}
 		frames, err := h.read(batch)
@@ -413,12 +439,17 @@ func (h *Hub) load() {
 // read reads the rows a batch of notices names, as they are now, and
 // encodes each once. A row already sent at its current sequence (two
 // notices of one row, or a notice older than what was read for the one
-// before) is not sent again.
+// before) is not sent again. Nor is a row changed since by a commit the
+// batch does not hold: its own notice comes with that commit. So clients
+// get events in sequence order, every row of a sequence in one batch, and
+// the highest sequence a client has seen is a sound "since".
 func (h *Hub) read(batch []notice) ([]*frame, error) {
 	var msgIDs, convIDs, noteConvs []uuid.UUID
 	var noteSeqs []int64
+	var upTo int64 // the highest sequence the batch announces
 	want := map[uuid.UUID]bool{}
 	for _, n := range batch {
+		upTo = max(upTo, n.Seq)
 		switch n.kind {
 		case kindMessage:
 			if n.Seq > h.seen.get(n.ID) && !want[n.ID] {
@@ -446,7 +477,7 @@ func (h *Hub) read(batch []notice) ([]*frame, error) {
 			return nil, fmt.Errorf("messages: %w", err)
 		}
 		for _, r := range rows {
-			if r.LastSeq <= h.seen.get(r.ID) {
+			if r.LastSeq <= h.seen.get(r.ID) || r.LastSeq > upTo {
 				continue
 			}
 			h.seen.set(r.ID, r.LastSeq)
@@ -464,7 +495,7 @@ func (h *Hub) read(batch []notice) ([]*frame, error) {
 			return nil, fmt.Errorf("conversations: %w", err)
 		}
 		for _, r := range rows {
-			if r.LastSeq <= h.seen.get(r.ID) {
+			if r.LastSeq <= h.seen.get(r.ID) || r.LastSeq > upTo {
 				continue
 			}
 			h.seen.set(r.ID, r.LastSeq)
