@@ -381,6 +381,43 @@ async function main() {
     await close(page)
   })
 
+  await test('settings: an API key shown once, number validation, branding applied app-wide', async () => {
+    const tenant = await wam.api('GET', '/api/tenant', null, ownerToken)
+    const page = await openAs(browser, wam, DEMO.owner)
+    await page.goto('/settings/api-keys')
+    await page.getByLabel('Name').fill('CI export')
+    await page.getByRole('button', { name: 'Create key' }).click()
+    const secret = await page.getByTestId('api-key-secret').inputValue()
+    if (!secret.startsWith('wam_')) throw new Error(`secret ${secret}`)
+    const r = await fetch(`${wam.base}/api/conversations?limit=1`, { headers: { 'X-API-Key': secret } })
+    if (!r.ok) throw new Error(`the new key does not work: ${r.status}`)
+    await page.reload()
+    await page.getByText('CI export').waitFor()
+    if (await page.getByTestId('api-key-secret').count()) throw new Error('the secret is shown again')
+    await page.goto('/settings/numbers')
+    await page.getByRole('button', { name: 'Add a number' }).click()
+    await page.getByLabel('Phone number ID').fill('12ab')
+    await page.getByLabel('Access token').fill('short')
+    await page.getByRole('button', { name: 'Connect' }).click()
+    await page.getByText('Digits only: the “Phone number ID”').waitFor()
+    await page.getByText('20 characters or more').waitFor()
+    await page.keyboard.press('Escape')
+    await page.goto('/settings/branding')
+    await page.getByLabel('App name').fill('Acme Support')
+    await page.getByLabel('Primary colour').fill('#7c3aed')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.getByText('Saved: applied for everyone.').waitFor()
+    await until(async () => (await page.title()).includes('Acme Support'), 'the app name in the title')
+    const primary = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--primary').trim())
+    if (primary !== '#7c3aed') throw new Error(`--primary is ${primary}`)
+    // Another person's page takes the tenant's branding too.
+    const agent = await openAs(browser, wam, DEMO.agent)
+    await until(async () => (await agent.title()).includes('Acme Support'), "the agent's page branded")
+    await close(agent)
+    await wam.api('PUT', '/api/tenant', { name: tenant.name, branding: tenant.branding }, ownerToken)
+    await close(page)
+  })
+
   await test('screenshots: inbox, chat, composer with template form, settings; light and dark; desktop and phone', async () => {
     // A few conversations of every kind of message, for the pictures.
     const people = [

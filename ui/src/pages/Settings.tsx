@@ -51,7 +51,7 @@ export default function Settings({ section, user }: { section: string; user: Use
           {current.id === 'numbers' ? <Numbers admin={admin} /> : null}
           {current.id === 'users' ? <UsersSection me={user} /> : null}
           {current.id === 'api-keys' ? <ApiKeys /> : null}
-          {current.id === 'canned' ? <CannedReplies /> : null}
+          {current.id === 'canned' ? <CannedReplies admin={admin} /> : null}
           {current.id === 'templates' ? <Templates admin={admin} /> : null}
           {current.id === 'branding' ? <Branding /> : null}
         </div>
@@ -543,7 +543,7 @@ function ApiKeys() {
 
 // ---- canned replies
 
-function CannedReplies() {
+function CannedReplies({ admin }: { admin: boolean }) {
   const qc = useQueryClient()
   const q = useQuery({ queryKey: ['canned-replies'], queryFn: () => api.get<CannedReplyList>('/api/canned-replies'), retry: false })
   const [edit, setEdit] = React.useState<Partial<Canned> | null>(null)
@@ -557,7 +557,7 @@ function CannedReplies() {
   const remove = useMutation({ mutationFn: (id: string) => api.del(`/api/canned-replies/${id}`), onSuccess: () => qc.invalidateQueries({ queryKey: ['canned-replies'] }) })
   return (
     <>
-      <Heading title="Canned replies" action={<Button onClick={() => setEdit({ shortcut: '', text: '' })}><Plus /> New reply</Button>}>
+      <Heading title="Canned replies" action={admin ? <Button onClick={() => setEdit({ shortcut: '', text: '' })}><Plus /> New reply</Button> : null}>
         Type “/” and the shortcut in the composer. Variables: <code>{'{{contact.name}}'}</code>, <code>{'{{contact.phone}}'}</code>, <code>{'{{contact.wa_id}}'}</code>, <code>{'{{agent.name}}'}</code>, <code>{'{{tenant.name}}'}</code>.
       </Heading>
       {q.error ? <ErrorNote error={q.error instanceof ApiError && q.error.status === 404 ? new Error('This server has no canned replies API yet.') : q.error} /> : null}
@@ -568,12 +568,16 @@ function CannedReplies() {
             <li key={c.id} className="flex items-start gap-3 p-3 text-sm">
               <code className="rounded bg-muted px-1.5 py-0.5 text-xs">/{c.shortcut}</code>
               <p className="flex-1 whitespace-pre-wrap">{c.text}</p>
-              <Button variant="outline" size="sm" onClick={() => setEdit(c)}>
-                Edit
-              </Button>
-              <Button variant="ghost" size="iconSm" aria-label={`Delete /${c.shortcut}`} onClick={() => remove.mutate(c.id)}>
-                <Trash2 />
-              </Button>
+              {admin ? (
+                <>
+                  <Button variant="outline" size="sm" onClick={() => setEdit(c)}>
+                    Edit
+                  </Button>
+                  <Button variant="ghost" size="iconSm" aria-label={`Delete /${c.shortcut}`} onClick={() => remove.mutate(c.id)}>
+                    <Trash2 />
+                  </Button>
+                </>
+              ) : null}
             </li>
           ))}
         </ul>
