@@ -179,6 +179,41 @@ async function main() {
     await close(page)
   })
 
+  await test('an attachment uploads and shows; interactive buttons go out and the tap comes back', async () => {
+    const name = uniq('Media Customer')
+    const wa = phone()
+    await wam.customerWrites(wa, name, 'Can you send me a picture?')
+    const page = await openAs(browser, wam, DEMO.owner)
+    await live(page)
+    await openConversationByName(page, name)
+    // A real PNG (wam sniffs what it stores): 64×64, one colour.
+    const png = await page.evaluate(async () => {
+      const c = document.createElement('canvas')
+      c.width = c.height = 64
+      const g = c.getContext('2d')
+      g.fillStyle = '#0f766e'
+      g.fillRect(0, 0, 64, 64)
+      const b = await new Promise((r) => c.toBlob(r, 'image/png'))
+      return [...new Uint8Array(await b.arrayBuffer())]
+    })
+    await page.getByLabel('Message', { exact: true }).fill('Here it is')
+    await page.getByLabel('File to send').setInputFiles({ name: 'swatch.png', mimeType: 'image/png', buffer: Buffer.from(png) })
+    const bubble = page.locator('[data-message][data-direction="outbound"]', { hasText: 'Here it is' })
+    await bubble.locator('img').waitFor()
+    await until(async () => (await bubble.locator('img').evaluate((i) => i.complete && i.naturalWidth)) === 64, 'the sent image to load from /api/media')
+    await page.getByLabel('Interactive message').click()
+    await page.getByLabel('Body').fill('Which colour do you prefer?')
+    await page.getByRole('textbox', { name: 'Button 1' }).fill('Teal')
+    await page.getByRole('textbox', { name: 'Button 2' }).fill('Purple')
+    await page.getByRole('dialog').getByRole('button', { name: 'Send' }).click()
+    const inter = page.locator('[data-message][data-direction="outbound"]', { hasText: 'Which colour do you prefer?' })
+    await inter.getByText('Purple').waitFor()
+    await page.locator('[data-message][data-direction="outbound"][data-status="read"]', { hasText: 'Which colour' }).waitFor({ timeout: 30_000 })
+    await wam.customerWrites(wa, name, '', 'button_reply')
+    await page.locator('[data-message][data-direction="inbound"]', { hasText: /Teal|Purple/ }).waitFor()
+    await close(page)
+  })
+
   await test('the composer refuses free text when the window is closed; a template goes out with its parameters', async () => {
     // A conversation the customer never wrote in: a send of a template starts it.
     const to = phone()
