@@ -413,6 +413,23 @@ async function main() {
     console.log('     frame times (ms):', JSON.stringify(figs))
     if (!figs.loaded) throw new Error('the first of the 10,000 messages was never reached')
     if (figs.domRows > 400) throw new Error(`${figs.domRows} message rows in the DOM: the list is not virtualized`)
+    // Scrolled up in history, a new message does not pull the view down: a pill counts it.
+    const fromBottom = () => page.evaluate(() => {
+      const el = document.querySelector('[data-testid="timeline"]')
+      return el.scrollHeight - el.scrollTop - el.clientHeight
+    })
+    const before = await fromBottom()
+    await wam.customerWrites(wa, name, 'Are you still there?')
+    await page.getByTestId('new-messages').filter({ hasText: '1 new message' }).waitFor()
+    if ((await fromBottom()) < before - 1000) throw new Error('the view moved down on a new message while reading history')
+    await page.getByTestId('new-messages').click()
+    await until(async () => page.evaluate(() => {
+      const el = document.querySelector('[data-testid="timeline"]')
+      const m = [...document.querySelectorAll('[data-message]')].find((e) => e.textContent.includes('Are you still there?'))
+      if (!m) return false
+      const r = m.getBoundingClientRect(), v = el.getBoundingClientRect()
+      return r.top >= v.top && r.bottom <= v.bottom + 1
+    }), 'the new message in view after the pill')
     await close(page)
   })
 

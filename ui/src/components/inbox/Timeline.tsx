@@ -83,7 +83,13 @@ export function Timeline({
   const v = useVirtualizer({
     count: rows.length,
     getScrollElement: () => parent.current,
-    estimateSize: (i) => (rows[i].kind === 'day' ? 40 : 64),
+    // A close guess keeps the corrections small while rows get measured.
+    estimateSize: (i) => {
+      const r = rows[i]
+      if (r.kind === 'day') return 44
+      const text = r.kind === 'note' ? r.n.body : r.m.preview
+      return (r.kind === 'msg' && ['image', 'video', 'sticker'].includes(r.m.type) ? 260 : 56) + Math.floor((text?.length ?? 0) / 60) * 20
+    },
     overscan: 12,
     getItemKey: (i) => rows[i].key,
   })
