@@ -314,6 +314,41 @@ async function main() {
     await close(page)
   })
 
+  await test('tag, filter by tag, search, snooze and find it under Snoozed', async () => {
+    const name = uniq('Filter Customer')
+    await wam.customerWrites(phone(), name, 'Please hold my order')
+    const page = await openAs(browser, wam, DEMO.owner)
+    await live(page)
+    await openConversationByName(page, name)
+    const tag = `urgent${seq}`
+    await page.getByLabel('Tags').click()
+    await page.getByLabel('New tag').fill(tag)
+    await page.getByLabel('New tag').press('Enter')
+    await page.keyboard.press('Escape')
+    const id = await page.locator('[data-conversation-open]').getAttribute('data-conversation-open')
+    await until(async () => (await wam.api('GET', `/api/conversations/${id}`, null, ownerToken)).tags.includes(tag), 'the tag in the API')
+    await page.getByLabel('Filter by number or tag').click()
+    await page.getByRole('menuitem', { name: `#${tag}` }).click()
+    await until(async () => {
+      const rows = await page.locator('[data-conversation]').allInnerTexts()
+      return rows.length === 1 && rows[0].includes(name)
+    }, 'only the tagged conversation in the list')
+    await page.getByLabel('Filter by number or tag').click()
+    await page.getByRole('menuitem', { name: 'Any tag' }).click()
+    await page.getByLabel('Search conversations').fill(name.slice(0, -3))
+    await until(async () => {
+      const rows = await page.locator('[data-conversation]').allInnerTexts()
+      return rows.length === 1 && rows[0].includes(name)
+    }, 'the search to find it alone')
+    await page.getByLabel('Snooze').click()
+    await page.getByRole('menuitem', { name: 'For 1 hour' }).click()
+    await page.getByText('Snoozed until').waitFor()
+    await until(async () => (await page.locator('[data-conversation]', { hasText: name }).count()) === 0, 'the snoozed conversation to leave the open list')
+    await page.getByRole('tab', { name: 'Snoozed' }).click()
+    await page.locator('[data-conversation]', { hasText: name }).waitFor()
+    await close(page)
+  })
+
   await test('the server restarts and the page reconnects without losing or doubling a message', async () => {
     const name = uniq('Restart Customer')
     const wa = phone()

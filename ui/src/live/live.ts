@@ -3,7 +3,7 @@
 import type { QueryClient } from '@tanstack/react-query'
 import { auth } from '@/api/client'
 import { createStore } from '@/lib/store'
-import { applyEvent, unreadTotal } from './apply'
+import { applyEvent, reapply, Recent, unreadTotal } from './apply'
 import { SeqBook } from './merge'
 import { LiveClient, type LiveState } from './socket'
 
@@ -23,6 +23,7 @@ export const soundOn = createStore<boolean>(localStorage.getItem('wam.sound') !=
 
 let client: LiveClient | null = null
 let book = new SeqBook()
+let unwatch: (() => void) | null = null
 
 export function liveClient(): LiveClient | null {
   return client
@@ -37,6 +38,20 @@ export function startLive(qc: QueryClient, onRevoked: () => void) {
   stopLive()
   book = new SeqBook()
   const me = auth.user?.id
+  // REST answers read before the latest events must not undo them.
+  const recent = new Recent()
+  const started = new Map<string, number>()
+  unwatch = qc.getQueryCache().subscribe((e) => {
+    if (e.type !== 'updated') return
+    const hash = e.query.queryHash
+    if (e.action.type === 'fetch') started.set(hash, Date.now())
+    else if (e.action.type === 'success' && !e.action.manual && started.has(hash)) {
+      const t = started.get(hash)!
+      started.delete(hash)
+      const evs = recent.since(t)
+      if (evs.length) queueMicrotask(() => reapply(qc, e.query.queryKey, evs, me))
+    }
+  })
   client = new LiveClient({
     url: wsURL(),
     token: async () => {
@@ -46,6 +61,7 @@ export function startLive(qc: QueryClient, onRevoked: () => void) {
     refresh: () => auth.refresh(),
     onEvent: (ev, live) => {
       const applied = applyEvent(qc, book, ev, me)
+      if (applied) recent.add(ev)
       if (applied && ev.type === 'message.created' && ev.data.direction === 'inbound') {
         clearTyping(ev.conversation_id)
         if (live) notifyMessage(ev.conversation_id, ev.data.preview)
@@ -70,6 +86,8 @@ export function startLive(qc: QueryClient, onRevoked: () => void) {
 }
 
 export function stopLive() {
+  unwatch?.()
+  unwatch = null
   client?.stop()
   client = null
 }

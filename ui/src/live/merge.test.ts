@@ -155,3 +155,25 @@ describe('buildRows (the chat timeline)', () => {
     expect(reactions.get('wamid.a')).toEqual(['👍'])
   })
 })
+
+describe('a REST page read before the latest events', () => {
+  it('gets them applied again when its fetch ends', async () => {
+    const { Recent, reapply } = await import('./apply')
+    let now = 1000
+    const recent = new Recent(120_000, () => now)
+    const qc = new QueryClient()
+    const f = { view: 'all' as const, q: 'Customer' }
+    const fetchStarted = now
+    // While the page is being fetched, the conversation is snoozed (seq 7)…
+    now = 1500
+    recent.add({ type: 'conversation.updated', seq: 7, data: conv('a', 5, { status: 'snoozed' }) })
+    // …and the answer, read before, still says open.
+    now = 2000
+    qc.setQueryData(keys.conversations(f), { pages: [{ data: [conv('a', 5), conv('b', 4)], next_cursor: '' }], pageParams: [''] })
+    reapply(qc, keys.conversations(f), recent.since(fetchStarted), 'me')
+    const d = qc.getQueryData<Infinite<ConversationPage>>(keys.conversations(f))!
+    expect(d.pages[0].data.map((c) => c.id)).toEqual(['b'])
+    // Events from before the fetch began are not replayed.
+    expect(recent.since(1600)).toEqual([])
+  })
+})
