@@ -83,7 +83,7 @@ function Shell({ user }: { user: User }) {
       <LiveBanner />
       <div className="flex min-h-0 flex-1 flex-col-reverse md:flex-row">
         <Rail user={user} onHelp={() => setHelp(true)} />
-        <main className="min-w-0 flex-1">
+        <main className="min-h-0 min-w-0 flex-1 overflow-hidden">
           {settings ? (
             <React.Suspense fallback={<Spinner />}>
               <Settings section={settings.section ?? 'numbers'} user={user} />

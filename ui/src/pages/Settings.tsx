@@ -135,7 +135,7 @@ function Numbers({ admin }: { admin: boolean }) {
             <div className="grid size-10 place-items-center rounded-full bg-primary/10 text-primary">
               <Phone className="size-5" />
             </div>
-            <div className="min-w-0 flex-1">
+            <div className="min-w-48 flex-1">
               <div className="font-medium">{n.verified_name || n.display_phone_number}</div>
               <div className="text-xs text-muted-foreground">
                 {n.display_phone_number} · phone number id {n.phone_number_id} · WABA {n.waba_id || '—'} · {n.messages_per_second}/s
