@@ -699,7 +699,7 @@ func manyHook(t liveTenant, prefix, from string, n int) []byte {
 }
 
 func TestLiveSlowClient(t *testing.T) {
-	e := newLiveEnvBuf(t, 1, live.Options{SendBuffer: 16}, 4096)
+	e := newLiveEnvBuf(t, 1, live.Options{SendBuffer: 256}, 4096)
 	acme := e.tenant("acme")
 	// The slow client reads nothing, with a small receive window, so that
 	// events back up in its send buffer; the normal one reads everything.

@@ -129,14 +129,19 @@ func (c *client) writeLoop() error {
 		case <-c.wake:
 		}
 		q, floor := c.take()
+		// One deadline for the batch: a client that cannot take a batch
+		// in WriteTimeout is gone.
+		ctx, cancel := context.WithTimeout(c.ctx, c.hub.opts.WriteTimeout)
 		for _, f := range q {
 			if f.seq != 0 && f.seq <= floor {
 				continue
 			}
-			if err := c.write(f.text); err != nil {
+			if err := c.ws.Write(ctx, websocket.MessageText, f.text); err != nil {
+				cancel()
 				return fmt.Errorf("write: %w", err)
 			}
 		}
+		cancel()
 	}
 }
 
@@ -278,6 +283,9 @@ func (h *Hub) serve(connCtx context.Context, ws *websocket.Conn) error {
 		h.remove(c)
 		h.presence.changed(c.tenant, false)
 	}()
+	// The timers first: once the client has its hello, they run.
+	expiry := h.opts.Clock.After(s.expires.Sub(h.opts.Clock.Now()))
+	recheck := h.opts.Clock.After(h.opts.Recheck)
 	head, err := h.head(h.ctx)
 	if err != nil {
 		return errReadFail
@@ -323,8 +331,6 @@ func (h *Hub) serve(connCtx context.Context, ws *websocket.Conn) error {
 	default:
 	}
 
-	expiry := h.opts.Clock.After(s.expires.Sub(h.opts.Clock.Now()))
-	recheck := h.opts.Clock.After(h.opts.Recheck)
 	for {
 		select {
 		case data, ok := <-in:

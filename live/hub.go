@@ -245,6 +245,17 @@ func (h *Hub) hasClients(tenant uuid.UUID) bool {
 	return len(h.tenants[tenant]) > 0
 }
 
+// tenantIDs are the tenants with clients here now.
+func (h *Hub) tenantIDs() []uuid.UUID {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]uuid.UUID, 0, len(h.tenants))
+	for t := range h.tenants {
+		out = append(out, t)
+	}
+	return out
+}
+
 // clientsOf is a snapshot of tenant's clients.
 func (h *Hub) clientsOf(tenant uuid.UUID) []*client {
 	h.mu.RLock()
@@ -470,61 +481,55 @@ func (h *Hub) read(batch []notice) ([]*frame, error) {
 	defer cancel()
 	q := db.New(h.pool)
 	var frames []*frame
+	var err error
 	if len(msgIDs) > 0 {
 		h.stats.reads.Add(1)
-		rows, err := q.LiveMessages(ctx, msgIDs)
+		rows, qerr := q.LiveMessages(ctx, msgIDs)
+		frames, err = fresh(h, frames, rows, qerr, "messages", upTo, func(r db.Message) (uuid.UUID, int64) { return r.ID, r.LastSeq }, h.messageFrame)
 		if err != nil {
-			return nil, fmt.Errorf("messages: %w", err)
-		}
-		for _, r := range rows {
-			if r.LastSeq <= h.seen.get(r.ID) || r.LastSeq > upTo {
-				continue
-			}
-			h.seen.set(r.ID, r.LastSeq)
-			f, err := h.messageFrame(r)
-			if err != nil {
-				return nil, err
-			}
-			frames = append(frames, f)
+			return nil, err
 		}
 	}
 	if len(convIDs) > 0 {
 		h.stats.reads.Add(1)
-		rows, err := q.LiveConversations(ctx, convIDs)
+		rows, qerr := q.LiveConversations(ctx, convIDs)
+		frames, err = fresh(h, frames, rows, qerr, "conversations", upTo, func(r db.LiveConversationsRow) (uuid.UUID, int64) { return r.ID, r.LastSeq }, h.conversationFrame)
 		if err != nil {
-			return nil, fmt.Errorf("conversations: %w", err)
-		}
-		for _, r := range rows {
-			if r.LastSeq <= h.seen.get(r.ID) || r.LastSeq > upTo {
-				continue
-			}
-			h.seen.set(r.ID, r.LastSeq)
-			f, err := h.conversationFrame(r)
-			if err != nil {
-				return nil, err
-			}
-			frames = append(frames, f)
+			return nil, err
 		}
 	}
 	if len(noteConvs) > 0 {
 		h.stats.reads.Add(1)
-		rows, err := q.LiveNotes(ctx, db.LiveNotesParams{ConversationIds: noteConvs, Seqs: noteSeqs})
+		rows, qerr := q.LiveNotes(ctx, db.LiveNotesParams{ConversationIds: noteConvs, Seqs: noteSeqs})
+		frames, err = fresh(h, frames, rows, qerr, "notes", upTo, func(r db.Note) (uuid.UUID, int64) { return r.ID, r.LastSeq }, h.noteFrame)
 		if err != nil {
-			return nil, fmt.Errorf("notes: %w", err)
-		}
-		for _, r := range rows {
-			if h.seen.get(r.ID) != 0 {
-				continue
-			}
-			h.seen.set(r.ID, r.LastSeq)
-			f, err := h.noteFrame(r)
-			if err != nil {
-				return nil, err
-			}
-			frames = append(frames, f)
+			return nil, err
 		}
 	}
 	sortFrames(frames)
+	return frames, nil
+}
+
+// fresh appends to frames the rows read for a batch that are news: not
+// sent at their sequence yet, and not changed by a commit after the
+// batch's (that commit's notice brings them).
+func fresh[R any](h *Hub, frames []*frame, rows []R, err error, what string, upTo int64,
+	key func(R) (uuid.UUID, int64), frameOf func(R) (*frame, error)) ([]*frame, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	for _, r := range rows {
+		id, seq := key(r)
+		if seq <= h.seen.get(id) || seq > upTo {
+			continue
+		}
+		h.seen.set(id, seq)
+		f, err := frameOf(r)
+		if err != nil {
+			return nil, err
+		}
+		frames = append(frames, f)
+	}
 	return frames, nil
 }
 

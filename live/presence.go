@@ -248,13 +248,7 @@ func (p *presence) heartbeat() {
 			return
 		case <-t.C:
 		}
-		p.h.mu.RLock()
-		tenants := make([]uuid.UUID, 0, len(p.h.tenants))
-		for t := range p.h.tenants {
-			tenants = append(tenants, t)
-		}
-		p.h.mu.RUnlock()
-		for _, t := range tenants {
+		for _, t := range p.h.tenantIDs() {
 			p.changed(t, false)
 		}
 		p.mu.Lock()
@@ -271,13 +265,7 @@ func (p *presence) heartbeat() {
 
 // leave tells the other processes that this one's clients are gone.
 func (p *presence) leave() {
-	p.h.mu.RLock()
-	tenants := make([]uuid.UUID, 0, len(p.h.tenants))
-	for t := range p.h.tenants {
-		tenants = append(tenants, t)
-	}
-	p.h.mu.RUnlock()
-	for _, t := range tenants {
+	for _, t := range p.h.tenantIDs() {
 		p.announce(t, nil, false)
 	}
 }

@@ -23,6 +23,7 @@ Usage:
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
   wam bench send           drive the whole send path against an in-process Meta simulator
+  wam bench live            webhooks to WebSocket clients of the live inbox, with a forced reconnect
   wam bench reliability     run fault scenarios against real servers and count what was lost
   wam sim                   simulate Meta's Cloud API (Graph API, webhooks, customers) for a wam to talk to
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return benchProject(ctx, rest, getenv, stdout, stderr)
 	case "bench send":
 		return benchSend(ctx, rest, getenv, stdout, stderr)
+	case "bench live":
+		return benchLive(ctx, rest, getenv, stdout, stderr)
 	case "bench reliability":
 		return benchReliability(ctx, rest, getenv, stdout, stderr)
 	case "sim":
