@@ -2,7 +2,10 @@
 #
 #   make build            bin/wam
 #   make run              build, then `wam serve` (demo mode without META_APP_SECRET)
-#   make test             gofmt check, vet, staticcheck, all tests
+#   make test             gofmt check, vet, staticcheck, all tests (Go, then the web app's)
+#   make ui               the web app (ui/, Node 20): npm ci when needed, vite build into ui/dist
+#   make ui-test          the web app's unit tests (vitest)
+#   make e2e              the web app end to end (chromium) against bin/wam serve --demo
 #   make generate         regenerate sql/db (sqlc) and api/apigen (oapi-codegen)
 #   make check-generated  fail if the committed generated code is stale
 #   make bench            benchmarks
@@ -35,15 +38,34 @@ BUILDFLAGS ?= -trimpath
 # (say -mod=vendor) must not leak into it.
 GO_INSTALL := GOFLAGS= $(GO) install
 
-.PHONY: apidocs build run ui test vet staticcheck generate check-generated tools install-staticcheck install-sqlc bench reliability clean
+.PHONY: apidocs build run ui ui-deps ui-test e2e test vet staticcheck generate check-generated tools install-staticcheck install-sqlc bench reliability clean
 
 build: ui
 	$(GO) build $(BUILDFLAGS) -o bin/wam ./cmd/wam
 
-# Hook: the web UI (ui/, embedded into the binary) will be built here, before
-# the Go build. Nothing to do yet.
-ui:
-	@:
+# The web app (ui/), embedded into the binary from ui/dist: built before
+# the Go build. npm ci runs when node_modules is missing or older than the
+# lock file.
+UI_SOURCES := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json ui/package.json api/openapi.yaml -type f 2>/dev/null)
+ui: ui/dist/index.html
+
+ui/dist/index.html: ui/node_modules/.package-lock.json $(UI_SOURCES)
+	cd ui && npm run build
+
+ui-deps: ui/node_modules/.package-lock.json
+
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	@command -v npm >/dev/null || { echo "make ui: Node 20 and npm are needed to build the web app (apt-get install nodejs npm, or nodejs.org)" >&2; exit 1; }
+	cd ui && npm ci --no-audit --no-fund
+	@touch $@
+
+ui-test: ui-deps
+	cd ui && npm test
+
+# End to end: chromium (apt-get install chromium) driven by playwright-core
+# against a fresh `bin/wam serve --demo`; screenshots go to ui/artifacts/.
+e2e: build ui-deps
+	cd ui && npm run e2e
 
 # Demo mode (Meta simulated in this process, a demo tenant, customers
 # writing in) unless META_APP_SECRET is set or WAM_DEMO=false.
@@ -59,6 +81,7 @@ run: build
 
 test: vet staticcheck
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+	$(MAKE) ui-test e2e
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -117,4 +140,5 @@ reliability: build
 	./bin/wam bench reliability $(RELIABILITY_FLAGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin ui/node_modules ui/artifacts
+	find ui/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true

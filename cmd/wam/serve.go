@@ -39,6 +39,7 @@ import (
 	"github.com/wam-project/wam/streams"
 	"github.com/wam-project/wam/supervisor"
 	"github.com/wam-project/wam/templates"
+	"github.com/wam-project/wam/ui"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -193,7 +194,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// ReadTimeout bounds a whole request, body included: a client sending
 	// its body a byte at a time must not hold a connection for ever. 30 s is
 	// ample for Meta's largest webhooks (3 MiB).
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: ui.Handler(handler), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
 	log.Info("wam serving", "url", fmt.Sprintf("http://localhost:%d", port),
