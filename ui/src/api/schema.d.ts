@@ -863,6 +863,367 @@ export interface paths {
         patch: operations["updateCannedReply"];
         trace?: never;
     };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Browse the tenant's webhook history
+         * @description Every webhook Meta sent for the tenant, as kept in the stream, newest first, by filter; the cursor is the last sequence seen.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{seq}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        /** One webhook and what the projector made of it */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{seq}/raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        /** The webhook's bytes exactly as Meta sent them */
+        get: operations["getWebhookRaw"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's replay jobs, newest first */
+        get: operations["listReplays"];
+        put?: never;
+        /**
+         * Replay the tenant's webhooks (or count them: dry_run)
+         * @description mode reproject applies the selected webhooks again through the projector's code (applying twice is applying once); adopt_unrouted adopts unrouted webhooks naming the tenant's numbers. A dry run answers 200 with the count; a job 202, then progress at GET /api/replays/{id}.
+         */
+        post: operations["requestReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A replay job: matched, done, rate, ETA */
+        get: operations["getReplay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a replay job; it stops at its next batch */
+        post: operations["cancelReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/parked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's events that projectors could not apply, with the error, the event and its headers
+         * @description Retrying and discarding them is the operators' (POST /api/ops/parked/retry, …/discard).
+         */
+        get: operations["listTenantParked"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign an operator in
+         * @description Operators are made with `wam operator create`. The access token (role operator, no tenant) reaches /api/ops only; sign in again when it runs out.
+         */
+        post: operations["operatorLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Browse the webhook history of every tenant, and the unrouted webhooks */
+        get: operations["listOpsWebhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/webhooks/{seq}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        /** One webhook and what the projector made of it */
+        get: operations["getOpsWebhook"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/webhooks/{seq}/raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        /** The webhook's bytes exactly as Meta sent them */
+        get: operations["getOpsWebhookRaw"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every replay job, newest first */
+        get: operations["listOpsReplays"];
+        put?: never;
+        /** Replay webhooks of any tenant or the unrouted ones (or count them: dry_run) */
+        post: operations["requestOpsReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/replays/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A replay job: matched, done, rate, ETA */
+        get: operations["getOpsReplay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/replays/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a replay job */
+        post: operations["cancelOpsReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/parked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Events projectors could not apply, with the error, the event and its headers */
+        get: operations["listParked"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/parked/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply parked events again (after a fix): one (seq) or all of a projector */
+        post: operations["retryParked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/parked/{projector}/{seq}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projector: string;
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Discard a parked event, with a reason (audited; the event stays in the stream) */
+        post: operations["discardParked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stream and worker health: streams, projectors, sender, media, parked events, replay jobs */
+        get: operations["getOpsStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What operators did, newest first */
+        get: operations["listOpsAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1507,6 +1868,286 @@ export interface components {
             /** @description empty on the last page */
             next_cursor: string;
         };
+        OperatorSession: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            operator: components["schemas"]["Operator"];
+        };
+        Operator: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            name: string;
+            /** @constant */
+            role: "operator";
+        };
+        WebhookEntry: {
+            /**
+             * Format: int64
+             * @description the stream sequence
+             */
+            seq: number;
+            /** Format: date-time */
+            received_at: string;
+            /**
+             * Format: uuid
+             * @description null: unrouted
+             */
+            tenant_id: string | null;
+            phone_number_ids: string[];
+            waba_ids: string[];
+            /** @description Meta's fields of the changes, and messages, statuses, errors */
+            kinds: string[];
+            /** @enum {string} */
+            decode_result: "ok" | "partial" | "undecodable";
+            decode_error: string;
+            size_bytes: number;
+            /** @description deferred: routed later, when PostgreSQL answered again */
+            routing: string;
+            /**
+             * Format: int64
+             * @description on an unrouted webhook: the sequence of its copy in the owner's history; 0: none
+             */
+            adopted_by: number;
+            /**
+             * Format: int64
+             * @description on an adopted copy: the unrouted original; 0: none
+             */
+            adopted_from: number;
+            /** @description why adoption refused it */
+            refused: string;
+            /** @description a projector could not apply it */
+            parked: boolean;
+            links: {
+                self: string;
+                raw: string;
+            };
+        };
+        WebhookPage: {
+            data: components["schemas"]["WebhookEntry"][];
+            /** @description empty on the last page */
+            next_cursor: string;
+        };
+        WebhookDetail: {
+            webhook: components["schemas"]["WebhookEntry"];
+            /** @description messages in the body */
+            messages: number;
+            /** @description statuses in the body */
+            statuses: number;
+            /** @description what the decoder could not make sense of */
+            problems: string[];
+            /** @description the messages the webhook names, as the inbox has them now */
+            touched: {
+                /** Format: uuid */
+                message_id: string;
+                /** Format: uuid */
+                conversation_id: string;
+                wamid: string;
+                direction: string;
+                type: string;
+                status: string;
+                /** @description message, or the status the webhook gave it */
+                as: string;
+                links: {
+                    message: string;
+                    conversation: string;
+                };
+            }[];
+            /** @description wamids the body names that the inbox has no row for */
+            missing: string[];
+        };
+        ReplayRequest: {
+            /**
+             * @description redeliver (to a tenant's own endpoints) comes with outbound webhooks and is refused until then
+             * @enum {string}
+             */
+            mode: "reproject" | "adopt_unrouted" | "redeliver";
+            /** @description answer how many events match, and start nothing */
+            dry_run?: boolean;
+            /** Format: date-time */
+            from?: string;
+            /** Format: date-time */
+            to?: string;
+            /**
+             * Format: uuid
+             * @description operators only: one tenant
+             */
+            tenant_id?: string;
+            /** @description operators only: the unrouted webhooks */
+            unrouted?: boolean;
+            phone_number_id?: string;
+            kind?: string;
+            /** @enum {string} */
+            result?: "ok" | "partial" | "undecodable" | "parked";
+            /** Format: int64 */
+            from_seq?: number;
+            /**
+             * Format: int64
+             * @description 0: the stream's last event when the job is requested
+             */
+            to_seq?: number;
+        };
+        ReplayCount: {
+            /** @constant */
+            dry_run: true;
+            /** Format: int64 */
+            matched: number;
+        };
+        ReplayJob: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            tenant_id: string | null;
+            mode: string;
+            /** @description the filter, as fixed when requested */
+            selection: Record<string, never>;
+            /** @enum {string} */
+            state: "requested" | "running" | "finished" | "failed" | "cancelled";
+            /** Format: int64 */
+            matched: number;
+            /** Format: int64 */
+            done: number;
+            /** @description events per second */
+            rate: number;
+            /** @description 0 when unknown or ended */
+            eta_seconds: number;
+            error: string;
+            requested_by: string;
+            /** Format: date-time */
+            requested_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
+        ReplayList: {
+            data: components["schemas"]["ReplayJob"][];
+        };
+        ParkedEvent: {
+            projector: string;
+            /** Format: int64 */
+            seq: number;
+            subject: string;
+            error: string;
+            /** Format: date-time */
+            parked_at: string;
+            /** @description empty when the event is no longer in the stream */
+            headers: {
+                [key: string]: string[];
+            };
+            data_base64: string;
+        };
+        ParkedPage: {
+            data: components["schemas"]["ParkedEvent"][];
+            next_cursor: string;
+        };
+        RetryParkedRequest: {
+            projector: string;
+            /**
+             * Format: int64
+             * @description absent: every parked event of the projector
+             */
+            seq?: number;
+        };
+        RetryParkedResult: {
+            retried: number;
+            applied: number;
+            still_parked: number;
+        };
+        DiscardParkedRequest: {
+            reason: string;
+        };
+        OpsStats: {
+            /** Format: date-time */
+            at: string;
+            stream: {
+                /** Format: int64 */
+                messages: number;
+                /** Format: int64 */
+                bytes: number;
+                /** Format: int64 */
+                first_seq: number;
+                /** Format: int64 */
+                last_seq: number;
+                /** Format: date-time */
+                first_at: string;
+                /** Format: date-time */
+                last_at: string;
+                /** @description events by tenant token (_unrouted, _ops included) */
+                tenants: {
+                    [key: string]: number;
+                };
+            };
+            projectors: {
+                name: string;
+                /** Format: int64 */
+                checkpoint: number;
+                /**
+                 * Format: int64
+                 * @description events beyond the checkpoint (at most: some may be of subjects it does not read)
+                 */
+                lag_events: number;
+                lag_seconds: number;
+                /** @description events per second applied by the answering process since the last look */
+                rate: number;
+                /** @description the answering process runs it */
+                in_process: boolean;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            sender: {
+                /** Format: int64 */
+                pending: number;
+                in_flight: number;
+                redelivered: number;
+                /**
+                 * Format: int64
+                 * @description numbers whose token Meta refused: their sends wait
+                 */
+                held_numbers: number;
+                /** Format: int64 */
+                numbers: number;
+            };
+            media: {
+                /** Format: int64 */
+                pending: number;
+                /** Format: int64 */
+                failed: number;
+                /** Format: int64 */
+                stored: number;
+            };
+            /** @description by projector */
+            parked: {
+                [key: string]: number;
+            };
+            /** @description jobs by state */
+            replays: {
+                [key: string]: number;
+            };
+        };
+        OpsAuditEntry: {
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            operator_id: string | null;
+            action: string;
+            /** Format: uuid */
+            tenant_id: string | null;
+            target: string;
+            detail: unknown;
+            request_id: string;
+            ip: string;
+        };
+        OpsAuditPage: {
+            data: components["schemas"]["OpsAuditEntry"][];
+            next_cursor: string;
+        };
     };
     responses: {
         /** @description RFC 9457 problem details */
@@ -1557,6 +2198,21 @@ export interface components {
         HubChallenge: string;
         /** @description sha256=<hex HMAC-SHA256 of the raw body>; without it, or with a wrong one, 401 and nothing is stored */
         HubSignature: string;
+        /** @description the event's stream sequence */
+        Seq: number;
+        /** @description received at or after (RFC 3339) */
+        From: string;
+        /** @description received before (RFC 3339) */
+        To: string;
+        TenantID: string;
+        /** @description only the webhooks no tenant owns */
+        Unrouted: boolean;
+        /** @description Meta's phone number id the webhook names */
+        PhoneNumberID: string;
+        /** @description a kind of change: messages, statuses, errors, or a field of Meta's such as message_template_status_update */
+        Kind: string;
+        /** @description decode result */
+        Result: "ok" | "partial" | "undecodable" | "parked";
     };
     requestBodies: {
         /** @description Meta's webhook, at most 3 MiB; stored byte-exact, even when it is not JSON */
@@ -3015,6 +3671,551 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description received at or after (RFC 3339) */
+                from?: components["parameters"]["From"];
+                /** @description received before (RFC 3339) */
+                to?: components["parameters"]["To"];
+                /** @description Meta's phone number id the webhook names */
+                phone_number_id?: components["parameters"]["PhoneNumberID"];
+                /** @description a kind of change: messages, statuses, errors, or a field of Meta's such as message_template_status_update */
+                kind?: components["parameters"]["Kind"];
+                /** @description decode result */
+                result?: components["parameters"]["Result"];
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description webhooks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
+            };
+            400: components["responses"]["Problem"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDetail"];
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    getWebhookRaw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the bytes as stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/octet-stream": string;
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    listReplays: {
+        parameters: {
+            query?: {
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayList"];
+                };
+            };
+        };
+    };
+    requestReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description the dry run's count */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayCount"];
+                };
+            };
+            /** @description the job, requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayJob"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+        };
+    };
+    getReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayJob"];
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    cancelReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description cancellation requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayJob"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+        };
+    };
+    listTenantParked: {
+        parameters: {
+            query?: {
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description parked events, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParkedPage"];
+                };
+            };
+        };
+    };
+    operatorLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description signed in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorSession"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
+        };
+    };
+    listOpsWebhooks: {
+        parameters: {
+            query?: {
+                /** @description received at or after (RFC 3339) */
+                from?: components["parameters"]["From"];
+                /** @description received before (RFC 3339) */
+                to?: components["parameters"]["To"];
+                tenant_id?: components["parameters"]["TenantID"];
+                /** @description only the webhooks no tenant owns */
+                unrouted?: components["parameters"]["Unrouted"];
+                /** @description Meta's phone number id the webhook names */
+                phone_number_id?: components["parameters"]["PhoneNumberID"];
+                /** @description a kind of change: messages, statuses, errors, or a field of Meta's such as message_template_status_update */
+                kind?: components["parameters"]["Kind"];
+                /** @description decode result */
+                result?: components["parameters"]["Result"];
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description webhooks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
+            };
+            400: components["responses"]["Problem"];
+        };
+    };
+    getOpsWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDetail"];
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    getOpsWebhookRaw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the bytes as stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/octet-stream": string;
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    listOpsReplays: {
+        parameters: {
+            query?: {
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayList"];
+                };
+            };
+        };
+    };
+    requestOpsReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description the dry run's count */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayCount"];
+                };
+            };
+            /** @description the job, requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayJob"];
+                };
+            };
+            400: components["responses"]["Problem"];
+        };
+    };
+    getOpsReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayJob"];
+                };
+            };
+            404: components["responses"]["Problem"];
+        };
+    };
+    cancelOpsReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description cancellation requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayJob"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+        };
+    };
+    listParked: {
+        parameters: {
+            query?: {
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description parked events, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParkedPage"];
+                };
+            };
+        };
+    };
+    retryParked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetryParkedRequest"];
+            };
+        };
+        responses: {
+            /** @description what the retry did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetryParkedResult"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+        };
+    };
+    discardParked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projector: string;
+                /** @description the event's stream sequence */
+                seq: components["parameters"]["Seq"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscardParkedRequest"];
+            };
+        };
+        responses: {
+            /** @description discarded */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+        };
+    };
+    getOpsStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the figures now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsStats"];
+                };
+            };
+        };
+    };
+    listOpsAuditLog: {
+        parameters: {
+            query?: {
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsAuditPage"];
+                };
+            };
         };
     };
 }
