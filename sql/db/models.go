@@ -171,6 +171,22 @@ type ProjectorCheckpoint struct {
 	UpdatedAt time.Time
 }
 
+type Rebuild struct {
+	ID          uuid.UUID
+	Projector   string
+	TenantID    *uuid.UUID
+	State       string
+	Shadow      string
+	Checkpoint  int64
+	EventsDone  int64
+	EventsLeft  int64
+	Error       string
+	RequestedBy string
+	StartedAt   time.Time
+	UpdatedAt   time.Time
+	FinishedAt  *time.Time
+}
+
 type RefreshToken struct {
 	ID        uuid.UUID
 	TenantID  uuid.UUID
