@@ -24,6 +24,7 @@ import (
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
+	"github.com/wam-project/wam/rebuild"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
 	"github.com/wam-project/wam/templates"
@@ -87,6 +88,8 @@ type Config struct {
 	// MediaTimeout bounds an upload or a download of a media file, body
 	// included (files are up to 100 MB). 0: 10 min.
 	MediaTimeout time.Duration
+	// Rebuilds runs online rebuilds (/api/ops/rebuilds); nil: 503.
+	Rebuilds *rebuild.Service
 }
 
 // Publisher appends events to the stream.

@@ -216,3 +216,63 @@ func TestRebuildEqualsFromScratch(t *testing.T) {
 		t.Errorf("Get = %+v, %v", got, err)
 	}
 }
+
+func TestRebuildOneTenant(t *testing.T) {
+	e := mustEnv(t)
+	a, ga := e.mustTenant(t, "2001", 3)
+	b, gb := e.mustTenant(t, "2002", 4)
+	live := e.runInbox(t, e.pool)
+	var head uint64
+	for range 200 {
+		body, _, _ := ga.Next()
+		head = e.publish(t, a, body)
+		body, _, _ = gb.Next()
+		head = e.publish(t, b, body)
+	}
+	mustWait(t, live, head)
+	before := mustChecksums(t, e.pool)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE messages SET preview = 'wrong'`); err != nil {
+		t.Fatal(err)
+	}
+	svc := rebuild.New(e.pool, e.js, rebuild.Options{})
+	defer svc.Close()
+	job, err := svc.Run(context.Background(), rebuild.Request{Tenant: &a}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.State != rebuild.StateDone || job.EventsDone != 200 {
+		t.Fatalf("job = %+v, want done after tenant a's 200 events", job)
+	}
+	var wrongA, wrongB int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE tenant_id = $1), count(*) FILTER (WHERE tenant_id = $2)
+		FROM messages WHERE preview = 'wrong'`, a, b).Scan(&wrongA, &wrongB); err != nil {
+		t.Fatal(err)
+	}
+	if wrongA != 0 || wrongB == 0 {
+		t.Errorf("wrong previews: tenant a %d (want 0), tenant b %d (want them left alone)", wrongA, wrongB)
+	}
+	// Rebuilding b too gives the read models of the stream back.
+	if _, err := svc.Run(context.Background(), rebuild.Request{Tenant: &b}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustChecksums(t, e.pool); got != before {
+		t.Errorf("after rebuilding both tenants:\n%s\nbefore:\n%s", got, before)
+	}
+}
+
+func TestRebuildRefusals(t *testing.T) {
+	e := mustEnv(t)
+	svc := rebuild.New(e.pool, e.js, rebuild.Options{})
+	defer svc.Close()
+	ctx := context.Background()
+	if _, err := svc.Run(ctx, rebuild.Request{Projector: "outbox"}, nil); err == nil || !strings.Contains(err.Error(), "projector: no projector") {
+		t.Errorf("unknown projector: %v", err)
+	}
+	nobody := uuid.New()
+	if _, err := svc.Run(ctx, rebuild.Request{Tenant: &nobody}, nil); err == nil || !strings.Contains(err.Error(), "tenant_id: no tenant") {
+		t.Errorf("unknown tenant: %v", err)
+	}
+	if _, err := svc.Get(ctx, uuid.New()); err == nil {
+		t.Error("Get of no job: no error")
+	}
+}

@@ -462,6 +462,45 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for RebuildState.
+const (
+	RebuildStateDone     RebuildState = "done"
+	RebuildStateFailed   RebuildState = "failed"
+	RebuildStateRunning  RebuildState = "running"
+	RebuildStateSwapping RebuildState = "swapping"
+)
+
+// Valid indicates whether the value is a known member of the RebuildState enum.
+func (e RebuildState) Valid() bool {
+	switch e {
+	case RebuildStateDone:
+		return true
+	case RebuildStateFailed:
+		return true
+	case RebuildStateRunning:
+		return true
+	case RebuildStateSwapping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RebuildRequestProjector.
+const (
+	RebuildRequestProjectorInbox RebuildRequestProjector = "inbox"
+)
+
+// Valid indicates whether the value is a known member of the RebuildRequestProjector enum.
+func (e RebuildRequestProjector) Valid() bool {
+	switch e {
+	case RebuildRequestProjectorInbox:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleAdmin Role = "admin"
@@ -880,6 +919,26 @@ type CreateTemplateRequest struct {
 // CreateTemplateRequestCategory defines model for CreateTemplateRequest.Category.
 type CreateTemplateRequestCategory string
 
+// Erasure defines model for Erasure.
+type Erasure struct {
+	ContactId openapi_types.UUID `json:"contact_id"`
+
+	// EventsDeleted events securely deleted from the stream
+	EventsDeleted int `json:"events_deleted"`
+
+	// EventsRewritten events that also held others' data: deleted, and a copy without the contact's appended
+	EventsRewritten int `json:"events_rewritten"`
+
+	// MediaDeleted media files deleted from the object store
+	MediaDeleted int `json:"media_deleted"`
+
+	// RowsDeleted read-model and bookkeeping rows deleted
+	RowsDeleted int `json:"rows_deleted"`
+
+	// TombstoneSeq stream sequence of the contact.erased tombstone
+	TombstoneSeq uint64 `json:"tombstone_seq"`
+}
+
 // InviteMethod password: a one-time password in the answer; link: a token with which the user sets a password at /api/auth/accept-invite (valid 7 days)
 type InviteMethod string
 
@@ -1282,6 +1341,49 @@ type ReadinessDependencies string
 
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
+
+// Rebuild defines model for Rebuild.
+type Rebuild struct {
+	// Checkpoint stream sequence the shadow has reached
+	Checkpoint int64 `json:"checkpoint"`
+
+	// Error why it failed; empty otherwise
+	Error string `json:"error"`
+
+	// EtaSeconds while running: events left at the rate so far
+	EtaSeconds nullable.Nullable[float32] `json:"eta_seconds,omitempty"`
+
+	// EventsDone events the shadow has applied
+	EventsDone int64 `json:"events_done"`
+
+	// EventsLeft the projector's events stored after the checkpoint (0 once swapped)
+	EventsLeft int64 `json:"events_left"`
+
+	// EventsPerS events done per second since the start
+	EventsPerS float32                               `json:"events_per_s"`
+	FinishedAt nullable.Nullable[time.Time]          `json:"finished_at,omitempty"`
+	Id         openapi_types.UUID                    `json:"id"`
+	Projector  string                                `json:"projector"`
+	StartedAt  time.Time                             `json:"started_at"`
+	State      RebuildState                          `json:"state"`
+	TenantId   nullable.Nullable[openapi_types.UUID] `json:"tenant_id,omitempty"`
+	UpdatedAt  time.Time                             `json:"updated_at"`
+}
+
+// RebuildState defines model for Rebuild.State.
+type RebuildState string
+
+// RebuildRequest defines model for RebuildRequest.
+type RebuildRequest struct {
+	// Projector the projector whose read models are rebuilt
+	Projector *RebuildRequestProjector `json:"projector,omitempty"`
+
+	// TenantId only this tenant's rows, from its own history; absent: every tenant, by swapping the tables
+	TenantId *openapi_types.UUID `json:"tenant_id,omitempty"`
+}
+
+// RebuildRequestProjector the projector whose read models are rebuilt
+type RebuildRequestProjector string
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
@@ -1700,6 +1802,9 @@ type SendTemplateJSONRequestBody = SendTemplateRequest
 // MarkMessageReadJSONRequestBody defines body for MarkMessageRead for application/json ContentType.
 type MarkMessageReadJSONRequestBody = MarkReadRequest
 
+// StartRebuildJSONRequestBody defines body for StartRebuild for application/json ContentType.
+type StartRebuildJSONRequestBody = RebuildRequest
+
 // ConnectNumberAliasJSONRequestBody defines body for ConnectNumberAlias for application/json ContentType.
 type ConnectNumberAliasJSONRequestBody = ConnectNumberRequest
 
@@ -1768,6 +1873,9 @@ type ServerInterface interface {
 	// Register Sign up: a new tenant and its owner
 	// (POST /api/auth/register)
 	Register(ctx echo.Context) error
+	// EraseContact Erase a contact's data for good
+	// (POST /api/contacts/{id}/erase)
+	EraseContact(ctx echo.Context, id ID) error
 	// ListConversations List conversations
 	// (GET /api/conversations)
 	ListConversations(ctx echo.Context, params ListConversationsParams) error
@@ -1819,6 +1927,12 @@ type ServerInterface interface {
 	// Openapi This document, as JSON
 	// (GET /api/openapi.json)
 	Openapi(ctx echo.Context) error
+	// StartRebuild Rebuild the read models from the stream, online
+	// (POST /api/ops/rebuilds)
+	StartRebuild(ctx echo.Context) error
+	// GetRebuild A rebuild's progress
+	// (GET /api/ops/rebuilds/{id})
+	GetRebuild(ctx echo.Context, id ID) error
 	// ListNumbersAlias List connected numbers (alias)
 	// (GET /api/phone-numbers)
 	ListNumbersAlias(ctx echo.Context) error
@@ -2029,6 +2143,22 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Register(ctx)
+	return err
+}
+
+// EraseContact converts echo context to params.
+func (w *ServerInterfaceWrapper) EraseContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EraseContact(ctx, id)
 	return err
 }
 
@@ -2436,6 +2566,31 @@ func (w *ServerInterfaceWrapper) Openapi(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Openapi(ctx)
+	return err
+}
+
+// StartRebuild converts echo context to params.
+func (w *ServerInterfaceWrapper) StartRebuild(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartRebuild(ctx)
+	return err
+}
+
+// GetRebuild converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRebuild(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRebuild(ctx, id)
 	return err
 }
 
@@ -2974,5 +3129,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/tenant", wrapper.GetTenant, options.OperationMiddlewares["getTenant"]...)
 	router.PUT(options.BaseURL+"/api/tenant", wrapper.PutTenant, options.OperationMiddlewares["putTenant"]...)
 	router.GET(options.BaseURL+"/api/audit-log", wrapper.ListAuditLog, options.OperationMiddlewares["listAuditLog"]...)
+	router.POST(options.BaseURL+"/api/contacts/:id/erase", wrapper.EraseContact, options.OperationMiddlewares["eraseContact"]...)
+	router.POST(options.BaseURL+"/api/ops/rebuilds", wrapper.StartRebuild, options.OperationMiddlewares["startRebuild"]...)
+	router.GET(options.BaseURL+"/api/ops/rebuilds/:id", wrapper.GetRebuild, options.OperationMiddlewares["getRebuild"]...)
 
 }

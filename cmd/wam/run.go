@@ -20,6 +20,7 @@ Usage:
   wam number add            connect a WhatsApp phone number to a tenant
   wam keys rotate           re-encrypt stored credentials under the active key of ENCRYPTION_KEY
   wam user reset-password   give a user (say, a tenant's owner) a new one-time password
+  wam rebuild               build the read models again from the stream, online, and swap them in
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
   wam bench send           drive the whole send path against an in-process Meta simulator
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return keysRotate(ctx, rest, getenv, stdout, stderr)
 	case "user reset-password":
 		return userResetPassword(ctx, rest, getenv, stdout, stderr)
+	case "rebuild":
+		return rebuildCmd(ctx, rest, getenv, stdout, stderr)
 	case "bench ingest":
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":

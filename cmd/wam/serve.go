@@ -30,6 +30,7 @@ import (
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
 	"github.com/wam-project/wam/projections"
+	"github.com/wam-project/wam/rebuild"
 	"github.com/wam-project/wam/sender"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/migrations"
@@ -141,11 +142,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	tmpl := templates.New(database.Pool, pub, graph, numbers.NewCredentials(q, keys), templates.Options{Logger: log})
 	wg.Go(func() { tmpl.Run(projCtx) })
 
+	// Rebuilds started through the API run here, giving way to webhooks as
+	// the live projector does; stopping serve fails them (and drops their
+	// shadow tables).
+	rebuilds := rebuild.New(database.Pool, bus.JS, rebuild.Options{Logger: log, Busy: load.Busy})
+	defer rebuilds.Close()
 	reg := newRegistry(bus, inbox)
 	handler := api.New(api.Config{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
 		Tokens: auth.NewTokens(key, time.Now), Keys: keys, Graph: graph,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
-		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files,
+		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files, Rebuilds: rebuilds,
 		SendChecks: messaging.Checks{Template: templates.CheckSend, Media: files.Check}},
 		database.Pool, pub, log,
 		api.Dependency{Name: "postgres", Ready: database.Ready},

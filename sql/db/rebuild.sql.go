@@ -178,9 +178,10 @@ func (q *Queries) ShadowSchemas(ctx context.Context) ([]string, error) {
 
 const tableColumns = `-- name: TableColumns :many
 SELECT quote_ident(attname)::text FROM pg_catalog.pg_attribute
-WHERE attrelid = CAST($1::text AS regclass) AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+WHERE attrelid = CAST($1::text AS regclass) AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum
 `
 
+// TableColumns are the columns a copy of rows writes (not the generated ones).
 func (q *Queries) TableColumns(ctx context.Context, rel string) ([]string, error) {
 	rows, err := q.db.Query(ctx, tableColumns, rel)
 	if err != nil {

@@ -76,6 +76,7 @@ SELECT last_seq FROM projector_checkpoints WHERE name = @name FOR UPDATE;
 -- name: TablePersistence :one
 SELECT relpersistence::text FROM pg_catalog.pg_class WHERE oid = CAST(@rel::text AS regclass);
 
+-- TableColumns are the columns a copy of rows writes (not the generated ones).
 -- name: TableColumns :many
 SELECT quote_ident(attname)::text FROM pg_catalog.pg_attribute
-WHERE attrelid = CAST(@rel::text AS regclass) AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+WHERE attrelid = CAST(@rel::text AS regclass) AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum;
