@@ -102,28 +102,14 @@ func mustWait(tb testing.TB, r *projections.Runner, seq uint64) {
 	}
 }
 
-// bookkeeping are the columns that depend on where batches were cut (see
-// projections/batching_test.go) and the media downloader's own; the rest
-// of every row is what the stream says.
-const bookkeeping = `'{created_at,updated_at,last_seq,attempts,next_attempt_at}'::text[]`
-
-// mustChecksums is a checksum of every read-model table, but for the
-// bookkeeping columns, one line a table.
+// mustChecksums is rebuild.Checksum of pool.
 func mustChecksums(tb testing.TB, pool *pgxpool.Pool) string {
 	tb.Helper()
-	var sb strings.Builder
-	for _, t := range rebuild.Tables {
-		var sum string
-		var n int
-		err := pool.QueryRow(context.Background(), fmt.Sprintf(
-			`SELECT count(*), coalesce(md5(string_agg(j, E'\n' ORDER BY j)), '') FROM (SELECT (to_jsonb(x) - %s)::text AS j FROM %s x) d`,
-			bookkeeping, t)).Scan(&n, &sum)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		fmt.Fprintf(&sb, "%s %d %s\n", t, n, sum)
+	sum, err := rebuild.Checksum(context.Background(), pool)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return sb.String()
+	return sum
 }
 
 // mustShapes is what every read-model table has beside its columns: its
