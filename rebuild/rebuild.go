@@ -42,8 +42,9 @@ type Options struct {
 	// webhooks needs the machine (projections.Options.Busy).
 	Busy func() bool
 	// MaxBatch is the most events the shadow applies in one transaction;
-	// default 10000: nobody waits on the shadow, and bigger batches merge
-	// more of a row's events into one write.
+	// default 2000, the live projector's: batches of 10000 were slower
+	// (wam bench rebuild: 2,850 events/s against 3,530), PostgreSQL's work
+	// per statement growing faster than the rows in it.
 	MaxBatch int
 	// Every is how often progress is written; default 1 s.
 	Every time.Duration
@@ -73,7 +74,7 @@ func New(pool *pgxpool.Pool, js jetstream.JetStream, opts Options) *Service {
 		opts.Now = time.Now
 	}
 	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 10000
+		opts.MaxBatch = 2000
 	}
 	if opts.Every <= 0 {
 		opts.Every = time.Second
@@ -348,7 +349,8 @@ func (s *Service) build(ctx context.Context, log *slog.Logger, p *progress, proj
 	if err := s.follow(ctx, p, runner, proj, near); err != nil {
 		return err
 	}
-	log.Info("shadow caught up; building its other indexes and making it logged")
+	log.Info("shadow caught up; building its other indexes and making it logged", "took", time.Since(p.row.StartedAt))
+	finishing := time.Now()
 	fconn, err := spool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -358,6 +360,7 @@ func (s *Service) build(ctx context.Context, log *slog.Logger, p *progress, proj
 	if err != nil {
 		return fmt.Errorf("finish the shadow tables: %w", err)
 	}
+	log.Info("shadow finished", "took", time.Since(finishing))
 	for attempt := 1; ; attempt++ {
 		if err := s.follow(ctx, p, runner, proj, near); err != nil {
 			return err

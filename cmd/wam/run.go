@@ -23,6 +23,7 @@ Usage:
   wam rebuild               build the read models again from the stream, online, and swap them in
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
+  wam bench rebuild         measure an online rebuild against the live projector
   wam bench send           drive the whole send path against an in-process Meta simulator
   wam bench reliability     run fault scenarios against real servers and count what was lost
   wam sim                   simulate Meta's Cloud API (Graph API, webhooks, customers) for a wam to talk to
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":
 		return benchProject(ctx, rest, getenv, stdout, stderr)
+	case "bench rebuild":
+		return benchRebuild(ctx, rest, getenv, stdout, stderr)
 	case "bench send":
 		return benchSend(ctx, rest, getenv, stdout, stderr)
 	case "bench reliability":
