@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wam-project/wam/accounts"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/erasure"
 	"github.com/wam-project/wam/ingest"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
@@ -90,6 +91,8 @@ type Config struct {
 	MediaTimeout time.Duration
 	// Rebuilds runs online rebuilds (/api/ops/rebuilds); nil: 503.
 	Rebuilds *rebuild.Service
+	// Erasure erases contacts (/api/contacts/{id}/erase); nil: 503.
+	Erasure *erasure.Service
 }
 
 // Publisher appends events to the stream.

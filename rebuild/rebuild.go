@@ -48,6 +48,10 @@ type Options struct {
 	MaxBatch int
 	// Every is how often progress is written; default 1 s.
 	Every time.Duration
+	// Projection is the inbox projection the shadow runs, as the live
+	// projector does (with its tombstones of erased contacts); default
+	// projections.Inbox{}.
+	Projection projections.Projection
 }
 
 // Service runs rebuilds.
@@ -183,7 +187,10 @@ func (s *Service) create(ctx context.Context, r Request) (db.Rebuild, projection
 	if r.Projector != projections.InboxName {
 		return db.Rebuild{}, nil, domain.Errorf(domain.ErrInvalid, "projector: no projector %q; there is one: %s", r.Projector, projections.InboxName)
 	}
-	var proj projections.Projection = projections.Inbox{}
+	proj := s.opts.Projection
+	if proj == nil {
+		proj = projections.Inbox{}
+	}
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	q := db.New(s.pool)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/erasure"
+	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/rebuild"
 )
 
@@ -64,7 +66,16 @@ func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer b.Close()
-	svc := rebuild.New(d.Pool, b.JS, rebuild.Options{Logger: log})
+	// The shadow leaves out erased contacts as the live projector does.
+	key, err := erasure.LoadKey(getenv("WAM_ERASURE_KEY"), cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	erased := erasure.New(d.Pool, b.JS, b.Media, nil, key, erasure.Options{Logger: log})
+	if err := erased.Load(ctx); err != nil {
+		return err
+	}
+	svc := rebuild.New(d.Pool, b.JS, rebuild.Options{Logger: log, Projection: projections.Inbox{Erased: erased.Erased}})
 	defer svc.Close()
 	job, err := svc.Run(ctx, req, func(j rebuild.Job) { fmt.Fprintln(stderr, progressLine(j)) })
 	if err != nil {

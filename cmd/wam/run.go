@@ -21,6 +21,7 @@ Usage:
   wam keys rotate           re-encrypt stored credentials under the active key of ENCRYPTION_KEY
   wam user reset-password   give a user (say, a tenant's owner) a new one-time password
   wam rebuild               build the read models again from the stream, online, and swap them in
+  wam erase                 erase one person's data from a tenant for good
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
   wam bench rebuild         measure an online rebuild against the live projector
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return userResetPassword(ctx, rest, getenv, stdout, stderr)
 	case "rebuild":
 		return rebuildCmd(ctx, rest, getenv, stdout, stderr)
+	case "erase":
+		return eraseCmd(ctx, rest, getenv, stdout, stderr)
 	case "bench ingest":
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":

@@ -48,6 +48,16 @@ type Contact struct {
 	LastSeq     int64
 }
 
+type ContactErasure struct {
+	TenantID        uuid.UUID
+	Hash            string
+	ErasedAt        time.Time
+	TombstoneSeq    int64
+	EventsDeleted   int32
+	EventsRewritten int32
+	MediaDeleted    int32
+}
+
 type Conversation struct {
 	ID                 uuid.UUID
 	TenantID           uuid.UUID
