@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,7 +336,7 @@ func (s *Service) find(ctx context.Context, tenant, id uuid.UUID) (*person, erro
 			case "message":
 				p.messages = append(p.messages, v)
 			case "media":
-				if mid, err := uuid.Parse(v); err == nil {
+				if mid, err := uuid.Parse(v); err == nil && !slices.Contains(p.media, mid) {
 					p.media = append(p.media, mid)
 				}
 			}
