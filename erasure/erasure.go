@@ -507,4 +507,3 @@ func (s *Service) forgetSends(ctx context.Context, p *person) {
 
 // senderBucket is the sender's key-value bucket of attempts (sender.stateBucket).
 const senderBucket = "wam_sender"
-

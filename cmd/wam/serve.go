@@ -52,6 +52,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if cfg.retentionErr != nil {
+		return cfg.retentionErr
+	}
 	proxies, err := cfg.proxies()
 	if err != nil {
 		return err
@@ -426,7 +429,7 @@ func openStream(ctx context.Context, cfg config, log *slog.Logger) (*bus, error)
 		b.Publish = append(b.Publish, js)
 	}
 	b.NC, b.JS = b.conns[0], b.Publish[0]
-	if _, err := streams.EnsureStream(ctx, b.JS, streams.StreamOptions{DuplicateWindow: cfg.DuplicateWindow}); err != nil {
+	if _, err := streams.EnsureStream(ctx, b.JS, streams.StreamOptions{DuplicateWindow: cfg.DuplicateWindow, MaxAge: cfg.Retention}); err != nil {
 		b.Close()
 		return nil, err
 	}
