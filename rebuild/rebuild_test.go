@@ -156,7 +156,7 @@ func TestRebuildEqualsFromScratch(t *testing.T) {
 	var head uint64
 	for range 300 {
 		body, _, _ := ga.Next()
-		head = e.publish(t, a, body)
+		e.publish(t, a, body)
 		body, _, _ = gb.Next()
 		head = e.publish(t, b, body)
 	}
@@ -211,7 +211,7 @@ func TestRebuildOneTenant(t *testing.T) {
 	var head uint64
 	for range 200 {
 		body, _, _ := ga.Next()
-		head = e.publish(t, a, body)
+		e.publish(t, a, body)
 		body, _, _ = gb.Next()
 		head = e.publish(t, b, body)
 	}

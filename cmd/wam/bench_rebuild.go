@@ -7,18 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/rebuild"
-	"github.com/wam-project/wam/sql/db"
-	"github.com/wam-project/wam/streams"
 )
 
 const benchRebuildUsage = `Usage: wam bench rebuild [-n N] [--database-url URL]
@@ -81,61 +74,23 @@ func benchRebuild(ctx context.Context, args []string, getenv func(string) string
 }
 
 func runRebuildBench(ctx context.Context, o projectOptions) (res rebuildResult, err error) {
-	tmp, err := os.MkdirTemp("", "wam-bench-rebuild-")
+	f, err := fillBench(ctx, o, "wam-bench-rebuild")
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(tmp)
-	pool, closeDB, err := benchDatabase(ctx, o, tmp)
-	if err != nil {
-		return res, err
-	}
-	defer closeDB()
-	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: filepath.Join(tmp, "nats")})
-	if err != nil {
-		return res, err
-	}
-	defer func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}()
-	nc, err := streams.ConnectInProcess(ns, "wam-bench-rebuild")
-	if err != nil {
-		return res, err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return res, fmt.Errorf("jetstream: %w", err)
-	}
-	if _, err := streams.EnsureStream(ctx, js, streams.StreamOptions{}); err != nil {
-		return res, err
-	}
-	const pnid, display, waba = "106540352242922", "+1 555-078-3881", "102290129340398"
-	q := db.New(pool)
-	tenant, err := q.CreateTenant(ctx, db.CreateTenantParams{ID: uuid.New(), Name: "bench"})
-	if err != nil {
-		return res, fmt.Errorf("create tenant: %w", err)
-	}
-	if _, err := q.AddPhoneNumber(ctx, db.AddPhoneNumberParams{
-		ID: uuid.New(), TenantID: tenant.ID, PhoneNumberID: pnid, DisplayPhoneNumber: "+15550783881", WabaID: waba,
-	}); err != nil {
-		return res, fmt.Errorf("add phone number: %w", err)
-	}
-	g := meta.NewWebhookGen(pnid, display, waba, o.seed).WithSenders(o.senders)
-	lastSeq, _, err := fillStream(ctx, o, js, tenant.ID.String(), g)
-	if err != nil {
-		return res, err
-	}
+	defer f.close()
+	pool, js, lastSeq := f.pool, f.js, f.lastSeq
 	res.Events = o.n
 
 	logger := slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	live := projections.NewInbox(pool, js, logger, projections.Options{})
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
 	var wg sync.WaitGroup
 	var runErr error
-	defer wg.Wait()
+	defer func() {
+		stop() // the live projector, before waiting for it
+		wg.Wait()
+	}()
 	fmt.Fprintf(o.stderr, "rebuild: the live projector on %d stored webhooks\n", o.n)
 	start := time.Now()
 	wg.Go(func() {
