@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/erasure"
 	"github.com/wam-project/wam/media"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
@@ -122,6 +123,8 @@ func newEnvOn(t testing.TB, pool *pgxpool.Pool, conns int, tweak func(*api.Confi
 		Media: files, SendChecks: messaging.Checks{Media: files.Check},
 		Tokens: auth.NewTokens(key, time.Now),
 		Argon2: auth.Argon2Params{Memory: 1 << 10, Time: 1, Threads: 1}, // cheap: tests hash many passwords
+		// Erasure, with a key of the test's own.
+		Erasure: erasure.New(pool, js, store, streams.NewPublisher(pubs...), key[:32], erasure.Options{}),
 	}
 	if tweak != nil {
 		tweak(&cfg)
