@@ -145,6 +145,17 @@ func TestEraseContact(t *testing.T) {
 	if rec := e.send(http.MethodPost, "/api/contacts/"+uuid.NewString()+"/erase", owner.AccessToken, ""); rec.Code != http.StatusNotFound {
 		t.Errorf("erasing nobody: %d %s", rec.Code, rec.Body)
 	}
+	// Not while a rebuild runs: its shadow could bring Pat back.
+	if _, err := e.pool.Exec(ctx, `INSERT INTO rebuilds (id, projector, state, shadow, started_at, updated_at)
+		VALUES ($1, 'inbox', 'running', 'wam_rebuild_x', now(), now())`, uuid.New()); err != nil {
+		t.Fatal(err)
+	}
+	if rec := e.send(http.MethodPost, "/api/contacts/"+pat.String()+"/erase", owner.AccessToken, ""); rec.Code != http.StatusConflict {
+		t.Errorf("erasing during a rebuild: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE rebuilds SET state = 'done'`); err != nil {
+		t.Fatal(err)
+	}
 	rec := e.send(http.MethodPost, "/api/contacts/"+pat.String()+"/erase", owner.AccessToken, "")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("erase: %d %s", rec.Code, rec.Body)

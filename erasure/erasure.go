@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -234,6 +235,13 @@ type person struct {
 func (s *Service) Erase(ctx context.Context, by accounts.Actor, tenant, id uuid.UUID) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	// A rebuild's shadow may have read the person's events before the scan
+	// deletes them, and would swap them back in: one after the other.
+	if job, err := db.New(s.pool).RunningRebuild(ctx, "inbox"); err == nil && s.now().Sub(job.UpdatedAt) < time.Minute {
+		return Result{}, domain.Errorf(domain.ErrConflict, "a rebuild of the read models is running (%s); erase once it is done", job.ID)
+	} else if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return Result{}, dberr.Translate(err)
+	}
 	p, err := s.find(ctx, tenant, id)
 	if err != nil {
 		return Result{}, err
