@@ -262,3 +262,31 @@ func TestRebuildRefusals(t *testing.T) {
 		t.Error("Get of no job: no error")
 	}
 }
+
+// TestTablesAreTheReadModels: every table whose rows record the stream
+// sequence that last changed them (last_seq) is a read model, and a
+// rebuild must know it; webhook_log is keyed by the sequence instead.
+// A new read model fails this test until it is added to rebuild.Tables.
+func TestTablesAreTheReadModels(t *testing.T) {
+	pool := pgtest.New(t)
+	rows, err := pool.Query(context.Background(), `
+		SELECT table_name::text FROM information_schema.columns
+		WHERE table_schema = 'public' AND column_name = 'last_seq' AND table_name <> 'projector_checkpoints'
+		UNION SELECT 'webhook_log' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name)
+	}
+	want := append([]string(nil), rebuild.Tables...)
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("tables with last_seq: %v; rebuild.Tables: %v", got, want)
+	}
+}
