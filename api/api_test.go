@@ -22,10 +22,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/erasure"
 	"github.com/wam-project/wam/media"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/ops"
+	"github.com/wam-project/wam/rebuild"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
@@ -124,8 +126,12 @@ func newEnvOn(t testing.TB, pool *pgxpool.Pool, conns int, tweak func(*api.Confi
 		Media: files, SendChecks: messaging.Checks{Media: files.Check},
 		Tokens: auth.NewTokens(key, time.Now),
 		Argon2: auth.Argon2Params{Memory: 1 << 10, Time: 1, Threads: 1}, // cheap: tests hash many passwords
+		// Erasure, with a key of the test's own.
+		Erasure: erasure.New(pool, js, store, streams.NewPublisher(pubs...), key[:32], erasure.Options{}),
 	}
 	cfg.Ops = ops.New(pool, js, streams.NewPublisher(pubs...), ops.Options{Tokens: cfg.Tokens, Argon2: cfg.Argon2})
+	cfg.Rebuilds = rebuild.New(pool, js, rebuild.Options{MaxBatch: 500})
+	t.Cleanup(cfg.Rebuilds.Close)
 	if tweak != nil {
 		tweak(&cfg)
 	}

@@ -105,6 +105,8 @@ func (s *Server) deadlineOf(op *openapi3.Operation) time.Duration {
 		return 2*ingest.DefaultLookupTimeout + s.cfg.PublishTimeout
 	case "uploadMedia", "getMedia":
 		return s.cfg.MediaTimeout
+	case "eraseContact":
+		return EraseTimeout
 	}
 	return s.cfg.RequestTimeout
 }

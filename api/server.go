@@ -21,12 +21,14 @@ import (
 	"github.com/wam-project/wam/accounts"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/canned"
+	"github.com/wam-project/wam/erasure"
 	"github.com/wam-project/wam/ingest"
 	"github.com/wam-project/wam/live"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
 	"github.com/wam-project/wam/ops"
+	"github.com/wam-project/wam/rebuild"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/streams"
 	"github.com/wam-project/wam/templates"
@@ -97,6 +99,10 @@ type Config struct {
 	// server's pool without a stream, for operators' sign-in only (the rest
 	// answers 503).
 	Ops *ops.Service
+	// Rebuilds runs online rebuilds (/api/ops/rebuilds); nil: 503.
+	Rebuilds *rebuild.Service
+	// Erasure erases contacts (/api/contacts/{id}/erase); nil: 503.
+	Erasure *erasure.Service
 }
 
 // Publisher appends events to the stream.

@@ -54,3 +54,9 @@ func (s *Service) AuditLog(ctx context.Context, by Actor, before int64, limit in
 	p.Entries = rows
 	return p, nil
 }
+
+// Audit records in the operators' audit log an action of by done through
+// another area's service (a rebuild started, say), after it succeeded.
+func (s *Service) Audit(ctx context.Context, by Actor, action string, tenant *uuid.UUID, target string, detail map[string]any) error {
+	return audit(ctx, db.New(s.pool), by, action, tenant, target, detail)
+}

@@ -38,7 +38,13 @@ func NewInbox(pool *pgxpool.Pool, js jetstream.JetStream, logger *slog.Logger, o
 
 // Inbox is the Projection behind NewInbox; it is exported so that rebuild
 // tooling can run it under another Runner.
-type Inbox struct{}
+type Inbox struct {
+	// Erased, when set, tells whether the contact key (wa_id or user id)
+	// of tenant was erased at or after at (erasure.Service.Erased): what a
+	// webhook says of them from before then is left out, so that neither
+	// Meta delivering an old webhook again nor a replay brings them back.
+	Erased func(tenant uuid.UUID, key string, at time.Time) bool
+}
 
 // Name is InboxName.
 func (Inbox) Name() string { return InboxName }
@@ -68,7 +74,7 @@ type decodedWebhook struct {
 // store storable (see makeStorable). A body that is not a webhook is not an
 // error: it is logged as undecodable. A tenant token that is not a uuid
 // (which no publisher of ours produces) parks the event.
-func (Inbox) Prepare(ev *Event) error {
+func (in Inbox) Prepare(ev *Event) error {
 	if strings.HasPrefix(ev.Type, "message.") {
 		return prepareMessageEvent(ev)
 	}
@@ -107,6 +113,9 @@ func (Inbox) Prepare(ev *Event) error {
 		d.result = DecodeUndecodable
 		d.problems = []string{domain.StorableText(err.Error())}
 		return nil
+	}
+	if in.Erased != nil && d.tenant != uuid.Nil {
+		leaveOutErased(&w, d.tenant, ev.ReceivedAt, in.Erased)
 	}
 	cut := makeStorable(&w)
 	d.hook = w
@@ -756,4 +765,47 @@ func nonEmptyJSON(raw json.RawMessage) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return raw
+}
+
+// leaveOutErased removes from w the messages, statuses and contacts of
+// erased contacts from before their erasure; a message or status without
+// a time of Meta's counts as of when it was received.
+func leaveOutErased(w *domain.Webhook, tenant uuid.UUID, received time.Time, erased func(uuid.UUID, string, time.Time) bool) {
+	at := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return received
+		}
+		return t
+	}
+	for i := range w.Changes {
+		ch := &w.Changes[i]
+		gone := map[string]bool{}
+		kept := ch.Messages[:0]
+		for _, m := range ch.Messages {
+			if key := contactKey(m.From, m.FromUserID); key != "" && erased(tenant, key, at(m.Timestamp)) {
+				gone[key] = true
+				continue
+			}
+			kept = append(kept, m)
+		}
+		ch.Messages = kept
+		keptS := ch.Statuses[:0]
+		for _, st := range ch.Statuses {
+			if key := contactKey(st.RecipientID, st.RecipientUserID); key != "" && erased(tenant, key, at(st.Timestamp)) {
+				gone[key] = true
+				continue
+			}
+			keptS = append(keptS, st)
+		}
+		ch.Statuses = keptS
+		keptC := ch.Contacts[:0]
+		for _, c := range ch.Contacts {
+			key := contactKey(c.WaID, c.UserID)
+			if key != "" && (gone[key] || erased(tenant, key, received)) {
+				continue
+			}
+			keptC = append(keptC, c)
+		}
+		ch.Contacts = keptC
+	}
 }

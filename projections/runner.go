@@ -95,6 +95,13 @@ type Options struct {
 	Busy func() bool
 	// MaxDefer bounds how long Busy can hold an event back; default 2s.
 	MaxDefer time.Duration
+	// LockName names the advisory lock that makes one runner active;
+	// default the projection's name. A rebuild's shadow runner of a
+	// projection takes a lock of its own, beside the live runner's.
+	LockName string
+	// Quiet sends no live notifications: rows a shadow runner writes are
+	// nobody's to see until they are swapped in.
+	Quiet bool
 	// Linger is how long a batch that is not full waits for more events
 	// before it is applied; default 20ms. Each transaction has a fixed cost
 	// (round trips, a WAL flush at commit), so under steady load a short
@@ -294,8 +301,12 @@ var errCheckpointBack = errors.New("checkpoint moved back: resuming from it")
 // lockKeys are the two keys of the projector's advisory lock: one for all
 // of wam's projectors, one for this projector's name.
 func (r *Runner) lockKeys() (int32, int32) {
+	name := r.opts.LockName
+	if name == "" {
+		name = r.proj.Name()
+	}
 	h := fnv.New32a()
-	h.Write([]byte(r.proj.Name()))
+	h.Write([]byte(name))
 	return 0x77616d00, int32(h.Sum32() & 0x7fffffff) // "wam\0"
 }
 
@@ -762,7 +773,7 @@ func isPoison(err error) bool {
 // notify announces committed changes on core NATS. It is fire-and-forget: a
 // live client that misses one catches up from the read models by sequence.
 func (r *Runner) notify(notices []Notice) {
-	if r.nc == nil || len(notices) == 0 {
+	if r.nc == nil || r.opts.Quiet || len(notices) == 0 {
 		return
 	}
 	buf := make([]byte, 0, 160)

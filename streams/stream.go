@@ -22,6 +22,10 @@ type StreamOptions struct {
 	DuplicateWindow time.Duration // 0: DefaultDuplicateWindow
 	Replicas        int           // 0: 1
 	Memory          bool          // memory storage, for benchmarks only
+	// MaxAge is WAM_RETENTION: events older are deleted by JetStream. 0:
+	// keep everything (the default); negative: keep what the stream has
+	// (commands other than serve must not change it).
+	MaxAge time.Duration
 }
 
 // EnsureStream creates the WAM stream or updates it to opts, and returns it.
@@ -33,7 +37,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, opts StreamOption
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
-		MaxAge:      0, // the stream is the source of truth: keep everything
+		MaxAge:      opts.MaxAge, // 0: the stream is the source of truth, keep everything
 		Duplicates:  opts.DuplicateWindow,
 		Replicas:    opts.Replicas,
 		MaxMsgSize:  8 << 20,
@@ -46,6 +50,12 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, opts StreamOption
 	}
 	if opts.Memory {
 		cfg.Storage = jetstream.MemoryStorage
+	}
+	if opts.MaxAge < 0 {
+		cfg.MaxAge = 0
+		if s, err := js.Stream(ctx, StreamName); err == nil {
+			cfg.MaxAge = s.CachedInfo().Config.MaxAge
+		}
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	var apiErr *jetstream.APIError

@@ -492,6 +492,45 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for RebuildState.
+const (
+	RebuildStateDone     RebuildState = "done"
+	RebuildStateFailed   RebuildState = "failed"
+	RebuildStateRunning  RebuildState = "running"
+	RebuildStateSwapping RebuildState = "swapping"
+)
+
+// Valid indicates whether the value is a known member of the RebuildState enum.
+func (e RebuildState) Valid() bool {
+	switch e {
+	case RebuildStateDone:
+		return true
+	case RebuildStateFailed:
+		return true
+	case RebuildStateRunning:
+		return true
+	case RebuildStateSwapping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RebuildRequestProjector.
+const (
+	RebuildRequestProjectorInbox RebuildRequestProjector = "inbox"
+)
+
+// Valid indicates whether the value is a known member of the RebuildRequestProjector enum.
+func (e RebuildRequestProjector) Valid() bool {
+	switch e {
+	case RebuildRequestProjectorInbox:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReplayCountDryRun.
 const (
 	ReplayCountDryRunTrue ReplayCountDryRun = true
@@ -1127,6 +1166,26 @@ type DiscardParkedRequest struct {
 	Reason string `json:"reason"`
 }
 
+// Erasure defines model for Erasure.
+type Erasure struct {
+	ContactId openapi_types.UUID `json:"contact_id"`
+
+	// EventsDeleted events securely deleted from the stream
+	EventsDeleted int `json:"events_deleted"`
+
+	// EventsRewritten events that also held others' data: deleted, and a copy without the contact's appended
+	EventsRewritten int `json:"events_rewritten"`
+
+	// MediaDeleted media files deleted from the object store
+	MediaDeleted int `json:"media_deleted"`
+
+	// RowsDeleted read-model and bookkeeping rows deleted
+	RowsDeleted int `json:"rows_deleted"`
+
+	// TombstoneSeq stream sequence of the contact.erased tombstone
+	TombstoneSeq uint64 `json:"tombstone_seq"`
+}
+
 // InviteMethod password: a one-time password in the answer; link: a token with which the user sets a password at /api/auth/accept-invite (valid 7 days)
 type InviteMethod string
 
@@ -1639,6 +1698,49 @@ type ReadinessDependencies string
 
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
+
+// Rebuild defines model for Rebuild.
+type Rebuild struct {
+	// Checkpoint stream sequence the shadow has reached
+	Checkpoint int64 `json:"checkpoint"`
+
+	// Error why it failed; empty otherwise
+	Error string `json:"error"`
+
+	// EtaSeconds while running: events left at the rate so far
+	EtaSeconds nullable.Nullable[float32] `json:"eta_seconds,omitempty"`
+
+	// EventsDone events the shadow has applied
+	EventsDone int64 `json:"events_done"`
+
+	// EventsLeft the projector's events stored after the checkpoint (0 once swapped)
+	EventsLeft int64 `json:"events_left"`
+
+	// EventsPerS events done per second since the start
+	EventsPerS float32                               `json:"events_per_s"`
+	FinishedAt nullable.Nullable[time.Time]          `json:"finished_at,omitempty"`
+	Id         openapi_types.UUID                    `json:"id"`
+	Projector  string                                `json:"projector"`
+	StartedAt  time.Time                             `json:"started_at"`
+	State      RebuildState                          `json:"state"`
+	TenantId   nullable.Nullable[openapi_types.UUID] `json:"tenant_id,omitempty"`
+	UpdatedAt  time.Time                             `json:"updated_at"`
+}
+
+// RebuildState defines model for Rebuild.State.
+type RebuildState string
+
+// RebuildRequest defines model for RebuildRequest.
+type RebuildRequest struct {
+	// Projector the projector whose read models are rebuilt
+	Projector *RebuildRequestProjector `json:"projector,omitempty"`
+
+	// TenantId only this tenant's rows, from its own history; absent: every tenant, by swapping the tables
+	TenantId *openapi_types.UUID `json:"tenant_id,omitempty"`
+}
+
+// RebuildRequestProjector the projector whose read models are rebuilt
+type RebuildRequestProjector string
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
@@ -2341,6 +2443,9 @@ type RetryParkedJSONRequestBody = RetryParkedRequest
 // DiscardParkedJSONRequestBody defines body for DiscardParked for application/json ContentType.
 type DiscardParkedJSONRequestBody = DiscardParkedRequest
 
+// StartRebuildJSONRequestBody defines body for StartRebuild for application/json ContentType.
+type StartRebuildJSONRequestBody = RebuildRequest
+
 // RequestOpsReplayJSONRequestBody defines body for RequestOpsReplay for application/json ContentType.
 type RequestOpsReplayJSONRequestBody = ReplayRequest
 
@@ -2427,6 +2532,9 @@ type ServerInterface interface {
 	// UpdateCannedReply Change a canned reply's shortcut or text
 	// (PATCH /api/canned-replies/{id})
 	UpdateCannedReply(ctx echo.Context, id ID) error
+	// EraseContact Erase a contact's data for good
+	// (POST /api/contacts/{id}/erase)
+	EraseContact(ctx echo.Context, id ID) error
 	// ListConversations List conversations
 	// (GET /api/conversations)
 	ListConversations(ctx echo.Context, params ListConversationsParams) error
@@ -2493,6 +2601,12 @@ type ServerInterface interface {
 	// DiscardParked Discard a parked event, with a reason (audited; the event stays in the stream)
 	// (POST /api/ops/parked/{projector}/{seq}/discard)
 	DiscardParked(ctx echo.Context, projector string, seq Seq) error
+	// StartRebuild Rebuild the read models from the stream, online
+	// (POST /api/ops/rebuilds)
+	StartRebuild(ctx echo.Context) error
+	// GetRebuild A rebuild's progress
+	// (GET /api/ops/rebuilds/{id})
+	GetRebuild(ctx echo.Context, id ID) error
 	// ListOpsReplays Every replay job, newest first
 	// (GET /api/ops/replays)
 	ListOpsReplays(ctx echo.Context, params ListOpsReplaysParams) error
@@ -2804,6 +2918,22 @@ func (w *ServerInterfaceWrapper) UpdateCannedReply(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateCannedReply(ctx, id)
+	return err
+}
+
+// EraseContact converts echo context to params.
+func (w *ServerInterfaceWrapper) EraseContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EraseContact(ctx, id)
 	return err
 }
 
@@ -3303,6 +3433,31 @@ func (w *ServerInterfaceWrapper) DiscardParked(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DiscardParked(ctx, projector, seq)
+	return err
+}
+
+// StartRebuild converts echo context to params.
+func (w *ServerInterfaceWrapper) StartRebuild(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartRebuild(ctx)
+	return err
+}
+
+// GetRebuild converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRebuild(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRebuild(ctx, id)
 	return err
 }
 
@@ -4226,5 +4381,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/ops/parked/:projector/:seq/discard", wrapper.DiscardParked, options.OperationMiddlewares["discardParked"]...)
 	router.GET(options.BaseURL+"/api/ops/stats", wrapper.GetOpsStats, options.OperationMiddlewares["getOpsStats"]...)
 	router.GET(options.BaseURL+"/api/ops/audit-log", wrapper.ListOpsAuditLog, options.OperationMiddlewares["listOpsAuditLog"]...)
+	router.POST(options.BaseURL+"/api/contacts/:id/erase", wrapper.EraseContact, options.OperationMiddlewares["eraseContact"]...)
+	router.POST(options.BaseURL+"/api/ops/rebuilds", wrapper.StartRebuild, options.OperationMiddlewares["startRebuild"]...)
+	router.GET(options.BaseURL+"/api/ops/rebuilds/:id", wrapper.GetRebuild, options.OperationMiddlewares["getRebuild"]...)
 
 }

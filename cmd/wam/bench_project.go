@@ -94,57 +94,13 @@ func benchProject(ctx context.Context, args []string, getenv func(string) string
 }
 
 func runProjectBench(ctx context.Context, o projectOptions) (res projectResult, err error) {
-	tmp, err := os.MkdirTemp("", "wam-bench-project-")
+	f, err := fillBench(ctx, o, "wam-bench-project")
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(tmp)
-
-	pool, closeDB, err := benchDatabase(ctx, o, tmp)
-	if err != nil {
-		return res, err
-	}
-	defer closeDB()
-
-	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: filepath.Join(tmp, "nats")})
-	if err != nil {
-		return res, err
-	}
-	defer func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}()
-	nc, err := streams.ConnectInProcess(ns, "wam-bench-project")
-	if err != nil {
-		return res, err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return res, fmt.Errorf("jetstream: %w", err)
-	}
-	if _, err := streams.EnsureStream(ctx, js, streams.StreamOptions{}); err != nil {
-		return res, err
-	}
-
-	const pnid, display, waba = "106540352242922", "+1 555-078-3881", "102290129340398"
-	q := db.New(pool)
-	tenant, err := q.CreateTenant(ctx, db.CreateTenantParams{ID: uuid.New(), Name: "bench"})
-	if err != nil {
-		return res, fmt.Errorf("create tenant: %w", err)
-	}
-	if _, err := q.AddPhoneNumber(ctx, db.AddPhoneNumberParams{
-		ID: uuid.New(), TenantID: tenant.ID, PhoneNumberID: pnid, DisplayPhoneNumber: "+15550783881", WabaID: waba,
-	}); err != nil {
-		return res, fmt.Errorf("add phone number: %w", err)
-	}
-
-	g := meta.NewWebhookGen(pnid, display, waba, o.seed).WithSenders(o.senders)
-	lastSeq, meanLen, err := fillStream(ctx, o, js, tenant.ID.String(), g)
-	if err != nil {
-		return res, err
-	}
-	res.Events, res.MeanBodyLen = o.n, meanLen
+	defer f.close()
+	pool, js, lastSeq := f.pool, f.js, f.lastSeq
+	res.Events, res.MeanBodyLen = o.n, f.meanLen
 
 	logger := slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	inbox := projections.NewInbox(pool, js, logger, projections.Options{MaxBatch: o.batch})
@@ -343,4 +299,78 @@ func benchDatabase(ctx context.Context, o projectOptions, dir string) (*pgxpool.
 		return nil, nil, err
 	}
 	return pool, closeAll, nil
+}
+
+// filled is a benchmark's temporary database and JetStream server, with a
+// stream of o.n generated webhooks of one tenant.
+type filled struct {
+	pool    *pgxpool.Pool
+	js      jetstream.JetStream
+	lastSeq uint64
+	meanLen int
+	close   func()
+}
+
+// fillBench makes what benchmarks of projection start from: a temporary
+// database (benchDatabase) with a tenant and its number, a JetStream
+// server of its own, and o.n webhooks stored (fillStream).
+func fillBench(ctx context.Context, o projectOptions, name string) (f filled, err error) {
+	var cleanup []func()
+	f.close = func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			f.close()
+		}
+	}()
+	tmp, err := os.MkdirTemp("", name+"-")
+	if err != nil {
+		return f, err
+	}
+	cleanup = append(cleanup, func() { os.RemoveAll(tmp) })
+	pool, closeDB, err := benchDatabase(ctx, o, tmp)
+	if err != nil {
+		return f, err
+	}
+	cleanup = append(cleanup, closeDB)
+	ns, err := streams.StartServer(streams.ServerOptions{StoreDir: filepath.Join(tmp, "nats")})
+	if err != nil {
+		return f, err
+	}
+	cleanup = append(cleanup, func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	nc, err := streams.ConnectInProcess(ns, name)
+	if err != nil {
+		return f, err
+	}
+	cleanup = append(cleanup, nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return f, fmt.Errorf("jetstream: %w", err)
+	}
+	if _, err := streams.EnsureStream(ctx, js, streams.StreamOptions{}); err != nil {
+		return f, err
+	}
+	const pnid, display, waba = "106540352242922", "+1 555-078-3881", "102290129340398"
+	q := db.New(pool)
+	tenant, err := q.CreateTenant(ctx, db.CreateTenantParams{ID: uuid.New(), Name: "bench"})
+	if err != nil {
+		return f, fmt.Errorf("create tenant: %w", err)
+	}
+	if _, err := q.AddPhoneNumber(ctx, db.AddPhoneNumberParams{
+		ID: uuid.New(), TenantID: tenant.ID, PhoneNumberID: pnid, DisplayPhoneNumber: "+15550783881", WabaID: waba,
+	}); err != nil {
+		return f, fmt.Errorf("add phone number: %w", err)
+	}
+	g := meta.NewWebhookGen(pnid, display, waba, o.seed).WithSenders(o.senders)
+	if f.lastSeq, f.meanLen, err = fillStream(ctx, o, js, tenant.ID.String(), g); err != nil {
+		return f, err
+	}
+	f.pool, f.js = pool, js
+	return f, nil
 }

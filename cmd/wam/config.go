@@ -37,6 +37,11 @@ type config struct {
 	PairInterval    time.Duration
 	PairBurst       int
 	ReplayRate      float64
+	// Retention is WAM_RETENTION, serve's only: the most age of an event
+	// the stream keeps; 0 keeps everything. Other commands leave the
+	// stream's as it is (-1).
+	Retention    time.Duration
+	retentionErr error // of WAM_RETENTION, reported by serve
 }
 
 func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -51,10 +56,41 @@ func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.NatsListen, "nats-listen", env("WAM_NATS_LISTEN", ""), "`host:port` on which the embedded NATS accepts clients; empty: no TCP port (WAM_NATS_LISTEN)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL `url`; empty runs a private PostgreSQL in the data dir (DATABASE_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+	c.Retention = -1
+}
+
+// parseRetention reads WAM_RETENTION: a Go duration or a number of days
+// ("90d"); empty or 0 keeps everything. Less than an hour is refused: it
+// would be shorter than JetStream's duplicate window allows, and is
+// surely a mistake.
+func parseRetention(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(v)
+	}
+	if err != nil || d < time.Hour {
+		return 0, fmt.Errorf("WAM_RETENTION %q: give an age of at least an hour, such as 90d or 2160h, or 0 to keep everything", v)
+	}
+	return d, nil
 }
 
 func (c *config) registerServe(fs *flag.FlagSet, getenv func(string) string) {
 	c.register(fs, getenv)
+	fs.Func("retention", "the most `age` of an event the stream keeps, such as 90d or 2160h; empty or 0 keeps everything. Replay and rebuild see only what is kept (WAM_RETENTION)", func(v string) error {
+		d, err := parseRetention(v)
+		c.Retention, c.retentionErr = d, nil
+		return err
+	})
+	c.Retention, c.retentionErr = parseRetention(getenv("WAM_RETENTION"))
 	port, _ := strconv.Atoi(getenv("PORT"))
 	if port == 0 {
 		port = 3000

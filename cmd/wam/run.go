@@ -22,8 +22,11 @@ Usage:
   wam user reset-password   give a user (say, a tenant's owner) a new one-time password
   wam operator create       make an operator (signs in at /api/ops) and print a one-time password
   wam replay                re-project webhook history, or adopt unrouted webhooks, with progress
+  wam rebuild               build the read models again from the stream, online, and swap them in
+  wam erase                 erase one person's data from a tenant for good
   wam bench ingest          load-test webhook ingest of a running server
   wam bench project         measure projector throughput
+  wam bench rebuild         measure an online rebuild against the live projector
   wam bench send           drive the whole send path against an in-process Meta simulator
   wam bench live            webhooks to WebSocket clients of the live inbox, with a forced reconnect
   wam bench replay          replay stored webhooks while live ones arrive, and time their acks
@@ -59,10 +62,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return operatorCreate(ctx, rest, getenv, stdout, stderr)
 	case "replay":
 		return replay(ctx, rest, getenv, stdout, stderr)
+	case "rebuild":
+		return rebuildCmd(ctx, rest, getenv, stdout, stderr)
+	case "erase":
+		return eraseCmd(ctx, rest, getenv, stdout, stderr)
 	case "bench ingest":
 		return benchIngest(ctx, rest, getenv, stdout, stderr)
 	case "bench project":
 		return benchProject(ctx, rest, getenv, stdout, stderr)
+	case "bench rebuild":
+		return benchRebuild(ctx, rest, getenv, stdout, stderr)
 	case "bench send":
 		return benchSend(ctx, rest, getenv, stdout, stderr)
 	case "bench live":

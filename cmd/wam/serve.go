@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/erasure"
 	"github.com/wam-project/wam/ingest"
 	"github.com/wam-project/wam/live"
 	"github.com/wam-project/wam/media"
@@ -32,6 +33,7 @@ import (
 	"github.com/wam-project/wam/numbers"
 	"github.com/wam-project/wam/ops"
 	"github.com/wam-project/wam/projections"
+	"github.com/wam-project/wam/rebuild"
 	"github.com/wam-project/wam/sender"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/migrations"
@@ -52,6 +54,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log, err := cfg.logger(stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.retentionErr != nil {
+		return cfg.retentionErr
 	}
 	proxies, err := cfg.proxies()
 	if err != nil {
@@ -96,8 +101,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// batches back for up to 2 s, so that storing and acknowledging
 	// webhooks gets the cores; it catches up in larger batches after.
 	load := api.NewLoad(2000, time.Now)
-	inbox := projections.NewInbox(database.Pool, bus.JS, log, projections.Options{Busy: load.Busy})
 	pub := streams.NewPublisher(bus.Publish...)
+	// Erased contacts' tombstones, which the projector (and a rebuild's)
+	// consult; reloaded every 10 s for erasures made by other processes.
+	erasureKey, err := erasure.LoadKey(getenv("WAM_ERASURE_KEY"), cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	eraser := erasure.New(database.Pool, bus.JS, bus.Media, pub, erasureKey, erasure.Options{Logger: log})
+	if err := eraser.Load(ctx); err != nil {
+		return fmt.Errorf("load the tombstones of erased contacts: %w", err)
+	}
+	inboxProjection := projections.Inbox{Erased: eraser.Erased}
+	inbox := projections.NewRunner(database.Pool, bus.JS, inboxProjection, log, projections.Options{Busy: load.Busy})
 	projCtx, stopProjectors := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -109,6 +125,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { projections.NewSnoozeWaker(database.Pool, pub, log, projections.SnoozeOptions{}).Run(projCtx) })
 	wg.Go(func() { api.PurgeSessions(projCtx, database.Pool, log, time.Hour, time.Now) })
 	wg.Go(func() { messaging.PurgeIdempotency(projCtx, database.Pool, log, time.Hour, time.Now) })
+	wg.Go(func() { eraser.Run(projCtx, 10*time.Second) })
 
 	if cfg.AppSecret == "" {
 		log.Warn("META_APP_SECRET is not set: every webhook POST will be refused with 401")
@@ -158,6 +175,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Adopter: adopter, Busy: load.Busy, Rate: cfg.ReplayRate, Logger: log})
 	wg.Go(func() { operators.Run(projCtx) })
 
+	// Rebuilds started through the API run here, giving way to webhooks as
+	// the live projector does; stopping serve fails them (and drops their
+	// shadow tables).
+	rebuilds := rebuild.New(database.Pool, bus.JS, rebuild.Options{Logger: log, Busy: load.Busy, Projection: inboxProjection})
+	defer rebuilds.Close()
 	reg := newRegistry(bus, inbox)
 	reg.MustRegister(newOpsCollector(operators))
 	// The live inbox: every serve process fans the projector's notices
@@ -171,7 +193,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler := api.New(api.Config{Live: hub, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
 		Tokens: tokens, Keys: keys, Graph: graph, Ops: operators,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
-		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files,
+		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files, Rebuilds: rebuilds, Erasure: eraser,
 		SendChecks: messaging.Checks{Template: templates.CheckSend, Media: files.Check}},
 		database.Pool, pub, log,
 		api.Dependency{Name: "postgres", Ready: database.Ready},
@@ -436,7 +458,7 @@ func openStream(ctx context.Context, cfg config, log *slog.Logger) (*bus, error)
 		b.Publish = append(b.Publish, js)
 	}
 	b.NC, b.JS = b.conns[0], b.Publish[0]
-	if _, err := streams.EnsureStream(ctx, b.JS, streams.StreamOptions{DuplicateWindow: cfg.DuplicateWindow}); err != nil {
+	if _, err := streams.EnsureStream(ctx, b.JS, streams.StreamOptions{DuplicateWindow: cfg.DuplicateWindow, MaxAge: cfg.Retention}); err != nil {
 		b.Close()
 		return nil, err
 	}

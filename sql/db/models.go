@@ -58,6 +58,16 @@ type Contact struct {
 	LastSeq     int64
 }
 
+type ContactErasure struct {
+	TenantID        uuid.UUID
+	Hash            string
+	ErasedAt        time.Time
+	TombstoneSeq    int64
+	EventsDeleted   int32
+	EventsRewritten int32
+	MediaDeleted    int32
+}
+
 type Conversation struct {
 	ID                 uuid.UUID
 	TenantID           uuid.UUID
@@ -202,6 +212,22 @@ type ProjectorCheckpoint struct {
 	Name      string
 	LastSeq   int64
 	UpdatedAt time.Time
+}
+
+type Rebuild struct {
+	ID          uuid.UUID
+	Projector   string
+	TenantID    *uuid.UUID
+	State       string
+	Shadow      string
+	Checkpoint  int64
+	EventsDone  int64
+	EventsLeft  int64
+	Error       string
+	RequestedBy string
+	StartedAt   time.Time
+	UpdatedAt   time.Time
+	FinishedAt  *time.Time
 }
 
 type RefreshToken struct {

@@ -1,0 +1,469 @@
+// Package rebuild builds the read models again from the stream while the
+// API keeps answering from the current ones: into shadow tables of a schema
+// of their own, by the projector's own code, then swapped in atomically.
+// The API (POST /api/ops/rebuilds) and the CLI (wam rebuild) call it.
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/projections"
+	"github.com/wam-project/wam/sql/db"
+	"github.com/wam-project/wam/sql/dberr"
+	"github.com/wam-project/wam/streams"
+)
+
+// States of a job.
+const (
+	StateRunning  = "running"  // the shadow is being built
+	StateSwapping = "swapping" // caught up: being swapped in
+	StateDone     = "done"
+	StateFailed   = "failed"
+)
+
+// Options tunes a Service; the zero value suits production.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Busy, when set, tells the shadow projector that acknowledging
+	// webhooks needs the machine (projections.Options.Busy).
+	Busy func() bool
+	// MaxBatch is the most events the shadow applies in one transaction;
+	// default 2000, the live projector's: batches of 10000 were slower
+	// (wam bench rebuild: 2,850 events/s against 3,530), PostgreSQL's work
+	// per statement growing faster than the rows in it.
+	MaxBatch int
+	// Every is how often progress is written; default 1 s.
+	Every time.Duration
+	// Projection is the inbox projection the shadow runs, as the live
+	// projector does (with its tombstones of erased contacts); default
+	// projections.Inbox{}.
+	Projection projections.Projection
+}
+
+// Service runs rebuilds.
+type Service struct {
+	pool *pgxpool.Pool
+	js   jetstream.JetStream
+	log  *slog.Logger
+	now  func() time.Time
+	opts Options
+
+	// bg is the context of rebuilds started in the background (Start);
+	// Close cancels it and waits for them.
+	bg     context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a Service writing through pool and reading js.
+func New(pool *pgxpool.Pool, js jetstream.JetStream, opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 2000
+	}
+	if opts.Every <= 0 {
+		opts.Every = time.Second
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	return &Service{pool: pool, js: js, log: opts.Logger.With("area", "rebuild"), now: opts.Now, opts: opts, bg: bg, cancel: cancel}
+}
+
+// Close stops the rebuilds running in the background; they are recorded
+// failed and their shadow tables dropped.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Request asks for a rebuild.
+type Request struct {
+	// Projector is the projector whose read models are rebuilt; "" is
+	// the inbox, the only one.
+	Projector string
+	// Tenant, when set, rebuilds only that tenant's rows from its own
+	// history; otherwise every read-model table is rebuilt and swapped.
+	Tenant *uuid.UUID
+	// Actor says who asked, for the job's record.
+	Actor string
+}
+
+// Job is a rebuild as its record shows it.
+type Job struct {
+	ID         uuid.UUID
+	Projector  string
+	Tenant     *uuid.UUID
+	State      string
+	Checkpoint uint64 // stream sequence the shadow has reached
+	EventsDone uint64 // events the shadow has applied
+	EventsLeft uint64 // the projector's events stored after the checkpoint
+	EventsPerS float64
+	ETA        *time.Duration // while running, at the rate so far
+	Error      string
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time
+}
+
+func jobOf(r db.Rebuild) Job {
+	j := Job{ID: r.ID, Projector: r.Projector, Tenant: r.TenantID, State: r.State, Checkpoint: uint64(r.Checkpoint),
+		EventsDone: uint64(r.EventsDone), EventsLeft: uint64(r.EventsLeft), Error: r.Error,
+		StartedAt: r.StartedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt}
+	end := r.UpdatedAt
+	if r.FinishedAt != nil {
+		end = *r.FinishedAt
+	}
+	if secs := end.Sub(r.StartedAt).Seconds(); secs > 0 {
+		j.EventsPerS = float64(r.EventsDone) / secs
+	}
+	if (j.State == StateRunning || j.State == StateSwapping) && j.EventsPerS > 0 {
+		eta := time.Duration(float64(j.EventsLeft) / j.EventsPerS * float64(time.Second))
+		j.ETA = &eta
+	}
+	return j
+}
+
+// staleAfter is how long a running job may go without progress before a
+// new request takes it for dead (its process stopped).
+const staleAfter = time.Minute
+
+// opTimeout bounds each of the service's own short statements.
+const opTimeout = 5 * time.Second
+
+// Start validates r, records the job and runs it in the background; Get
+// shows its progress.
+func (s *Service) Start(ctx context.Context, r Request) (Job, error) {
+	row, proj, err := s.create(ctx, r)
+	if err != nil {
+		return Job{}, err
+	}
+	s.wg.Go(func() { _, _ = s.execute(s.bg, row, proj, nil) })
+	return jobOf(row), nil
+}
+
+// Run validates r, records the job and runs it to its end, calling
+// progress (when set) with the job about once a second.
+func (s *Service) Run(ctx context.Context, r Request, progress func(Job)) (Job, error) {
+	row, proj, err := s.create(ctx, r)
+	if err != nil {
+		return Job{}, err
+	}
+	return s.execute(ctx, row, proj, progress)
+}
+
+// Get is the job id.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (Job, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	row, err := db.New(s.pool).GetRebuild(ctx, id)
+	if err != nil {
+		return Job{}, dberr.NotFound(err, "rebuild")
+	}
+	return jobOf(row), nil
+}
+
+func (s *Service) create(ctx context.Context, r Request) (db.Rebuild, projections.Projection, error) {
+	if r.Projector == "" {
+		r.Projector = projections.InboxName
+	}
+	if r.Projector != projections.InboxName {
+		return db.Rebuild{}, nil, domain.Errorf(domain.ErrInvalid, "projector: no projector %q; there is one: %s", r.Projector, projections.InboxName)
+	}
+	proj := s.opts.Projection
+	if proj == nil {
+		proj = projections.Inbox{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	q := db.New(s.pool)
+	if r.Tenant != nil {
+		if _, err := q.GetTenant(ctx, *r.Tenant); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return db.Rebuild{}, nil, domain.Errorf(domain.ErrInvalid, "tenant_id: no tenant %s", *r.Tenant)
+			}
+			return db.Rebuild{}, nil, dberr.Translate(err)
+		}
+		proj = tenantOnly{Projection: proj, tenant: r.Tenant.String()}
+	}
+	if err := s.clearStale(ctx, q, r.Projector); err != nil {
+		return db.Rebuild{}, nil, err
+	}
+	id := uuid.New()
+	row, err := q.CreateRebuild(ctx, db.CreateRebuildParams{
+		ID: id, Projector: r.Projector, TenantID: r.Tenant, Shadow: "wam_rebuild_" + strings.ReplaceAll(id.String(), "-", "")[:12],
+		RequestedBy: r.Actor, Now: s.now(),
+	})
+	if dberr.Is(err, pgerrcode.UniqueViolation) {
+		return db.Rebuild{}, nil, domain.Errorf(domain.ErrConflict, "a rebuild of %s is running already", r.Projector)
+	}
+	if err != nil {
+		return db.Rebuild{}, nil, dberr.Translate(err)
+	}
+	return row, proj, nil
+}
+
+// clearStale records a running job that has not moved for staleAfter as
+// failed (the process that ran it is gone) and drops the schemas no
+// running job owns.
+func (s *Service) clearStale(ctx context.Context, q *db.Queries, projector string) error {
+	old, err := q.RunningRebuild(ctx, projector)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return dberr.Translate(err)
+	case s.now().Sub(old.UpdatedAt) < staleAfter:
+		return domain.Errorf(domain.ErrConflict, "a rebuild of %s is running already (%s)", projector, old.ID)
+	default:
+		if err := q.FinishRebuild(ctx, db.FinishRebuildParams{ID: old.ID, State: StateFailed, Checkpoint: old.Checkpoint,
+			EventsDone: old.EventsDone, EventsLeft: old.EventsLeft, Error: "abandoned: the process running it stopped", Now: s.now()}); err != nil {
+			return dberr.Translate(err)
+		}
+	}
+	schemas, err := q.ShadowSchemas(ctx)
+	if err != nil {
+		return dberr.Translate(err)
+	}
+	for _, schema := range schemas {
+		if _, err := s.pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident(schema)+" CASCADE"); err != nil {
+			return dberr.Translate(err)
+		}
+	}
+	return nil
+}
+
+// tenantOnly is a projection restricted to one tenant's history.
+type tenantOnly struct {
+	projections.Projection
+	tenant string
+}
+
+// Subjects are the projection's subjects of the tenant.
+func (t tenantOnly) Subjects() []string {
+	var out []string
+	for _, subj := range t.Projection.Subjects() {
+		if rest, ok := strings.CutPrefix(subj, "wam.*."); ok {
+			out = append(out, "wam."+t.tenant+"."+rest)
+		}
+	}
+	return out
+}
+
+// progress is what execute knows of its job.
+type progress struct {
+	row  db.Rebuild
+	stop func(Job)
+}
+
+// execute runs the job and records how it ended.
+func (s *Service) execute(ctx context.Context, row db.Rebuild, proj projections.Projection, report func(Job)) (Job, error) {
+	log := s.log.With("rebuild", row.ID, "projector", row.Projector)
+	if row.TenantID != nil {
+		log = log.With("tenant", *row.TenantID)
+	}
+	log.Info("rebuild started")
+	p := &progress{row: row, stop: report}
+	err := s.build(ctx, log, p, proj)
+	state, msg := StateDone, ""
+	if err != nil {
+		state, msg = StateFailed, err.Error()
+		log.Error("rebuild failed", "err", err)
+	} else {
+		log.Info("rebuild done", "events", p.row.EventsDone, "checkpoint", p.row.Checkpoint)
+	}
+	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	s.dropSchemas(cleanCtx, log, row.Shadow, retired(row.Shadow))
+	p.row.State, p.row.Error = state, msg
+	now := s.now()
+	p.row.UpdatedAt, p.row.FinishedAt = now, &now
+	if ferr := db.New(s.pool).FinishRebuild(cleanCtx, db.FinishRebuildParams{ID: row.ID, State: state, Checkpoint: p.row.Checkpoint,
+		EventsDone: p.row.EventsDone, EventsLeft: p.row.EventsLeft, Error: msg, Now: now}); ferr != nil {
+		log.Error("record the rebuild's end", "err", ferr)
+	}
+	job := jobOf(p.row)
+	if report != nil {
+		report(job)
+	}
+	if err != nil {
+		return job, fmt.Errorf("rebuild %s: %w", row.ID, err)
+	}
+	return job, nil
+}
+
+func retired(shadow string) string { return strings.Replace(shadow, "wam_rebuild_", "wam_retired_", 1) }
+
+func (s *Service) dropSchemas(ctx context.Context, log *slog.Logger, schemas ...string) {
+	for _, schema := range schemas {
+		if _, err := s.pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident(schema)+" CASCADE"); err != nil {
+			log.Error("drop schema", "schema", schema, "err", err)
+		}
+	}
+}
+
+// build makes the shadow, fills it, and swaps it in.
+func (s *Service) build(ctx context.Context, log *slog.Logger, p *progress, proj projections.Projection) error {
+	shadow := p.row.Shadow
+	ddl, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer ddl.Release()
+	shapes, err := readShapes(ctx, db.New(ddl))
+	if err != nil {
+		return err
+	}
+	if err := createShadow(ctx, ddl.Conn(), shadow, shapes); err != nil {
+		return fmt.Errorf("create the shadow tables: %w", err)
+	}
+
+	// The shadow projector writes through connections whose search path
+	// puts the shadow schema first: the projector's statements name their
+	// tables unqualified, so they write the shadow's, and find what is not
+	// shadowed (parked events, configuration) in public.
+	pcfg := s.pool.Config().Copy()
+	pcfg.ConnConfig.RuntimeParams["search_path"] = ident(shadow) + ", public"
+	pcfg.MaxConns = 4
+	spool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return fmt.Errorf("connect for the shadow: %w", err)
+	}
+	defer spool.Close()
+	runner := projections.NewRunner(spool, s.js, proj, log, projections.Options{
+		MaxBatch: s.opts.MaxBatch, Linger: -1, LockName: "rebuild:" + proj.Name(), Quiet: true, Busy: s.opts.Busy,
+	})
+	near := uint64(s.opts.MaxBatch)
+
+	stopRunner := s.startRunner(ctx, runner)
+	defer func() { stopRunner() }()
+	if err := s.follow(ctx, p, runner, proj, near); err != nil {
+		return err
+	}
+	log.Info("shadow caught up; building its other indexes and making it logged", "took", time.Since(p.row.StartedAt))
+	finishing := time.Now()
+	fconn, err := spool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	err = finishShadow(ctx, fconn.Conn(), shadow, shapes)
+	fconn.Release()
+	if err != nil {
+		return fmt.Errorf("finish the shadow tables: %w", err)
+	}
+	log.Info("shadow finished", "took", time.Since(finishing))
+	for attempt := 1; ; attempt++ {
+		if err := s.follow(ctx, p, runner, proj, near); err != nil {
+			return err
+		}
+		stopRunner()
+		p.row.State = StateSwapping
+		s.record(ctx, p, runner)
+		swapped, err := s.swap(ctx, log, p, runner, proj)
+		if swapped || err != nil {
+			return err
+		}
+		if attempt == 20 {
+			return errors.New("could not take the read models' locks for the swap in 20 attempts")
+		}
+		p.row.State = StateRunning
+		stopRunner = s.startRunner(ctx, runner)
+	}
+}
+
+// startRunner runs r until the returned function is called, which waits
+// for it to stop.
+func (s *Service) startRunner(ctx context.Context, r *projections.Runner) func() {
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := r.Run(rctx); err != nil {
+			s.log.Error("shadow projector", "err", err)
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
+	}
+}
+
+// follow records progress until the shadow has at most near events left.
+func (s *Service) follow(ctx context.Context, p *progress, r *projections.Runner, proj projections.Projection, near uint64) error {
+	tick := time.NewTicker(s.opts.Every)
+	defer tick.Stop()
+	for {
+		left, err := s.left(ctx, r, proj)
+		if err != nil {
+			return err
+		}
+		p.row.EventsLeft = int64(left)
+		s.record(ctx, p, r)
+		if left <= near {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// left counts the projection's events stored after r's checkpoint, with a
+// consumer made for the purpose.
+func (s *Service) left(ctx context.Context, r *projections.Runner, proj projections.Projection) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	cp, _ := r.Stats()
+	c, err := s.js.CreateConsumer(ctx, streams.StreamName, jetstream.ConsumerConfig{
+		FilterSubjects: proj.Subjects(), DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: cp + 1,
+		AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: 10 * time.Second, MemoryStorage: true,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count the events left: %w", err)
+	}
+	info := c.CachedInfo()
+	if err := s.js.DeleteConsumer(ctx, streams.StreamName, info.Name); err != nil {
+		s.log.Debug("delete counting consumer", "err", err)
+	}
+	return info.NumPending, nil
+}
+
+// record writes the job's progress; a failure to is only logged.
+func (s *Service) record(ctx context.Context, p *progress, r *projections.Runner) {
+	cp, n := r.Stats()
+	if cp > uint64(p.row.Checkpoint) {
+		p.row.Checkpoint = int64(cp)
+	}
+	p.row.EventsDone = max(p.row.EventsDone, int64(n))
+	p.row.UpdatedAt = s.now()
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	if err := db.New(s.pool).UpdateRebuildProgress(ctx, db.UpdateRebuildProgressParams{ID: p.row.ID, State: p.row.State,
+		Checkpoint: p.row.Checkpoint, EventsDone: p.row.EventsDone, EventsLeft: p.row.EventsLeft, Now: p.row.UpdatedAt}); err != nil {
+		s.log.Warn("record rebuild progress", "err", err)
+	}
+	if p.stop != nil {
+		p.stop(jobOf(p.row))
+	}
+}
