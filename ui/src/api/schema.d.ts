@@ -1224,10 +1224,137 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/contacts/{id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a contact's data for good
+         * @description Every event that names the contact is removed from the stream (securely deleted, or, when it also holds other contacts' data, rewritten without theirs and appended), their media files are deleted, their read-model rows deleted, and a `contact.erased` tombstone holding a keyed hash of their WhatsApp id (not the number) is kept, so that neither replay, rebuild nor Meta delivering an old webhook again brings them back. Audited. 404 for a contact the tenant does not have.
+         */
+        post: operations["eraseContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/rebuilds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rebuild the read models from the stream, online
+         * @description The read models are built again from sequence 1 (or from one tenant's history) into shadow tables while the API keeps answering from the current ones, then swapped in atomically and the old ones dropped. 202 with the job; `GET /api/ops/rebuilds/{id}` shows its progress. 409 while another rebuild of the projector runs. Operators only.
+         */
+        post: operations["startRebuild"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ops/rebuilds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A rebuild's progress */
+        get: operations["getRebuild"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        RebuildRequest: {
+            /**
+             * @description the projector whose read models are rebuilt
+             * @default inbox
+             * @enum {string}
+             */
+            projector: "inbox";
+            /**
+             * Format: uuid
+             * @description only this tenant's rows, from its own history; absent: every tenant, by swapping the tables
+             */
+            tenant_id?: string;
+        };
+        Rebuild: {
+            /** Format: uuid */
+            id: string;
+            projector: string;
+            /** Format: uuid */
+            tenant_id?: string | null;
+            /** @enum {string} */
+            state: "running" | "swapping" | "done" | "failed";
+            /**
+             * Format: int64
+             * @description stream sequence the shadow has reached
+             */
+            checkpoint: number;
+            /**
+             * Format: int64
+             * @description events the shadow has applied
+             */
+            events_done: number;
+            /**
+             * Format: int64
+             * @description the projector's events stored after the checkpoint (0 once swapped)
+             */
+            events_left: number;
+            /** @description events done per second since the start */
+            events_per_s: number;
+            /** @description while running: events left at the rate so far */
+            eta_seconds?: number | null;
+            /** @description why it failed; empty otherwise */
+            error: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+        };
+        Erasure: {
+            /** Format: uuid */
+            contact_id: string;
+            /** @description events securely deleted from the stream */
+            events_deleted: number;
+            /** @description events that also held others' data: deleted, and a copy without the contact's appended */
+            events_rewritten: number;
+            /** @description media files deleted from the object store */
+            media_deleted: number;
+            /** @description read-model and bookkeeping rows deleted */
+            rows_deleted: number;
+            /**
+             * Format: uint64
+             * @description stream sequence of the contact.erased tombstone
+             */
+            tombstone_seq: number;
+        };
         /** @description one of the type objects, named by type; media by the id of a wam media upload or a link */
         SendMessageRequest: {
             /** @description the recipient: an E.164 number or a wa_id */
@@ -4216,6 +4343,83 @@ export interface operations {
                     "application/json": components["schemas"]["OpsAuditPage"];
                 };
             };
+        };
+    };
+    eraseContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description erased */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    startRebuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RebuildRequest"];
+            };
+        };
+        responses: {
+            /** @description started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rebuild"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    getRebuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rebuild"];
+                };
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
 }
