@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/ingest"
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
@@ -154,7 +155,7 @@ func TestAPIWhilePostgresIsAway(t *testing.T) {
 			t.Errorf("%s: /readyz %d %s, want 503 with %s", fault.name, rec.Code, rec.Body, want)
 		}
 		fault.end()
-		eventually(t, 10*time.Second, fault.name+": reads answer again", func() bool {
+		await.Until(t, 10*time.Second, fault.name+": reads answer again", func() bool {
 			return e.get("/api/conversations", tn.APIKey).Code == 200 && e.get("/readyz", "").Code == 200
 		})
 	}

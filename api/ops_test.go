@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/ops"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/db"
@@ -141,7 +142,7 @@ func TestOperatorsAndTenantsHistory(t *testing.T) {
 	}
 	// The jobs' projector and a worker, as `wam serve` runs them.
 	e.runJobs(t)
-	eventually(t, 30*time.Second, "the job finished", func() bool {
+	await.Until(t, 30*time.Second, "the job finished", func() bool {
 		rec := e.get("/api/ops/replays/"+job.ID.String(), op)
 		_ = json.Unmarshal(rec.Body.Bytes(), &job)
 		return rec.Code == http.StatusOK && job.State == "finished" && job.Done == 3

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/rebuild"
@@ -151,7 +152,7 @@ func TestOnlineRebuild(t *testing.T) {
 	}
 	// A little more traffic on the new tables, then quiet.
 	during := posted.Load()
-	eventually(t, 30*time.Second, "more webhooks after the swap", func() bool { return posted.Load() > during+50 })
+	await.Until(t, 30*time.Second, "more webhooks after the swap", func() bool { return posted.Load() > during+50 })
 	close(stop)
 	wg.Wait()
 	for _, f := range failures {
@@ -213,7 +214,7 @@ func TestRebuildThroughTheAPI(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &job); err != nil || rec.Code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", rec.Code, rec.Body)
 	}
-	eventually(t, time.Minute, "the rebuild to finish", func() bool {
+	await.Until(t, time.Minute, "the rebuild to finish", func() bool {
 		e.mustGet(t, "/api/ops/rebuilds/"+job.ID, op, &job)
 		if job.State == "failed" {
 			t.Fatalf("rebuild failed: %+v", job)

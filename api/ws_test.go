@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/live"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/db"
@@ -597,7 +598,7 @@ func TestLiveResume(t *testing.T) {
 	if code := e.call(0, http.MethodPatch, "/api/conversations/"+conv, acme.Owner.Token, map[string]any{"assignee_id": acme.Agent.ID}, nil); code != http.StatusAccepted {
 		t.Fatalf("assign: %d", code)
 	}
-	eventually(t, 10*time.Second, "the actions projected", func() bool {
+	await.Until(t, 10*time.Second, "the actions projected", func() bool {
 		var n int
 		_ = e.pool.QueryRow(context.Background(), `SELECT count(*) FROM conversations WHERE assignee_id IS NOT NULL`).Scan(&n)
 		return n == 1

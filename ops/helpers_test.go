@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
@@ -126,13 +127,7 @@ func (e *env) publish(t *testing.T, tenant string, body []byte) uint64 {
 // eventually fails the test unless cond holds within 30 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 30s: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	await.Until(t, 30*time.Second, what, cond)
 }
 
 // notReadModels are the tables no projection of webhooks writes:

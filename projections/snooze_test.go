@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
 )
@@ -50,7 +51,7 @@ func TestSnoozeExpires(t *testing.T) {
 	})
 
 	var got snoozeRow
-	eventually(t, 30*time.Second, "the conversation reopened", func() bool {
+	await.Until(t, 30*time.Second, "the conversation reopened", func() bool {
 		got = e.snoozeState(t, e.pool, conv)
 		return got.Status == domain.ConversationOpen
 	})
@@ -340,16 +341,4 @@ func equalTimes(a, b *time.Time) bool {
 		return a == b
 	}
 	return a.Equal(*b)
-}
-
-// eventually retries cond until it holds or timeout passes.
-func eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

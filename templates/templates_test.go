@@ -19,6 +19,7 @@ import (
 
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/domain"
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/numbers"
@@ -511,13 +512,8 @@ func TestSyncWithin(t *testing.T) {
 	}
 }
 
+// eventually fails the test unless cond holds within 20 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	await.Until(t, 20*time.Second, what, cond)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/sql/pgtest"
 )
 
@@ -72,7 +73,7 @@ func TestServeThroughPostgresStall(t *testing.T) {
 			load.Go(func() { post("111", fmt.Sprintf("wamid.steady.%d", i), fmt.Sprintf("1650555%04d", i%20)) })
 		}
 	})
-	eventually(t, 20*time.Second, "webhooks flowing", func() bool {
+	await.Until(t, 20*time.Second, "webhooks flowing", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= 100
@@ -98,7 +99,7 @@ func TestServeThroughPostgresStall(t *testing.T) {
 	mu.Lock()
 	during := len(acked)
 	mu.Unlock()
-	eventually(t, 20*time.Second, "steady traffic after the stall", func() bool {
+	await.Until(t, 20*time.Second, "steady traffic after the stall", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= during+100
@@ -118,7 +119,7 @@ func TestServeThroughPostgresStall(t *testing.T) {
 	mu.Unlock()
 
 	var msgs []apiMessage
-	eventually(t, 90*time.Second, "every acknowledged webhook in the read models", func() bool {
+	await.Until(t, 90*time.Second, "every acknowledged webhook in the read models", func() bool {
 		if code := getJSON(t, base, key, "/api/conversations?limit=1", nil); code != 200 {
 			return false
 		}

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wam-project/wam/internal/await"
 )
 
 const testSecret = "e2e-app-secret"
@@ -300,7 +302,7 @@ func waitProjectedOnce(t testing.TB, base, apiKey string, acked []string, timeou
 	}
 	var convs []apiConversation
 	var msgs []apiMessage
-	eventually(t, timeout, "every acked webhook projected", func() bool {
+	await.Until(t, timeout, "every acked webhook projected", func() bool {
 		// The API may fail while PostgreSQL is away, which inbox does not forgive.
 		if getJSON(t, base, apiKey, "/api/conversations?limit=1", nil) != 200 {
 			return false
@@ -329,18 +331,6 @@ func waitProjectedOnce(t testing.TB, base, apiKey string, acked []string, timeou
 	}
 	if unread != len(msgs) {
 		t.Errorf("unread counts add up to %d for %d inbound messages", unread, len(msgs))
-	}
-}
-
-// eventually retries cond until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

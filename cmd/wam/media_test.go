@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/meta"
 )
 
@@ -59,7 +60,7 @@ func (r *sendRig) inbound(t testing.TB, wamid string) (mediaMessage, bool) {
 func (r *sendRig) mediaSettled(t testing.TB, wamid string) mediaMessage {
 	t.Helper()
 	var m mediaMessage
-	eventually(t, 60*time.Second, "the file of "+wamid+" stored or failed", func() bool {
+	await.Until(t, 60*time.Second, "the file of "+wamid+" stored or failed", func() bool {
 		var ok bool
 		m, ok = r.inbound(t, wamid)
 		return ok && m.Media != nil && m.Media.Status != "pending"
@@ -254,7 +255,7 @@ func TestInboundMediaSurvivesRestartAndRebuild(t *testing.T) {
 		_ = pool.QueryRow(ctx, `SELECT coalesce(max(attempts), 0) FROM media`).Scan(&n)
 		return n
 	}
-	eventually(t, 30*time.Second, "a failed attempt", func() bool { return attempts() >= 1 })
+	await.Until(t, 30*time.Second, "a failed attempt", func() bool { return attempts() >= 1 })
 	if m, _ := r.inbound(t, wamid); m.Media == nil || m.Media.Status != "pending" {
 		t.Fatalf("media %+v, want pending while Meta fails", m.Media)
 	}
@@ -333,11 +334,11 @@ func TestSendUploadedImage(t *testing.T) {
 	sendRead := func(pnid string) {
 		var m sentMsg
 		body := fmt.Sprintf(`{"to":"16505551234","phone_number_id":%q,"type":"image","image":{"id":%q,"caption":"in blue"}}`, pnid, id)
-		eventually(t, 30*time.Second, "a send from "+pnid+" taken", func() bool {
+		await.Until(t, 30*time.Second, "a send from "+pnid+" taken", func() bool {
 			code, out := r.call(t, http.MethodPost, "/api/messages", "", body)
 			return code == http.StatusAccepted && json.Unmarshal(out, &m) == nil
 		})
-		eventually(t, 60*time.Second, "the image from "+pnid+" read", func() bool {
+		await.Until(t, 60*time.Second, "the image from "+pnid+" read", func() bool {
 			got := r.message(t, m.ID)
 			if got.Status == "failed" {
 				t.Fatalf("the image from %s failed: %+v", pnid, got.Error)

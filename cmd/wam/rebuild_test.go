@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/sql/pgtest"
 )
 
@@ -26,7 +27,7 @@ func TestRebuildAndEraseCommands(t *testing.T) {
 			t.Fatalf("webhook: %d %v", code, err)
 		}
 	}
-	eventually(t, 30*time.Second, "three messages in the inbox", func() bool {
+	await.Until(t, 30*time.Second, "three messages in the inbox", func() bool {
 		_, msgs := inbox(t, base, key)
 		return len(msgs) == 3
 	})

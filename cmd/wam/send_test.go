@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/meta"
 	"github.com/wam-project/wam/sql/pgtest"
 	"github.com/wam-project/wam/streams"
@@ -217,7 +218,7 @@ func (r *sendRig) customer(t testing.TB, waID, text string) string {
 		t.Fatal(err)
 	}
 	var id string
-	eventually(t, 20*time.Second, "the customer's message in wam", func() bool {
+	await.Until(t, 20*time.Second, "the customer's message in wam", func() bool {
 		var page struct{ Data []sentMsg }
 		if code, out := r.call(t, http.MethodGet, "/api/messages?direction=inbound", "", nil); code == 200 {
 			_ = json.Unmarshal(out, &page)
@@ -268,7 +269,7 @@ func TestSendEveryTypeEndToEnd(t *testing.T) {
 	for name, body := range bodies {
 		sent[name] = r.send(t, body).ID
 	}
-	eventually(t, 60*time.Second, "every message read", func() bool {
+	await.Until(t, 60*time.Second, "every message read", func() bool {
 		for name, id := range sent {
 			m := r.message(t, id)
 			if name == "reaction" {
@@ -308,7 +309,7 @@ func TestSendEveryTypeEndToEnd(t *testing.T) {
 	}
 	bad := r.send(t, `{`+to+`,"phone_number_id":"`+other+`","type":"template","template":{"name":"order_update","language":{"code":"en_US"}}}`)
 	var m sentMsg
-	eventually(t, 30*time.Second, "the refused send failed", func() bool {
+	await.Until(t, 30*time.Second, "the refused send failed", func() bool {
 		m = r.message(t, bad.ID)
 		return m.Status == "failed"
 	})
@@ -361,7 +362,7 @@ func (r *sendRig) templates(t testing.TB, n int, one string) []string {
 func (r *sendRig) settled(t testing.TB, timeout time.Duration, ids []string) map[string]sentMsg {
 	t.Helper()
 	got := map[string]sentMsg{}
-	eventually(t, timeout, fmt.Sprintf("%d messages settled", len(ids)), func() bool {
+	await.Until(t, timeout, fmt.Sprintf("%d messages settled", len(ids)), func() bool {
 		for _, id := range ids {
 			if m, ok := got[id]; ok && m.Status != "queued" {
 				continue
@@ -464,13 +465,13 @@ func TestSendHoldsOnInvalidToken(t *testing.T) {
 	const newToken = "EAAGsimulated-access-token-for-tests-0002"
 	r.sim.AddNumber(simWABA, simPNID, "+1 555-030-0300", "Acme", newToken) // the old token no longer works
 	held := r.templates(t, 5, "")
-	eventually(t, 30*time.Second, "the number's token marked invalid", func() bool {
+	await.Until(t, 30*time.Second, "the number's token marked invalid", func() bool {
 		_, body := r.call(t, http.MethodGet, "/api/waba/credentials", "", nil)
 		return strings.Contains(string(body), `"token_status":"invalid"`)
 	})
 	for _, id := range held {
 		var m sentMsg
-		eventually(t, 10*time.Second, "the held message projected", func() bool {
+		await.Until(t, 10*time.Second, "the held message projected", func() bool {
 			m = r.message(t, id)
 			return m.Status != ""
 		})
@@ -501,7 +502,7 @@ func TestSendRetriesOrFails(t *testing.T) {
 	r.sim.SetFaults(meta.Faults{ErrorShare: 1, ErrorCode: 131026})
 	failed := r.templates(t, 1, "")[0]
 	var m sentMsg
-	eventually(t, 20*time.Second, "the undeliverable message failed", func() bool {
+	await.Until(t, 20*time.Second, "the undeliverable message failed", func() bool {
 		m = r.message(t, failed)
 		return m.Status == "failed"
 	})
@@ -514,7 +515,7 @@ func TestSendRetriesOrFails(t *testing.T) {
 
 	r.sim.SetFaults(meta.Faults{ErrorShare: 1, ErrorCode: 130429})
 	retried := r.templates(t, 1, "")[0]
-	eventually(t, 20*time.Second, "refusals for throughput", func() bool { return r.sim.Stats().Rejected["130429"] >= 2 })
+	await.Until(t, 20*time.Second, "refusals for throughput", func() bool { return r.sim.Stats().Rejected["130429"] >= 2 })
 	if m := r.message(t, retried); m.Status != "queued" {
 		t.Errorf("while Meta refuses for throughput: %s, want queued", m.Status)
 	}
@@ -603,7 +604,7 @@ func TestSendSurvivesSIGKILL(t *testing.T) {
 	}
 	ids := r.templates(t, 1000, "")
 	// Kill it about a third of the way.
-	eventually(t, 60*time.Second, "a third of the burst sent", func() bool { return r.sim.Stats().Accepted >= 330 })
+	await.Until(t, 60*time.Second, "a third of the burst sent", func() bool { return r.sim.Stats().Accepted >= 330 })
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +689,7 @@ func TestTwoSendersKeepTheRate(t *testing.T) {
 
 	ids := append(r.templates(t, 100, ""), second.templates(t, 100, "")...)
 	// The first serve stops while sends are under way; the second goes on.
-	eventually(t, 30*time.Second, "sends under way", func() bool { return r.sim.Stats().Accepted >= 40 })
+	await.Until(t, 30*time.Second, "sends under way", func() bool { return r.sim.Stats().Accepted >= 40 })
 	if err := r.stop(); err != nil {
 		t.Fatalf("stop the first serve: %v", err)
 	}
@@ -754,7 +755,7 @@ func TestServeDemo(t *testing.T) {
 	var session struct {
 		AccessToken string `json:"access_token"`
 	}
-	eventually(t, time.Until(deadline), "the demo owner logs in", func() bool {
+	await.Until(t, time.Until(deadline), "the demo owner logs in", func() bool {
 		resp, err := http.Post(base+"/api/auth/login", "application/json", strings.NewReader(`{"email":"demo@wam.local","password":"wam-demo"}`))
 		if err != nil {
 			return false
@@ -764,7 +765,7 @@ func TestServeDemo(t *testing.T) {
 	})
 	r := &sendRig{base: base, apiKey: session.AccessToken}
 	var conv string
-	eventually(t, time.Until(deadline), "a conversation a simulated customer started", func() bool {
+	await.Until(t, time.Until(deadline), "a conversation a simulated customer started", func() bool {
 		var page struct {
 			Data []struct {
 				ID              string  `json:"id"`
@@ -783,5 +784,5 @@ func TestServeDemo(t *testing.T) {
 		return false
 	})
 	reply := r.send(t, `{"conversation_id":"`+conv+`","type":"text","text":{"body":"Thanks for writing! How can we help?"}}`)
-	eventually(t, 60*time.Second, "the reply read", func() bool { return r.message(t, reply.ID).Status == "read" })
+	await.Until(t, 60*time.Second, "the reply read", func() bool { return r.message(t, reply.ID).Status == "read" })
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/sql/pgtest"
 )
 
@@ -68,7 +69,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 	var convs []apiConversation
 	var msgs []apiMessage
-	eventually(t, 20*time.Second, "4 conversations projected", func() bool {
+	await.Until(t, 20*time.Second, "4 conversations projected", func() bool {
 		convs, msgs = inbox(t, base, key)
 		return len(msgs) == 4
 	})
@@ -155,7 +156,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 
 	cmd, base := startWam(t, bin, env)
 	p := postWebhooks(base, "wamid.kill")
-	eventually(t, 30*time.Second, "300 acked webhooks", func() bool { return len(p.acked()) >= 300 })
+	await.Until(t, 30*time.Second, "300 acked webhooks", func() bool { return len(p.acked()) >= 300 })
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestServeSurvivesPostgresSIGKILL(t *testing.T) {
 
 	p := postWebhooks(base, "wamid.pgkill")
 	defer p.stop()
-	eventually(t, 30*time.Second, "200 acked webhooks", func() bool { return len(p.acked()) >= 200 })
+	await.Until(t, 30*time.Second, "200 acked webhooks", func() bool { return len(p.acked()) >= 200 })
 	pidFile := filepath.Join(dataDir, "postgres", "postmaster.pid")
 	postmaster := func() int {
 		b, _ := os.ReadFile(pidFile)
@@ -222,8 +223,8 @@ func TestServeSurvivesPostgresSIGKILL(t *testing.T) {
 	left := func() time.Duration { return time.Until(at.Add(60 * time.Second)) }
 	t.Logf("killed postmaster %d after %d acked webhooks", killed, before)
 
-	eventually(t, left(), "a new postmaster", func() bool { pid := postmaster(); return pid > 0 && pid != killed })
-	eventually(t, left(), "/readyz to answer 200", func() bool {
+	await.Until(t, left(), "a new postmaster", func() bool { pid := postmaster(); return pid > 0 && pid != killed })
+	await.Until(t, left(), "/readyz to answer 200", func() bool {
 		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(base + "/readyz")
 		if err != nil {
 			return false
@@ -233,7 +234,7 @@ func TestServeSurvivesPostgresSIGKILL(t *testing.T) {
 	})
 	t.Logf("ready again %v after the kill, %d webhooks acked meanwhile", time.Since(at).Round(time.Millisecond), len(p.acked())-before)
 	after := len(p.acked())
-	eventually(t, left(), "100 more acked webhooks", func() bool { return len(p.acked()) >= after+100 })
+	await.Until(t, left(), "100 more acked webhooks", func() bool { return len(p.acked()) >= after+100 })
 	if cmd.ProcessState != nil {
 		t.Fatal("wam serve exited")
 	}
@@ -257,7 +258,7 @@ func TestServeSnoozeExpires(t *testing.T) {
 		t.Fatalf("post: %d %v", code, err)
 	}
 	var convs []apiConversation
-	eventually(t, 20*time.Second, "the conversation projected", func() bool {
+	await.Until(t, 20*time.Second, "the conversation projected", func() bool {
 		convs, _ = inbox(t, base, key)
 		return len(convs) == 1
 	})
@@ -277,7 +278,7 @@ func TestServeSnoozeExpires(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("PATCH %s: %d", body, resp.StatusCode)
 	}
-	eventually(t, 20*time.Second, "the conversation snoozed", func() bool {
+	await.Until(t, 20*time.Second, "the conversation snoozed", func() bool {
 		convs, _ = inbox(t, base, key)
 		return convs[0].Status == "snoozed"
 	})
@@ -286,7 +287,7 @@ func TestServeSnoozeExpires(t *testing.T) {
 	}
 
 	base, _ = startServe(t, env)
-	eventually(t, 30*time.Second, "the conversation reopened", func() bool {
+	await.Until(t, 30*time.Second, "the conversation reopened", func() bool {
 		convs, _ = inbox(t, base, key)
 		return convs[0].Status == "open"
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/meta"
 )
 
@@ -35,7 +36,7 @@ func (r *sendRig) syncTemplates(t testing.TB) {
 	if err := json.Unmarshal(out, &s); code != http.StatusOK || err != nil || !s.Done || len(s.Wabas) != 1 || s.Wabas[0].Error != "" {
 		t.Fatalf("sync: %d %s", code, out)
 	}
-	eventually(t, 20*time.Second, "the listing projected", func() bool {
+	await.Until(t, 20*time.Second, "the listing projected", func() bool {
 		return len(r.listTemplates(t, "")) == s.Wabas[0].Templates
 	})
 }
@@ -58,7 +59,7 @@ func (r *sendRig) listTemplates(t testing.TB, name string) []apiTemplate {
 func (r *sendRig) templateStatus(t testing.TB, name, status string) apiTemplate {
 	t.Helper()
 	var got apiTemplate
-	eventually(t, 20*time.Second, fmt.Sprintf("template %s %s", name, status), func() bool {
+	await.Until(t, 20*time.Second, fmt.Sprintf("template %s %s", name, status), func() bool {
 		for _, tm := range r.listTemplates(t, name) {
 			if tm.Name == name {
 				got = tm
@@ -137,7 +138,7 @@ func TestTemplatesEndToEnd(t *testing.T) {
 		t.Errorf("one parameter short: %d %q", code, detail)
 	}
 	good := r.send(t, `{"to":"16505551234","type":"template","template":{"name":"welcome","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"#1"},{"type":"text","text":"Ann"}]}]}}`)
-	eventually(t, 30*time.Second, "the good send read", func() bool { return r.message(t, good.ID).Status == "read" })
+	await.Until(t, 30*time.Second, "the good send read", func() bool { return r.message(t, good.ID).Status == "read" })
 	var outbound struct{ Data []sentMsg }
 	if code, out := r.call(t, http.MethodGet, "/api/messages?direction=outbound", "", nil); code != 200 || json.Unmarshal(out, &outbound) != nil {
 		t.Fatalf("messages: %d %s", code, out)
@@ -151,7 +152,7 @@ func TestTemplatesEndToEnd(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("delete: %d %s", code, out)
 	}
-	eventually(t, 20*time.Second, "welcome gone from the list", func() bool { return len(r.listTemplates(t, "welcome")) == 0 })
+	await.Until(t, 20*time.Second, "welcome gone from the list", func() bool { return len(r.listTemplates(t, "welcome")) == 0 })
 	if code, detail := send("welcome", "#1", "Ann"); code != http.StatusBadRequest || !strings.Contains(detail, "was deleted") {
 		t.Errorf("a deleted template: %d %q", code, detail)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/supervisor"
 )
 
@@ -214,11 +215,11 @@ func testSuperviseRestartsAfterSIGKILL(t *testing.T, dir string) {
 	if err := syscall.Kill(old.pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "the restart", func() bool { return logs.count("private PostgreSQL started again") == 1 })
+	await.Until(t, 60*time.Second, "the restart", func() bool { return logs.count("private PostgreSQL started again") == 1 })
 	if pf, err := readPidFile(dir); err != nil || pf.pid == old.pid {
 		t.Fatalf("postmaster.pid names pid %d (%v), want a new postmaster", pf.pid, err)
 	}
-	eventually(t, 30*time.Second, "the pool to reach the new server", func() bool { return marker() == 7 })
+	await.Until(t, 30*time.Second, "the pool to reach the new server", func() bool { return marker() == 7 })
 	t.Logf("back %v after the kill", time.Since(began).Round(time.Millisecond))
 }
 
@@ -237,12 +238,12 @@ func TestSuperviseBacksOffWhileStartFails(t *testing.T) {
 	if err := s.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "three failed attempts", func() bool { return logs.count("private PostgreSQL did not start") >= 3 })
+	await.Until(t, 60*time.Second, "three failed attempts", func() bool { return logs.count("private PostgreSQL did not start") >= 3 })
 	if !strings.Contains(logs.String(), "postmaster.pid is gone") || !strings.Contains(logs.String(), "shared_buffers") {
 		t.Errorf("the log does not say why the server was down and why it did not start:\n%s", logs)
 	}
 	restore()
-	eventually(t, 60*time.Second, "the server started again", func() bool { return logs.count("private PostgreSQL started again") == 1 })
+	await.Until(t, 60*time.Second, "the server started again", func() bool { return logs.count("private PostgreSQL started again") == 1 })
 	mustQuery(t, s, "postgres")
 }
 
@@ -260,7 +261,7 @@ func TestSuperviseStopsWithContext(t *testing.T) {
 	if err := s.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "a failed attempt", func() bool { return logs.count("private PostgreSQL did not start") == 1 })
+	await.Until(t, 60*time.Second, "a failed attempt", func() bool { return logs.count("private PostgreSQL did not start") == 1 })
 	cancel()
 	select {
 	case <-sup.Done():
@@ -288,18 +289,6 @@ func mustBreakConfig(tb testing.TB, dir string) (restore func()) {
 		if err := os.WriteFile(path, good, 0o600); err != nil {
 			tb.Fatal(err)
 		}
-	}
-}
-
-// eventually polls cond until it holds, failing the test after timeout.
-func eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
