@@ -14,7 +14,11 @@ func TestSimWebhookRetriedUntilTaken(t *testing.T) {
 	e.hooks.failFirst = 4 // the immediate retry, then three with back-off
 	e.hooks.mu.Unlock()
 	wamid := e.openWindow(t, testCustomer)
-	waitFor(t, "the webhook to be taken", func() bool { return e.hooks.message(wamid) != nil })
+	// The simulator counts a delivery when the 200 reaches it, after the
+	// receiver has the webhook.
+	waitFor(t, "the webhook to be taken, and counted", func() bool {
+		return e.hooks.message(wamid) != nil && e.sim.Stats().Webhooks.Pending == 0
+	})
 	st := e.sim.Stats().Webhooks
 	e.hooks.mu.Lock()
 	defer e.hooks.mu.Unlock()
