@@ -33,6 +33,9 @@ type Actor struct {
 
 // Options are a Service's dependencies besides the database.
 type Options struct {
+	// APIKeys is told when a user changes, since their API keys may stop
+	// working; nil: nobody keeps keys.
+	APIKeys *KeyCache
 	// Argon2 is the cost of new password hashes; zero: auth.DefaultArgon2.
 	Argon2 auth.Argon2Params
 	// Tokens issues access tokens; nil: the Service starts no sessions
@@ -58,6 +61,7 @@ type Service struct {
 	tokens *auth.Tokens
 	now    func() time.Time
 	log    *slog.Logger
+	keys   *KeyCache
 	// allowSignIn and allowSignUp: see Options.
 	allowSignIn, allowSignUp func(email string) bool
 	// dummyHash is verified against when an email has no account, so that
@@ -90,7 +94,7 @@ func New(pool *pgxpool.Pool, opts Options) *Service {
 		opts.AllowSignUp = always
 	}
 	return &Service{
-		pool: pool, q: db.New(pool), argon2: opts.Argon2, tokens: opts.Tokens, now: opts.Now, log: opts.Log,
+		pool: pool, q: db.New(pool), keys: opts.APIKeys, argon2: opts.Argon2, tokens: opts.Tokens, now: opts.Now, log: opts.Log,
 		allowSignIn: opts.AllowSignIn, allowSignUp: opts.AllowSignUp,
 		dummyHash: sync.OnceValue(func() string {
 			h, err := auth.HashPassword("no account has this password", opts.Argon2)

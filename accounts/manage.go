@@ -74,6 +74,9 @@ func (s *Service) UpdateUser(ctx context.Context, by Actor, id uuid.UUID, ch Cha
 		}
 		return Audit(ctx, q, by, by.TenantID, "user.changed", u.ID.String(), map[string]any{"role": u.Role, "disabled": u.DisabledAt != nil, "name": u.Name})
 	})
+	if err == nil {
+		s.keys.Changed() // the user's API keys follow their role and state
+	}
 	return u, err
 }
 
@@ -83,7 +86,7 @@ func (s *Service) DeleteUser(ctx context.Context, by Actor, id uuid.UUID) error 
 	if id == by.UserID {
 		return domain.Errorf(domain.ErrForbidden, "you cannot delete yourself")
 	}
-	return s.inTenant(ctx, by.TenantID, func(q *db.Queries) error {
+	err := s.inTenant(ctx, by.TenantID, func(q *db.Queries) error {
 		cur, err := q.UserByID(ctx, db.UserByIDParams{TenantID: by.TenantID, ID: id})
 		if err != nil {
 			return dberr.NotFound(err, "user")
@@ -96,4 +99,8 @@ func (s *Service) DeleteUser(ctx context.Context, by Actor, id uuid.UUID) error 
 		}
 		return Audit(ctx, q, by, by.TenantID, "user.deleted", id.String(), map[string]any{"email": cur.Email})
 	})
+	if err == nil {
+		s.keys.Changed()
+	}
+	return err
 }

@@ -20,9 +20,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wam-project/wam/accounts"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/erasure"
+	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/media"
 	"github.com/wam-project/wam/messaging"
 	"github.com/wam-project/wam/meta"
@@ -53,6 +55,7 @@ type env struct {
 	meta   *meta.Simulator       // Meta's Graph API
 	store  jetstream.ObjectStore // the media files
 	ops    *ops.Service          // the operators' tools behind the API
+	keys   *accounts.KeyCache    // API keys, kept while it listens
 }
 
 type tenant struct {
@@ -132,11 +135,19 @@ func newEnvOn(t testing.TB, pool *pgxpool.Pool, conns int, tweak func(*api.Confi
 	cfg.Ops = ops.New(pool, js, streams.NewPublisher(pubs...), ops.Options{Tokens: cfg.Tokens, Argon2: cfg.Argon2})
 	cfg.Rebuilds = rebuild.New(pool, js, rebuild.Options{MaxBatch: 500})
 	t.Cleanup(cfg.Rebuilds.Close)
+	// API keys kept in memory as serve keeps them, so that every test of
+	// the API also tests that a change to a key or its creator is heard.
+	cfg.APIKeys = accounts.NewKeyCache(pool, log)
+	keysCtx, stopKeys := context.WithCancel(context.Background())
+	keysDone := make(chan struct{})
+	go func() { defer close(keysDone); cfg.APIKeys.Run(keysCtx) }()
+	t.Cleanup(func() { stopKeys(); <-keysDone })
+	await.Until(t, 10*time.Second, "the API key cache to listen", cfg.APIKeys.Listening)
 	if tweak != nil {
 		tweak(&cfg)
 	}
 	h := api.New(cfg, pool, streams.NewPublisher(pubs...), log)
-	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key, meta: sim, store: store, ops: cfg.Ops}
+	return &env{t: t, pool: pool, js: js, stream: st, h: h, logs: logs, key: key, meta: sim, store: store, ops: cfg.Ops, keys: cfg.APIKeys}
 }
 
 // mustTenant creates a tenant with an API key owning the given phone number ids

@@ -88,5 +88,6 @@ func (s handlers) RevokeAPIKey(c echo.Context, id uuid.UUID) error {
 	if n == 0 {
 		return domain.Errorf(domain.ErrNotFound, "api key not found")
 	}
+	s.apiKeys.Changed()
 	return c.NoContent(http.StatusNoContent)
 }

@@ -92,7 +92,8 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			key = bearer
 		}
 		ctx := c.Request().Context()
-		k, err := s.q.GetAPIKeyByHash(ctx, auth.HashAPIKey(key))
+		hash := auth.HashAPIKey(key)
+		k, err := s.apiKeys.Lookup(ctx, hash)
 		now := s.now()
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
@@ -110,6 +111,8 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
 			if err := s.q.TouchAPIKey(ctx, db.TouchAPIKeyParams{ID: k.ID, Now: now}); err != nil {
 				s.log.Warn("record api key use", "err", err)
+			} else {
+				s.apiKeys.Touched(hash, now)
 			}
 		}
 		c.Set(principalKey, Principal{TenantID: k.TenantID, APIKeyID: k.ID, Role: auth.RoleAdmin, KeyCreator: deref(k.CreatedBy)})

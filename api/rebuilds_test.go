@@ -27,6 +27,10 @@ func TestOnlineRebuild(t *testing.T) {
 	e := newEnv(t)
 	tn := e.mustTenant("5001", "5002")
 	ctx := context.Background()
+	// The readers below read as fast as they can: past the plan's quota.
+	if _, err := e.pool.Exec(ctx, `UPDATE tenants SET api_requests_per_minute = 10000000 WHERE id = $1`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
 	live := projections.NewInbox(e.pool, e.js, nil, projections.Options{})
 	runCtx, stopLive := context.WithCancel(ctx)
 	liveDone := make(chan error, 1)

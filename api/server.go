@@ -103,6 +103,9 @@ type Config struct {
 	Rebuilds *rebuild.Service
 	// Erasure erases contacts (/api/contacts/{id}/erase); nil: 503.
 	Erasure *erasure.Service
+	// APIKeys looks API keys up, from memory while its Run listens for
+	// changes; nil: one that is not run, so every request queries.
+	APIKeys *accounts.KeyCache
 }
 
 // Publisher appends events to the stream.
@@ -134,6 +137,7 @@ type Server struct {
 	ipLimits, accountLimits, registerLimits *middleware.RateLimiterMemoryStore
 	quotas                                  quotas
 	keys                                    *auth.KeyRing
+	apiKeys                                 *accounts.KeyCache
 	graph                                   Graph
 	openapiJSON                             []byte // the contract, served at /api/openapi.json
 }
@@ -212,8 +216,12 @@ func New(cfg Config, pool *pgxpool.Pool, pub Publisher, log *slog.Logger, ready 
 		keys:           cfg.Keys,
 		graph:          cfg.Graph,
 	}
+	if cfg.APIKeys == nil {
+		cfg.APIKeys = accounts.NewKeyCache(pool, log)
+	}
+	s.apiKeys = cfg.APIKeys
 	s.accounts = accounts.New(pool, accounts.Options{
-		Argon2: cfg.Argon2, Tokens: cfg.Tokens, Now: s.now, Log: log,
+		APIKeys: cfg.APIKeys, Argon2: cfg.Argon2, Tokens: cfg.Tokens, Now: s.now, Log: log,
 		AllowSignIn: s.allowAccount, AllowSignUp: s.allowSignUp,
 	})
 	s.ingest.Published = func(d time.Duration) { s.metrics.publish.Observe(d.Seconds()) }

@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/wam-project/wam/accounts"
 	"github.com/wam-project/wam/api"
 	"github.com/wam-project/wam/auth"
 	"github.com/wam-project/wam/erasure"
@@ -190,7 +191,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		wg.Wait()
 		return err
 	}
-	handler := api.New(api.Config{Live: hub, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
+	// API keys are looked up from memory while PostgreSQL tells of changes.
+	apiKeys := accounts.NewKeyCache(database.Pool, log)
+	wg.Go(func() { apiKeys.Run(projCtx) })
+	handler := api.New(api.Config{Live: hub, APIKeys: apiKeys, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken, FrontendURL: cfg.FrontendURL, TrustedProxies: proxies, Registry: reg, Load: load,
 		Tokens: tokens, Keys: keys, Graph: graph, Ops: operators,
 		Router: router, Secrets: secrets, NumbersChanged: adopter.Nudge,
 		Templates: tmpl, NumberConnected: tmpl.Nudge, Media: files, Rebuilds: rebuilds, Erasure: eraser,
