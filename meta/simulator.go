@@ -186,7 +186,13 @@ func (o *SimOptions) setDefaults() {
 		o.Customers = 20
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		// A connection kept for each worker, as Meta keeps its connections
+		// to a webhook endpoint: Go's default keeps two, so that the other
+		// workers would open (and leave in TIME_WAIT) one per webhook.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = max(t.MaxIdleConns, 2*o.WebhookWorkers)
+		t.MaxIdleConnsPerHost = o.WebhookWorkers
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -105,7 +105,7 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	const secret = "bench-send-app-secret"
 	o := meta.SimOptions{WebhookURL: base + "/api/webhook", AppSecret: secret, NoStatuses: !statuses,
-		DeliveredAfter: 200 * time.Millisecond, ReadAfter: time.Second, WebhookWorkers: 16}
+		DeliveredAfter: 200 * time.Millisecond, ReadAfter: time.Second, WebhookWorkers: 64}
 	dm, err := listenSim(o)
 	if err != nil {
 		return res, err
