@@ -491,7 +491,11 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 
 // yield holds b back while r.opts.Busy reports other work, for at most
 // MaxDefer after its first message arrived, adding what arrives meanwhile
-// up to MaxBatch. It returns false when ctx ends.
+// until it holds MaxBatch. A full batch goes at once: under load that
+// lasts, holding full batches back would cap projection at MaxBatch
+// events per MaxDefer, far below the arrival rate, and the read models
+// would fall behind for as long as it lasts; a full batch is already the
+// cheapest way to apply them. It returns false when ctx ends.
 func (r *Runner) yield(ctx context.Context, b *batch, msgs <-chan jetstream.Msg, add func(jetstream.Msg)) bool {
 	if r.opts.Busy == nil {
 		return true
@@ -502,13 +506,9 @@ func (r *Runner) yield(ctx context.Context, b *batch, msgs <-chan jetstream.Msg,
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for r.opts.Busy() && time.Now().Before(deadline) {
-		in := msgs
-		if len(b.events) >= r.opts.MaxBatch {
-			in = nil // full: only wait
-		}
+	for len(b.events) < r.opts.MaxBatch && r.opts.Busy() && time.Now().Before(deadline) {
 		select {
-		case m := <-in:
+		case m := <-msgs:
 			add(m)
 		case <-tick.C:
 		case <-ctx.Done():

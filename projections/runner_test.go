@@ -293,6 +293,19 @@ func TestRunnerDefersAtMostMaxDefer(t *testing.T) {
 	mustWait(t, r, seq)
 }
 
+// TestRunnerBusyFullBatchGoesAtOnce: however busy, a full batch is not
+// held back, so that under lasting load projection keeps up in full
+// batches instead of one batch per MaxDefer.
+func TestRunnerBusyFullBatchGoesAtOnce(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t)
+	tenant := uuid.NewString()
+	r := e.start(t, Options{Busy: func() bool { return true }, MaxDefer: time.Hour, MaxBatch: 2})
+	e.publish(t, tenant, textWebhook("wamid.1", "16505551234", "", "one", 1739321000))
+	seq := e.publish(t, tenant, textWebhook("wamid.2", "16505551234", "", "two", 1739321001))
+	mustWait(t, r, seq)
+}
+
 // TestRunnerBackoff: the wait between retries doubles up to MaxBackoff, but
 // while PostgreSQL refuses connections it stays within awayBackoff, so that
 // the projector resumes soon after the database is back.

@@ -193,6 +193,10 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 		took time.Duration
 	}
 	posts := make([]post, n)
+	// Each message is watched from its 202 on (statuses on): the time to
+	// "sent" is from the 202, also while others are still being posted.
+	toSent := watchSent(ctx, database.Pool, statuses)
+	defer toSent.stop()
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var failed sync.Map
@@ -211,6 +215,9 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 				var m struct{ ID string }
 				_ = json.Unmarshal(b, &m)
 				posts[i] = post{id: m.ID, at: t0.Add(took), took: took}
+				if id, err := uuid.Parse(m.ID); err == nil {
+					toSent.add(id, posts[i].at)
+				}
 			}
 		})
 	}
@@ -221,16 +228,12 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 	wg.Wait()
 	posting := time.Since(start)
 	var lat []time.Duration
-	pending := map[uuid.UUID]time.Time{}
 	for _, p := range posts {
 		if p.id == "" {
 			continue
 		}
 		res.Sent++
 		lat = append(lat, p.took)
-		if id, err := uuid.Parse(p.id); err == nil {
-			pending[id] = p.at
-		}
 	}
 	failed.Range(func(k, v any) bool {
 		fmt.Fprintf(stderr, "bench send: message %v not accepted: %v\n", k, v)
@@ -242,9 +245,7 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 	fmt.Fprintf(stderr, "bench send: %d accepted in %.1fs (%.0f/s, p99 %.1f ms); waiting for the sends\n", res.Sent, posting.Seconds(), res.AcceptRatePerS, res.P99Ms)
 
 	// Until the simulator has every message, and (statuses on) the read
-	// model shows each sent: polled, so that each one's time is known.
-	pool := database.Pool
-	toSent := watchSent(ctx, pool, pending, statuses)
+	// model shows each sent.
 	deadline := time.Now().Add(timeout)
 	for {
 		st := dm.sim.Stats()
@@ -260,7 +261,6 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	toSent.stop()
 	st := dm.sim.Stats()
 	first, last := dm.firstLast()
 	if last.After(first) {
@@ -282,18 +282,20 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 	return res, nil
 }
 
-// sentWatch polls the read model for the messages not yet sent, and keeps
-// how long each took from its 202.
+// sentWatch polls the read model for the messages not yet sent (every
+// 50 ms, from the first one added, the 2,000 oldest), and keeps how long each took from its
+// 202.
 type sentWatch struct {
 	mu      sync.Mutex
 	pending map[uuid.UUID]time.Time
 	took    []time.Duration
 	quit    chan struct{}
+	once    sync.Once
 	wg      sync.WaitGroup
 }
 
-func watchSent(ctx context.Context, pool *pgxpool.Pool, pending map[uuid.UUID]time.Time, on bool) *sentWatch {
-	w := &sentWatch{pending: pending, quit: make(chan struct{})}
+func watchSent(ctx context.Context, pool *pgxpool.Pool, on bool) *sentWatch {
+	w := &sentWatch{pending: map[uuid.UUID]time.Time{}, quit: make(chan struct{})}
 	if !on {
 		return w
 	}
@@ -302,17 +304,19 @@ func watchSent(ctx context.Context, pool *pgxpool.Pool, pending map[uuid.UUID]ti
 			select {
 			case <-w.quit:
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-time.After(50 * time.Millisecond):
 			}
+			// The oldest first, and not too many: statuses come about in
+			// order, and a query of every pending id each time would load
+			// the database it measures.
 			w.mu.Lock()
 			ids := make([]uuid.UUID, 0, len(w.pending))
 			for id := range w.pending {
 				ids = append(ids, id)
-				if len(ids) == 20000 {
-					break
-				}
 			}
+			slices.SortFunc(ids, func(a, b uuid.UUID) int { return w.pending[a].Compare(w.pending[b]) })
 			w.mu.Unlock()
+			ids = ids[:min(len(ids), 2000)]
 			if len(ids) == 0 {
 				continue
 			}
@@ -339,6 +343,13 @@ func watchSent(ctx context.Context, pool *pgxpool.Pool, pending map[uuid.UUID]ti
 	return w
 }
 
+// add watches message id, accepted at.
+func (w *sentWatch) add(id uuid.UUID, at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending[id] = at
+}
+
 func (w *sentWatch) done() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -346,7 +357,7 @@ func (w *sentWatch) done() bool {
 }
 
 func (w *sentWatch) stop() {
-	close(w.quit)
+	w.once.Do(func() { close(w.quit) })
 	w.wg.Wait()
 }
 
