@@ -92,6 +92,27 @@ func (s handlers) ListUsers(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
+// ListTeammates lists the tenant's users who are not disabled, with only
+// what an agent may see of them.
+func (s handlers) ListTeammates(c echo.Context) error {
+	p := principal(c)
+	var us []db.User
+	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
+		us, err = q.ListUsers(c.Request().Context(), p.TenantID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out := apigen.TeammateList{Data: []apigen.Teammate{}}
+	for _, u := range us {
+		if u.DisabledAt == nil {
+			out.Data = append(out.Data, apigen.Teammate{Id: u.ID, Name: u.Name, Role: apigen.Role(u.Role)})
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
 // UpdateUser renames, changes the role of, disables or enables a user.
 func (s handlers) UpdateUser(c echo.Context, id uuid.UUID) error {
 	var r apigen.UpdateUserRequest

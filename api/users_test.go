@@ -368,3 +368,38 @@ func TestResetPassword(t *testing.T) {
 		t.Error("a password or link token was logged")
 	}
 }
+
+// TestTeammates: everyone in the tenant, agents included, sees the names
+// and roles of its active users, and nothing else: no addresses, no
+// disabled users, no other tenant's.
+func TestTeammates(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "boss@teammates.example.com")
+	_, _, agent := e.member(t, owner, "ag@teammates.example.com", "agent")
+	gone, _, _ := e.member(t, owner, "gone@teammates.example.com", "admin")
+	if rec := e.send(http.MethodPatch, "/api/users/"+gone, owner.AccessToken, map[string]bool{"disabled": true}); rec.Code != http.StatusOK {
+		t.Fatalf("disable: %d %s", rec.Code, rec.Body)
+	}
+	other := e.register(t, "boss@elsewhere.example.com")
+	rec := e.send(http.MethodGet, "/api/teammates", agent.AccessToken, "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("teammates: %d %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "@") {
+		t.Errorf("addresses in the teammates: %s", rec.Body)
+	}
+	var list struct {
+		Data []struct{ ID, Name, Role string }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, u := range list.Data {
+		got[u.ID] = u.Role
+	}
+	want := map[string]string{owner.User.ID: "owner", agent.User.ID: "agent"}
+	if len(got) != len(want) || got[owner.User.ID] != "owner" || got[agent.User.ID] != "agent" || got[gone] != "" || got[other.User.ID] != "" {
+		t.Errorf("teammates %v, want %v", got, want)
+	}
+}

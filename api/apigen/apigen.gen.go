@@ -1937,6 +1937,18 @@ type Session struct {
 // SessionTokenType defines model for Session.TokenType.
 type SessionTokenType string
 
+// Teammate defines model for Teammate.
+type Teammate struct {
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
+	Role Role               `json:"role"`
+}
+
+// TeammateList defines model for TeammateList.
+type TeammateList struct {
+	Data []Teammate `json:"data"`
+}
+
 // Template defines model for Template.
 type Template struct {
 	// Category MARKETING, UTILITY or AUTHENTICATION; empty until Meta listed the template
@@ -2655,6 +2667,9 @@ type ServerInterface interface {
 	// CancelReplay Cancel a replay job; it stops at its next batch
 	// (POST /api/replays/{id}/cancel)
 	CancelReplay(ctx echo.Context, id ID) error
+	// ListTeammates The tenant's active users as everyone in the inbox sees them
+	// (GET /api/teammates)
+	ListTeammates(ctx echo.Context) error
 	// ListTemplates List message templates
 	// (GET /api/templates)
 	ListTemplates(ctx echo.Context, params ListTemplatesParams) error
@@ -3753,6 +3768,15 @@ func (w *ServerInterfaceWrapper) CancelReplay(ctx echo.Context) error {
 	return err
 }
 
+// ListTeammates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTeammates(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTeammates(ctx)
+	return err
+}
+
 // ListTemplates converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
 	var err error
@@ -4339,6 +4363,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/media/:id", wrapper.GetMedia, options.OperationMiddlewares["getMedia"]...)
 	router.GET(options.BaseURL+"/api/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/api/users", wrapper.InviteUser, options.OperationMiddlewares["inviteUser"]...)
+	router.GET(options.BaseURL+"/api/teammates", wrapper.ListTeammates, options.OperationMiddlewares["listTeammates"]...)
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
 	router.PATCH(options.BaseURL+"/api/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
 	router.POST(options.BaseURL+"/api/users/:id/reset-password", wrapper.ResetPassword, options.OperationMiddlewares["resetPassword"]...)

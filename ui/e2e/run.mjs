@@ -1,7 +1,7 @@
 // End-to-end tests of the web app against a real `wam serve --demo`
 // (make e2e). Each test names what it shows; a failure prints why and the
 // run exits non-zero. Screenshots and figures go to ui/artifacts/.
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ARTIFACTS, DEMO, Wam, close, inboundWebhook, launch, live, login, newPage, openAs, shotPath, until } from './harness.mjs'
 
@@ -274,7 +274,15 @@ async function main() {
         if (n !== 1) throw new Error(`"${t}" shows ${n} times`)
       }
     }
+    // The owner takes it and leaves: the agent still sees who has it, by
+    // name, after a reload (not only while the owner is online).
+    await owner.getByLabel('Assign').click()
+    await owner.getByRole('menuitem', { name: 'Me' }).click()
+    await agent.getByText('assigned to Demo Owner').waitFor()
     await close(owner)
+    await agent.reload()
+    await agent.locator('[data-conversation-open]').waitFor()
+    await agent.getByText('assigned to Demo Owner').waitFor()
     await close(agent)
   })
 
@@ -572,6 +580,7 @@ try {
   await browser?.close().catch(() => undefined)
   await wam.stop().catch(() => undefined)
   const failed = results.filter((r) => !r.ok)
+  mkdirSync(ARTIFACTS, { recursive: true }) // a filtered run may have taken no screenshot
   writeFileSync(join(ARTIFACTS, 'e2e-results.json'), JSON.stringify({ results, figures }, null, 2))
   if (failed.length) {
     console.log(`\n${failed.length} of ${results.length} e2e tests failed; wam's log: ${wam.dir}`)

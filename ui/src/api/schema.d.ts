@@ -598,6 +598,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/teammates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's active users as everyone in the inbox sees them
+         * @description Names and roles (no addresses) of the users who are not disabled, for assignees, mentions and presence: agents may read it too.
+         */
+        get: operations["listTeammates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/{id}": {
         parameters: {
             query?: never;
@@ -1673,6 +1693,15 @@ export interface components {
             invite_token?: string;
             /** Format: date-time */
             invite_expires_at?: string;
+        };
+        Teammate: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        TeammateList: {
+            data: components["schemas"]["Teammate"][];
         };
         UserList: {
             data: components["schemas"]["UserAdmin"][];
@@ -3283,6 +3312,26 @@ export interface operations {
             400: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+        };
+    };
+    listTeammates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the teammates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeammateList"];
+                };
+            };
         };
     };
     deleteUser: {

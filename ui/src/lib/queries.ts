@@ -2,7 +2,7 @@
 import * as React from 'react'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, auth } from '@/api/client'
-import type { Accepted, Conversation, ConversationPage, Message, MessagePage, NoteList, NumberList, PatchConversationRequest, PendingMessage, SendMessageRequest, TemplatePage, User, UserList } from '@/api/types'
+import type { Accepted, Conversation, ConversationPage, Message, MessagePage, NoteList, NumberList, PatchConversationRequest, PendingMessage, SendMessageRequest, TeammateList, TemplatePage, User } from '@/api/types'
 import { applyConversation, keys } from '@/live/apply'
 import { addPending, chronological, confirmPending, filterQuery, patchPending, removePending, type ConversationFilter, type Infinite } from '@/live/merge'
 import { retryable, sendIdempotent } from '@/live/outbox'
@@ -55,8 +55,8 @@ export function useTemplates(enabled = true) {
 
 /** The people of the tenant by id: the full list for owners and admins; for agents, who is online and themselves. */
 export function useDirectory(me: User): Record<string, { name: string; online?: boolean }> {
-  const admin = me.role !== 'agent'
-  const users = useQuery({ queryKey: ['users'], queryFn: () => api.get<UserList>('/api/users'), enabled: admin, staleTime: 60_000 })
+  // Everyone's names, agents' too: an assignee who is offline is still named.
+  const users = useQuery({ queryKey: ['users', 'teammates'], queryFn: () => api.get<TeammateList>('/api/teammates'), staleTime: 60_000 })
   const online = useStore(presence)
   return React.useMemo(() => {
     const out: Record<string, { name: string; online?: boolean }> = { [me.id]: { name: me.name } }
