@@ -238,6 +238,30 @@ async function main() {
       const t = ms.data.find((m) => m.type === 'template' && (m.content?.template?.name ?? m.content?.name) === 'order_update')
       return t && JSON.stringify(t.content).includes('"Maria"') && JSON.stringify(t.content).includes('#A-1042')
     }, 'the template with its parameters in the API')
+    // A template whose header is an image: uploaded from the form, sent by
+    // the upload's id, and Meta (simulated) takes it.
+    const png = await page.evaluate(async () => {
+      const c = document.createElement('canvas')
+      c.width = c.height = 32
+      const g = c.getContext('2d')
+      g.fillStyle = '#b45309'
+      g.fillRect(0, 0, 32, 32)
+      const b = await new Promise((r) => c.toBlob(r, 'image/png'))
+      return [...new Uint8Array(await b.arrayBuffer())]
+    })
+    await page.getByRole('button', { name: 'Choose a template' }).click()
+    await page.locator('[data-template-option="spring_sale"]').click()
+    await page.getByLabel('Upload the header image').setInputFiles({ name: 'sale.png', mimeType: 'image/png', buffer: Buffer.from(png) })
+    await page.locator('[data-header-upload]', { hasText: 'sale.png' }).waitFor()
+    await page.getByLabel('Body {{1}}').fill('20%')
+    await page.getByLabel(/Shop now/).fill('spring')
+    await page.getByRole('button', { name: 'Send template' }).click()
+    await until(async () => {
+      const ms = await wam.api('GET', `/api/conversations/${first.conversation_id}/messages`, null, ownerToken)
+      const t = ms.data.find((m) => m.type === 'template' && (m.content?.template?.name ?? m.content?.name) === 'spring_sale')
+      if (t?.status === 'failed') throw new Error(`the image-header template failed: ${JSON.stringify(t.error ?? t)}`)
+      return t && /"image":\{"id":"[^"]+"/.test(JSON.stringify(t.content)) && ['sent', 'delivered', 'read'].includes(t.status)
+    }, 'the image-header template sent by its upload id')
     await close(page)
   })
 

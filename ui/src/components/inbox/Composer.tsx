@@ -322,7 +322,7 @@ export const Composer = React.forwardRef<
           ) : null}
         </div>
       )}
-      <TemplatePicker open={picker} onOpenChange={setPicker} templates={(templates.data?.data ?? []).filter((t) => t.status === 'APPROVED')} loading={templates.isPending} onSend={sendTemplate} defaults={{ '1': vars['contact.first_name'], name: vars['contact.name'] }} />
+      <TemplatePicker open={picker} onOpenChange={setPicker} templates={(templates.data?.data ?? []).filter((t) => t.status === 'APPROVED')} loading={templates.isPending} onSend={sendTemplate} defaults={{ '1': vars['contact.first_name'], name: vars['contact.name'] }} upload={async (f, progress) => (await uploadMedia(f, progress)).id} />
       <InteractiveDialog
         open={interactive}
         onOpenChange={setInteractive}

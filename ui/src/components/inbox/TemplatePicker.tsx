@@ -19,7 +19,10 @@ export function variables(text: string): string[] {
 
 export interface TemplateForm {
   header: Record<string, string>
+  /** The header's image, video or document: an https link, or a wam media upload (headerMediaId, shown as headerMediaName). */
   headerMedia: string
+  headerMediaId?: string
+  headerMediaName?: string
   body: Record<string, string>
   buttons: Record<number, string>
 }
@@ -47,7 +50,8 @@ export function buildComponents(t: Template, f: TemplateForm) {
       if (vars.length) out.push({ type: 'header', parameters: vars.map((k) => param(k, f.header[k] ?? '')) })
     } else if (['IMAGE', 'VIDEO', 'DOCUMENT'].includes(format)) {
       const kind = format.toLowerCase()
-      out.push({ type: 'header', parameters: [{ type: kind, [kind]: { link: f.headerMedia } }] })
+      const media = f.headerMediaId ? { id: f.headerMediaId } : { link: f.headerMedia }
+      out.push({ type: 'header', parameters: [{ type: kind, [kind]: media }] })
     }
   }
   if (body) {
@@ -66,7 +70,7 @@ export function missing(t: Template, f: TemplateForm): string[] {
   const out: string[] = []
   const format = str(header?.format).toUpperCase() || 'TEXT'
   if (header && format === 'TEXT') for (const k of variables(str(header.text))) if (!f.header[k]?.trim()) out.push(`header {{${k}}}`)
-  if (header && ['IMAGE', 'VIDEO', 'DOCUMENT'].includes(format) && !/^https?:\/\//.test(f.headerMedia)) out.push(`header ${format.toLowerCase()} link`)
+  if (header && ['IMAGE', 'VIDEO', 'DOCUMENT'].includes(format) && !f.headerMediaId && !/^https?:\/\//.test(f.headerMedia)) out.push(`header ${format.toLowerCase()}`)
   if (body) for (const k of variables(str(body.text))) if (!f.body[k]?.trim()) out.push(`body {{${k}}}`)
   for (const b of buttons) if ((b.type === 'URL' && variables(b.url).length) || b.type === 'COPY_CODE') if (!f.buttons[b.index]?.trim()) out.push(`button “${b.text}”`)
   return out
@@ -79,6 +83,7 @@ export function TemplatePicker({
   loading,
   onSend,
   defaults,
+  upload,
 }: {
   open: boolean
   onOpenChange: (o: boolean) => void
@@ -86,10 +91,13 @@ export function TemplatePicker({
   loading: boolean
   onSend: (t: Template, components: Obj[], preview: string) => Promise<void>
   defaults: Record<string, string>
+  /** upload stores a file as a wam media upload and gives its id. */
+  upload: (file: File, onProgress: (fraction: number) => void) => Promise<string>
 }) {
   const [chosen, setChosen] = React.useState<Template | null>(null)
   const [form, setForm] = React.useState<TemplateForm>({ header: {}, headerMedia: '', body: {}, buttons: {} })
   const [busy, setBusy] = React.useState(false)
+  const [uploading, setUploading] = React.useState<number | null>(null)
   const [error, setError] = React.useState('')
   const [filter, setFilter] = React.useState('')
   React.useEffect(() => {
@@ -167,9 +175,54 @@ export function TemplatePicker({
                   ))
                 : null}
               {parts?.header && headerFormat !== 'TEXT' ? (
-                <Field label={`Header ${headerFormat.toLowerCase()} (https link)`} htmlFor="th-media">
-                  <Input id="th-media" type="url" placeholder="https://…" value={form.headerMedia} onChange={(e) => setForm({ ...form, headerMedia: e.target.value })} />
-                </Field>
+                <div className="space-y-2">
+                  <Field label={`Header ${headerFormat.toLowerCase()} (https link)`} htmlFor="th-media">
+                    <Input
+                      id="th-media"
+                      type="url"
+                      placeholder="https://…"
+                      value={form.headerMediaId ? '' : form.headerMedia}
+                      disabled={!!form.headerMediaId}
+                      onChange={(e) => setForm({ ...form, headerMedia: e.target.value })}
+                    />
+                  </Field>
+                  <div className="flex items-center gap-2 text-sm">
+                    <label className={cn('inline-flex cursor-pointer items-center rounded-md border px-2 py-1 focus-within:ring-2 focus-within:ring-ring', uploading !== null && 'opacity-60')}>
+                      <span>or upload a file</span>
+                      <input
+                        type="file"
+                        className="sr-only"
+                        aria-label={`Upload the header ${headerFormat.toLowerCase()}`}
+                        accept={headerFormat === 'IMAGE' ? 'image/jpeg,image/png' : headerFormat === 'VIDEO' ? 'video/mp4,video/3gpp' : undefined}
+                        disabled={uploading !== null}
+                        onChange={async (e) => {
+                          const file = e.target.files?.[0]
+                          e.target.value = ''
+                          if (!file) return
+                          setError('')
+                          setUploading(0)
+                          try {
+                            const id = await upload(file, setUploading)
+                            setForm((f) => ({ ...f, headerMediaId: id, headerMediaName: file.name }))
+                          } catch (err) {
+                            setError(err instanceof Error ? err.message : String(err))
+                          } finally {
+                            setUploading(null)
+                          }
+                        }}
+                      />
+                    </label>
+                    {uploading !== null ? <span aria-live="polite">Uploading… {Math.round(uploading * 100)}%</span> : null}
+                    {form.headerMediaId ? (
+                      <span className="flex min-w-0 items-center gap-1" data-header-upload>
+                        <span className="truncate">{form.headerMediaName}</span>
+                        <Button variant="ghost" size="sm" onClick={() => setForm({ ...form, headerMediaId: undefined, headerMediaName: undefined })}>
+                          Remove
+                        </Button>
+                      </span>
+                    ) : null}
+                  </div>
+                </div>
               ) : null}
               {variables(str(parts?.body?.text)).map((k) => (
                 <Field key={'b' + k} label={`Body {{${k}}}`} htmlFor={`tb-${k}`}>
