@@ -146,7 +146,7 @@ func (s handlers) ListMessages(c echo.Context, convID uuid.UUID, f apigen.ListMe
 		var err error
 		rows, err = q.ListMessages(ctx, db.ListMessagesParams{
 			TenantID: p.TenantID, ConversationID: convID,
-			After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
+			After: cur != nil, CursorAt: cur.at(), CursorThen: cur.then(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
 		})
 		return err
 	})
@@ -156,8 +156,7 @@ func (s handlers) ListMessages(c echo.Context, convID uuid.UUID, f apigen.ListMe
 	page := apigen.MessagePage{Data: make([]apigen.Message, 0, len(rows))}
 	for i, r := range rows {
 		if i == limit {
-			last := rows[i-1]
-			page.NextCursor = encodeCursor(last.Timestamp, last.ID)
+			page.NextCursor = encodeMessageCursor(rows[i-1])
 			break
 		}
 		page.Data = append(page.Data, messageOf(r))
@@ -222,7 +221,17 @@ func messageOf(r db.Message) apigen.Message {
 // cursor is a position in a list ordered by (time, id) descending.
 type cursor struct {
 	At time.Time
-	ID uuid.UUID
+	// Then breaks ties of At before ID where a list orders by a second
+	// time (messages: when wam received them); zero otherwise.
+	Then time.Time
+	ID   uuid.UUID
+}
+
+func (c *cursor) then() time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	return c.Then
 }
 
 func (c *cursor) at() time.Time {
@@ -243,6 +252,12 @@ func encodeCursor(at time.Time, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id.String()))
 }
 
+// encodeMessageCursor is the cursor after message m: messages are ordered
+// by their timestamp, then by when wam received them, then by id.
+func encodeMessageCursor(m db.Message) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(m.Timestamp.UTC().Format(time.RFC3339Nano) + "|" + m.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + m.ID.String()))
+}
+
 func decodeCursor(s string) (*cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
@@ -256,11 +271,18 @@ func decodeCursor(s string) (*cursor, error) {
 	if err != nil {
 		return nil, err
 	}
+	var then time.Time
+	if t, rest, ok := strings.Cut(id, "|"); ok {
+		if then, err = time.Parse(time.RFC3339Nano, t); err != nil {
+			return nil, err
+		}
+		id = rest
+	}
 	u, err := uuid.Parse(id)
 	if err != nil {
 		return nil, err
 	}
-	return &cursor{At: at, ID: u}, nil
+	return &cursor{At: at, Then: then, ID: u}, nil
 }
 
 // pageParams checks a list's ?limit= and ?cursor=.

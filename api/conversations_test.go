@@ -201,3 +201,42 @@ func TestReadAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesOfOneSecondInArrivalOrder: Meta's timestamps are to the
+// second, and customers send several messages in one; they are listed in
+// the order wam received them, also across pages.
+func TestMessagesOfOneSecondInArrivalOrder(t *testing.T) {
+	e := newEnv(t)
+	a := e.mustTenant("300", "333")
+	const n = 7
+	for i := range n {
+		body := textWebhook("300", "333", fmt.Sprintf("wamid.burst.%d", i), "16505550042", fmt.Sprintf("part %d", i))
+		if rec := e.post(body, sign(body)); rec.Code != 200 {
+			t.Fatalf("webhook: %d %s", rec.Code, rec.Body)
+		}
+	}
+	e.project(t)
+	var convs page[conversation]
+	e.mustGet(t, "/api/conversations", a.APIKey, &convs)
+	if len(convs.Data) != 1 {
+		t.Fatalf("%d conversations, want 1", len(convs.Data))
+	}
+	var got []string
+	for cursor, pages := "", 0; pages < n; pages++ {
+		var p page[message]
+		e.mustGet(t, "/api/conversations/"+convs.Data[0].ID+"/messages?limit=2&cursor="+cursor, a.APIKey, &p)
+		for _, m := range p.Data {
+			got = append(got, m.WAMID)
+		}
+		if cursor = p.NextCursor; cursor == "" {
+			break
+		}
+	}
+	var want []string
+	for i := n - 1; i >= 0; i-- {
+		want = append(want, fmt.Sprintf("wamid.burst.%d", i))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("newest first:\n got %v\nwant %v", got, want)
+	}
+}

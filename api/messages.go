@@ -131,7 +131,7 @@ func (s handlers) ListTenantMessages(c echo.Context, f apigen.ListTenantMessages
 	}
 	params := db.ListTenantMessagesParams{
 		TenantID: p.TenantID, ConversationID: f.ConversationId,
-		After: cur != nil, CursorAt: cur.at(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
+		After: cur != nil, CursorAt: cur.at(), CursorThen: cur.then(), CursorID: cur.uuid(), Lim: int32(limit) + 1,
 	}
 	if f.Direction != nil {
 		d := string(*f.Direction)
@@ -153,8 +153,7 @@ func (s handlers) ListTenantMessages(c echo.Context, f apigen.ListTenantMessages
 	page := apigen.MessagePage{Data: make([]apigen.Message, 0, len(rows))}
 	for i, r := range rows {
 		if i == limit {
-			last := rows[i-1]
-			page.NextCursor = encodeCursor(last.Timestamp, last.ID)
+			page.NextCursor = encodeMessageCursor(rows[i-1])
 			break
 		}
 		page.Data = append(page.Data, messageOf(r))

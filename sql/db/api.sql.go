@@ -624,9 +624,9 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 const listMessages = `-- name: ListMessages :many
 SELECT id, tenant_id, conversation_id, wamid, direction, type, content, preview, reply_to, context, referral, status, status_rank, statuses, error_code, error_title, error_details, pricing, biz_opaque_callback_data, edited, revoked_at, timestamp, created_at, updated_at, last_seq, sent_by, message_status, media FROM messages
 WHERE tenant_id = $1 AND conversation_id = $2
-  AND (NOT $3::boolean OR (timestamp, id) < ($4::timestamptz, $5::uuid))
-ORDER BY timestamp DESC, id DESC
-LIMIT $6
+  AND (NOT $3::boolean OR (timestamp, created_at, id) < ($4::timestamptz, $5::timestamptz, $6::uuid))
+ORDER BY timestamp DESC, created_at DESC, id DESC
+LIMIT $7
 `
 
 type ListMessagesParams struct {
@@ -634,6 +634,7 @@ type ListMessagesParams struct {
 	ConversationID uuid.UUID
 	After          bool
 	CursorAt       time.Time
+	CursorThen     time.Time
 	CursorID       uuid.UUID
 	Lim            int32
 }
@@ -644,6 +645,7 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]M
 		arg.ConversationID,
 		arg.After,
 		arg.CursorAt,
+		arg.CursorThen,
 		arg.CursorID,
 		arg.Lim,
 	)

@@ -49,9 +49,9 @@ WHERE tenant_id = $1
   AND ($2::uuid IS NULL OR conversation_id = $2::uuid)
   AND ($3::text IS NULL OR direction = $3::text)
   AND ($4::text IS NULL OR status = $4::text)
-  AND (NOT $5::boolean OR (timestamp, id) < ($6::timestamptz, $7::uuid))
-ORDER BY timestamp DESC, id DESC
-LIMIT $8
+  AND (NOT $5::boolean OR (timestamp, created_at, id) < ($6::timestamptz, $7::timestamptz, $8::uuid))
+ORDER BY timestamp DESC, created_at DESC, id DESC
+LIMIT $9
 `
 
 type ListTenantMessagesParams struct {
@@ -61,6 +61,7 @@ type ListTenantMessagesParams struct {
 	Status         *string
 	After          bool
 	CursorAt       time.Time
+	CursorThen     time.Time
 	CursorID       uuid.UUID
 	Lim            int32
 }
@@ -75,6 +76,7 @@ func (q *Queries) ListTenantMessages(ctx context.Context, arg ListTenantMessages
 		arg.Status,
 		arg.After,
 		arg.CursorAt,
+		arg.CursorThen,
 		arg.CursorID,
 		arg.Lim,
 	)

@@ -57,8 +57,8 @@ SELECT id FROM conversations WHERE tenant_id = @tenant_id AND id = @id;
 -- name: ListMessages :many
 SELECT * FROM messages
 WHERE tenant_id = @tenant_id AND conversation_id = @conversation_id
-  AND (NOT @after::boolean OR (timestamp, id) < (@cursor_at::timestamptz, @cursor_id::uuid))
-ORDER BY timestamp DESC, id DESC
+  AND (NOT @after::boolean OR (timestamp, created_at, id) < (@cursor_at::timestamptz, @cursor_then::timestamptz, @cursor_id::uuid))
+ORDER BY timestamp DESC, created_at DESC, id DESC
 LIMIT @lim;
 
 -- name: GetMessage :one

@@ -98,6 +98,6 @@ WHERE tenant_id = @tenant_id
   AND (sqlc.narg(conversation_id)::uuid IS NULL OR conversation_id = sqlc.narg(conversation_id)::uuid)
   AND (sqlc.narg(direction)::text IS NULL OR direction = sqlc.narg(direction)::text)
   AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
-  AND (NOT @after::boolean OR (timestamp, id) < (@cursor_at::timestamptz, @cursor_id::uuid))
-ORDER BY timestamp DESC, id DESC
+  AND (NOT @after::boolean OR (timestamp, created_at, id) < (@cursor_at::timestamptz, @cursor_then::timestamptz, @cursor_id::uuid))
+ORDER BY timestamp DESC, created_at DESC, id DESC
 LIMIT @lim;

@@ -214,6 +214,73 @@ async function main() {
     await close(page)
   })
 
+  await test('voice notes play; locations, contact cards, list replies and reactions show', async () => {
+    const name = uniq('Rich Customer')
+    const wa = phone()
+    await wam.customerWrites(wa, name, 'Hello there')
+    const page = await openAs(browser, wam, DEMO.owner)
+    await live(page)
+    await openConversationByName(page, name)
+    const inbound = (hasText) => page.locator('[data-message][data-direction="inbound"]', hasText ? { hasText } : {})
+    // A voice note: stored, served and playable (the browser decodes it).
+    await wam.customerWrites(wa, name, '', 'voice')
+    const voice = page.getByLabel('Voice note')
+    await voice.waitFor({ timeout: 30_000 })
+    const duration = await voice.evaluate((a) => new Promise((done) => {
+      if (a.readyState >= 1) return done(a.duration)
+      a.addEventListener('loadedmetadata', () => done(a.duration))
+      a.addEventListener('error', () => done(-1))
+      a.load()
+    }))
+    if (!(duration > 0)) throw new Error(`the voice note does not play (duration ${duration})`)
+    // A shared place, as a card linking to the map.
+    await wam.customerWrites(wa, name, '', 'location')
+    await page.locator('[data-message][data-direction="inbound"] a[href*="openstreetmap.org"]').waitFor()
+    // A contact card, as Meta sends it.
+    const card = uniq('Card Person')
+    await wam.webhook({
+      object: 'whatsapp_business_account',
+      entry: [{ id: DEMO.waba, changes: [{ field: 'messages', value: {
+        messaging_product: 'whatsapp',
+        metadata: { display_phone_number: DEMO.display, phone_number_id: DEMO.number },
+        contacts: [{ profile: { name }, wa_id: wa }],
+        messages: [{ from: wa, id: `wamid.${uniq('card')}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'contacts',
+          contacts: [{ name: { formatted_name: card, first_name: 'Card' }, phones: [{ phone: '+1 650 555 0199', type: 'CELL', wa_id: '16505550199' }] }] }],
+      } }] }],
+    })
+    await inbound(card).getByText('+1 650 555 0199').waitFor()
+    // A list goes out; the customer picks a row; the pick shows.
+    await page.getByLabel('Interactive message').click()
+    await page.getByRole('tab', { name: 'List' }).click()
+    await page.getByLabel('Body').fill('Pick a delivery slot')
+    await page.getByLabel('List button').fill('Slots')
+    await page.getByRole('textbox', { name: 'Row 1 title' }).fill('Morning')
+    await page.getByRole('textbox', { name: 'Row 1 description' }).fill('8 to 12')
+    await page.getByRole('button', { name: 'Add a row' }).click()
+    await page.getByRole('textbox', { name: 'Row 2 title' }).fill('Evening')
+    await page.getByRole('dialog').getByRole('button', { name: 'Send' }).click()
+    const list = page.locator('[data-message][data-direction="outbound"]', { hasText: 'Pick a delivery slot' })
+    await list.getByText('Slots').waitFor()
+    await page.locator('[data-message][data-direction="outbound"][data-status="read"]', { hasText: 'Pick a delivery slot' }).waitFor({ timeout: 30_000 })
+    await wam.customerWrites(wa, name, '', 'list_reply')
+    await inbound(/Morning|Evening/).waitFor()
+    // The customer reacts to the list; the agent reacts to the greeting.
+    await wam.customerWrites(wa, name, '', 'reaction')
+    await list.locator('[aria-label^="Reactions: "]').waitFor()
+    const hello = inbound('Hello there')
+    await hello.hover()
+    await hello.getByRole('button', { name: 'React' }).click()
+    await hello.getByRole('button', { name: 'React 👍' }).click()
+    await hello.getByLabel('Reactions: 👍').waitFor()
+    await until(async () => {
+      const convs = await wam.api('GET', `/api/conversations?q=${encodeURIComponent(name)}`, null, ownerToken)
+      const ms = await wam.api('GET', `/api/conversations/${convs.data[0].id}/messages`, null, ownerToken)
+      return ms.data.some((m) => m.type === 'reaction' && m.direction === 'outbound' && JSON.stringify(m.content).includes('👍') && ['sent', 'delivered', 'read'].includes(m.status))
+    }, 'the reaction sent to Meta')
+    await page.screenshot({ path: shotPath('chat-rich-messages-desktop-light') })
+    await close(page)
+  })
+
   await test('the composer refuses free text when the window is closed; a template goes out with its parameters', async () => {
     // A conversation the customer never wrote in: a send of a template starts it.
     const to = phone()

@@ -74,6 +74,13 @@ describe('upsertMessage', () => {
     expect(chronological(after).map((m) => [m.id, m.status])).toEqual([['a', 'received'], ['real', 'delivered']])
   })
 
+  it('of messages in the same second, puts the one that arrived last newest', () => {
+    let d: Infinite<MessagePage> | undefined = pages([msg('b', 2), msg('a', 1)])
+    d = upsertMessage(d, msg('c', 2))
+    d = upsertMessage(d, msg('d', 2))
+    expect(chronological(d).map((m) => m.id)).toEqual(['a', 'b', 'c', 'd'])
+  })
+
   it('orders by instant, not by the text of timestamps of different precision', () => {
     const d = pages([msg('in', 0, { timestamp: '2026-01-01T10:00:08Z' })])
     const out = upsertMessage(d, msg('out', 0, { timestamp: '2026-01-01T10:00:10.564351791Z' }))!

@@ -80,7 +80,10 @@ export function upsertMessage(data: Infinite<MessagePage> | undefined, m: Messag
     const oldest = rows[rows.length - 1]
     const isLast = pi === pages.length - 1
     if (rows.length === 0 || ms(m.timestamp) >= ms(oldest.timestamp) || (isLast && !hasOlder)) {
-      const next = [...rows, m].sort(byTimeDesc)
+      // m first: of messages with the same timestamp (Meta's are to the
+      // second) the one that arrived last is the newest, as the API
+      // orders them.
+      const next = [m, ...rows].sort(byTimeDesc)
       pages[pi] = { ...pages[pi], data: next }
       return { ...data, pages }
     }
