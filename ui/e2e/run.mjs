@@ -179,6 +179,60 @@ async function main() {
     await close(page)
   })
 
+  await test('a send the automatic retries gave up on goes out once when the agent retries it', async () => {
+    const name = uniq('Offline Customer')
+    await wam.customerWrites(phone(), name, 'Anyone?')
+    const page = await openAs(browser, wam, DEMO.owner)
+    await live(page)
+    await openConversationByName(page, name)
+    const id = await page.locator('[data-conversation-open]').getAttribute('data-conversation-open')
+    const copies = async (text) => (await wam.api('GET', `/api/conversations/${id}/messages`, null, ownerToken)).data.filter((m) => m.direction === 'outbound' && m.preview === text).length
+    // reach: how many attempts get to wam before the link goes down for good.
+    const down = (reach, keys) => async (route) => {
+      const req = route.request()
+      if (req.method() !== 'POST') return route.continue()
+      keys.push(req.headers()['idempotency-key'])
+      if (keys.length <= reach) await route.fetch() // wam has it; the answer is lost
+      return route.abort('internetdisconnected')
+    }
+    // Nothing reaches wam: after the automatic attempts the row says so
+    // and offers a retry, which sends it, once, with the same key.
+    let keys = []
+    let handler = down(0, keys)
+    await page.route('**/api/messages', handler)
+    let text = uniq('typed while the link was down')
+    await page.getByLabel('Message', { exact: true }).fill(text)
+    await page.getByLabel('Message', { exact: true }).press('Enter')
+    const row = page.locator('[data-message][data-direction="outbound"]', { hasText: text })
+    await row.getByLabel('Not sent').waitFor({ timeout: 60_000 })
+    if ((await copies(text)) !== 0) throw new Error('sent although no attempt reached wam')
+    await page.unroute('**/api/messages', handler)
+    const retried = page.waitForRequest((r) => r.url().endsWith('/api/messages') && r.method() === 'POST')
+    await row.getByRole('button', { name: 'Retry' }).click()
+    if ((await retried).headers()['idempotency-key'] !== keys[0]) throw new Error('the retry has another Idempotency-Key')
+    await page.locator('[data-message][data-direction="outbound"][data-status="read"]', { hasText: text }).waitFor({ timeout: 30_000 })
+    if (keys.length !== 8 || new Set(keys).size !== 1) throw new Error(`automatic attempts with keys ${JSON.stringify(keys)}`)
+    if ((await copies(text)) !== 1) throw new Error('not sent exactly once after the retry')
+    // The first attempt reaches wam and every answer is lost: the message
+    // comes back live, so when the attempts give up nothing is in error.
+    keys = []
+    handler = down(1, keys)
+    await page.route('**/api/messages', handler)
+    text = uniq('sent but never answered')
+    await page.getByLabel('Message', { exact: true }).fill(text)
+    await page.getByLabel('Message', { exact: true }).press('Enter')
+    await page.locator('[data-message][data-direction="outbound"][data-status="read"]', { hasText: text }).waitFor({ timeout: 30_000 })
+    await until(async () => keys.length === 8, 'the automatic attempts to give up', 60_000, 200)
+    await page.unroute('**/api/messages', handler)
+    // The last attempt's failure is handled right after it: give an error
+    // the time to show, as the code before this fix showed one.
+    const shown = await page.getByText('Failed to fetch').waitFor({ timeout: 3000 }).then(() => true, () => false)
+    if (shown) throw new Error('an error shows for a message that went out')
+    if (await page.getByLabel('Not sent').count()) throw new Error('a delivered message shows as not sent')
+    if ((await copies(text)) !== 1 || (await page.locator('[data-message]', { hasText: text }).count()) !== 1) throw new Error('the message is not there exactly once')
+    await close(page)
+  })
+
   await test('an attachment uploads and shows; interactive buttons go out and the tap comes back', async () => {
     const name = uniq('Media Customer')
     const wa = phone()

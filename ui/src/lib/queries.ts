@@ -4,7 +4,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { api, auth } from '@/api/client'
 import type { Accepted, Conversation, ConversationPage, Message, MessagePage, NoteList, NumberList, PatchConversationRequest, PendingMessage, SendMessageRequest, TeammateList, TemplatePage, User } from '@/api/types'
 import { applyConversation, keys } from '@/live/apply'
-import { addPending, chronological, confirmPending, filterQuery, patchPending, removePending, type ConversationFilter, type Infinite } from '@/live/merge'
+import { addPending, chronological, confirmPending, filterQuery, hasPending, patchPending, removePending, type ConversationFilter, type Infinite } from '@/live/merge'
 import { retryable, sendIdempotent } from '@/live/outbox'
 import { presence } from '@/live/live'
 import { useStore } from './store'
@@ -107,7 +107,7 @@ export async function sendOptimistic(
   req: SendMessageRequest,
   preview: string,
   content: unknown,
-): Promise<Message> {
+): Promise<Message | undefined> {
   const key = uuid()
   const pending: PendingMessage = {
     id: `pending:${key}`,
@@ -131,12 +131,15 @@ export async function sendOptimistic(
 }
 
 /** resend tries a failed send again, with its original key. */
-export function resend(qc: ReturnType<typeof useQueryClient>, key: string): Promise<Message> | undefined {
+export function resend(qc: ReturnType<typeof useQueryClient>, key: string): Promise<Message | undefined> | undefined {
   if (!unsent.has(key)) return undefined
   return deliver(qc, key)
 }
 
-async function deliver(qc: ReturnType<typeof useQueryClient>, key: string): Promise<Message> {
+// deliver resolves with the server's message, or with undefined when every
+// answer was lost but the message came back live (its optimistic row was
+// replaced by the server's copy): it went out, and that is no error.
+async function deliver(qc: ReturnType<typeof useQueryClient>, key: string): Promise<Message | undefined> {
   const { conversationId, req } = unsent.get(key)!
   const mkey = keys.messages(conversationId)
   qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => patchPending(d, key, { pending: 'sending', pending_error: undefined }))
@@ -150,6 +153,10 @@ async function deliver(qc: ReturnType<typeof useQueryClient>, key: string): Prom
     qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => confirmPending(d, key, m))
     return m
   } catch (err) {
+    if (!hasPending(qc.getQueryData<Infinite<MessagePage>>(mkey), key)) {
+      unsent.delete(key)
+      return undefined
+    }
     if (retryable(err)) {
       qc.setQueryData<Infinite<MessagePage>>(mkey, (d) => patchPending(d, key, { pending: 'failed', pending_error: err instanceof Error ? err.message : String(err) }))
     } else {

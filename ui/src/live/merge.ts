@@ -98,6 +98,11 @@ export function addPending(data: Infinite<MessagePage> | undefined, p: PendingMe
   return { ...data, pages: [{ ...first, data: [p, ...first.data] }, ...rest] }
 }
 
+/** hasPending tells whether the optimistic row of key is still shown (not yet replaced by the server's copy). */
+export function hasPending(data: Infinite<MessagePage> | undefined, key: string): boolean {
+  return !!data?.pages.some((p) => p.data.some((x) => (x as PendingMessage).client_key === key))
+}
+
 /** patchPending changes the optimistic row of key (its state, its error). */
 export function patchPending(data: Infinite<MessagePage> | undefined, key: string, patch: Partial<PendingMessage>): Infinite<MessagePage> | undefined {
   if (!data) return data
