@@ -621,6 +621,45 @@ async function main() {
     await close(page)
   })
 
+  await test("settings: a teammate's role changed and password reset; a template created with a preview, approved, synced", async () => {
+    const email = `${uniq('sam')}@example.com`
+    await wam.api('POST', '/api/users', { email, name: 'Sam Settings', role: 'agent' }, ownerToken)
+    const page = await openAs(browser, wam, DEMO.owner)
+    await page.goto('/settings/users')
+    // The role: agent → admin, as the API then says.
+    await page.getByLabel('Role of Sam Settings').selectOption('admin')
+    await until(async () => (await wam.api('GET', '/api/users', null, ownerToken)).data.find((u) => u.email === email)?.role === 'admin', 'the new role in the API')
+    // A password reset shows a link, once, with which Sam sets a new
+    // password and signs in.
+    const row = page.locator('li').filter({ hasText: email })
+    await row.getByRole('button', { name: 'Reset password' }).click()
+    const link = new URL(await page.getByLabel('Invitation link').inputValue())
+    const post = (path, body) => fetch(`${wam.base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': '10.254.0.9' }, body: JSON.stringify(body) })
+    let r = await post('/api/auth/accept-invite', { token: link.searchParams.get('token'), password: 'a new password for Sam' })
+    if (r.status !== 200) throw new Error(`accept the reset link: ${r.status} ${await r.text()}`)
+    r = await post('/api/auth/login', { email, password: 'a new password for Sam' })
+    if (r.status !== 200) throw new Error(`sign-in with the new password: ${r.status} ${await r.text()}`)
+    // A template: the preview follows the form; Meta (simulated) reviews
+    // it, and a sync shows it approved.
+    await page.goto('/settings/templates')
+    await page.getByRole('button', { name: 'New template' }).click()
+    const name = uniq('restock').replace(/-/g, '_').toLowerCase()
+    await page.getByLabel('Name').fill(name)
+    await page.getByLabel('Body', { exact: true }).fill('Good news {{1}}: your item is back in stock.')
+    await page.getByLabel('Example for {{1}}').fill('Maria')
+    await page.getByRole('dialog').getByText('Good news Maria: your item is back in stock.').waitFor()
+    await page.screenshot({ path: shotPath('settings-template-create-desktop-light') })
+    await page.getByRole('button', { name: 'Submit for review' }).click()
+    const card = page.locator('div').filter({ hasText: name }).filter({ has: page.getByText(/^(pending|approved)$/) }).last()
+    await card.waitFor()
+    await until(async () => {
+      await page.getByRole('button', { name: 'Sync from Meta' }).click()
+      await page.getByRole('status').filter({ hasText: 'Synced' }).waitFor().catch(() => undefined)
+      return (await card.getByText('approved', { exact: true }).count()) > 0
+    }, 'the template approved after a sync', 60_000, 1000)
+    await close(page)
+  })
+
   await test('settings: an API key shown once, number validation, branding applied app-wide', async () => {
     const tenant = await wam.api('GET', '/api/tenant', null, ownerToken)
     const page = await openAs(browser, wam, DEMO.owner)
