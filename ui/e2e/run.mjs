@@ -179,6 +179,50 @@ async function main() {
     await close(page)
   })
 
+  await test('while the tab is hidden a new message notifies, chimes and counts in the title', async () => {
+    const page = await openAs(browser, wam, DEMO.owner)
+    // The browser's side, observed: a tab we can hide, notifications
+    // allowed and recorded, the chime's oscillators counted.
+    await page.addInitScript(() => {
+      Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => window.__hidden === true })
+      window.__notes = []
+      window.Notification = class {
+        static permission = 'granted'
+        static requestPermission = async () => 'granted'
+        constructor(title, opts) {
+          this.title = title
+          this.body = opts?.body
+          this.tag = opts?.tag
+          window.__notes.push(this)
+        }
+        close() {}
+      }
+      window.__chimes = 0
+      const make = AudioContext.prototype.createOscillator
+      AudioContext.prototype.createOscillator = function () {
+        window.__chimes++
+        return make.call(this)
+      }
+    })
+    await page.reload()
+    await live(page)
+    await page.evaluate(() => {
+      window.__hidden = true
+      document.dispatchEvent(new Event('visibilitychange'))
+    })
+    const name = uniq('Night Customer')
+    const text = uniq('Are you open tomorrow?')
+    await wam.customerWrites(phone(), name, text)
+    await until(async () => (await page.evaluate(() => window.__notes.map((n) => n.body))).some((b) => b?.includes(text)), 'a notification of the message')
+    if ((await page.evaluate(() => window.__chimes)) < 1) throw new Error('no chime for a new message in a hidden tab')
+    await until(async () => /^\(\d+\) /.test(await page.title()), 'the unread count in the tab title')
+    // Clicking the notification opens its conversation.
+    await page.evaluate(() => window.__notes.at(-1).onclick())
+    await page.locator('[data-conversation-open]').waitFor()
+    await page.getByRole('heading', { name }).waitFor()
+    await close(page)
+  })
+
   await test('a send the automatic retries gave up on goes out once when the agent retries it', async () => {
     const name = uniq('Offline Customer')
     await wam.customerWrites(phone(), name, 'Anyone?')
