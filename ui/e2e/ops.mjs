@@ -263,7 +263,7 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
     const dialog = page.getByRole('dialog', { name: 'Replay webhooks' })
     await dialog.getByRole('button', { name: 'Count (dry run)' }).click()
     const { matched } = await wam.api('POST', '/api/replays', { mode: 'reproject', dry_run: true, kind: 'messages' }, ownerToken)
-    await dialog.getByTestId('replay-count').filter({ hasText: `${matched.toLocaleString('en-US')} webhooks match` }).waitFor()
+    await dialog.getByTestId('replay-count').filter({ hasText: `${matched.toLocaleString('en-US')} ${matched === 1 ? 'webhook matches' : 'webhooks match'}` }).waitFor()
     await page.keyboard.press('Escape')
     if (page.errors.length) throw new Error(`page errors: ${page.errors.join('; ')}`)
     await close(page)

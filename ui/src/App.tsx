@@ -14,9 +14,9 @@ import { Menu, MenuContent, MenuItem, MenuLabel, MenuSeparator, MenuTrigger, Tip
 import { cn } from './lib/utils'
 import { ShortcutsHelp, useGlobalShortcuts } from './pages/Shortcuts'
 
-const Settings = React.lazy(() => import('./pages/Settings'))
-const History = React.lazy(() => import('./pages/History'))
-const Ops = React.lazy(() => import('./pages/Ops'))
+const Settings = React.lazy(() => import('./pages/lazy').then((m) => ({ default: m.Settings })))
+const History = React.lazy(() => import('./pages/lazy').then((m) => ({ default: m.History })))
+const Ops = React.lazy(() => import('./pages/lazy').then((m) => ({ default: m.Ops })))
 const CommandPalette = React.lazy(() => import('./pages/CommandPalette'))
 
 function useAuth(): { user: User | null; booting: boolean } {

@@ -83,7 +83,7 @@ export function WebhookList({ scope, tenants }: { scope: Scope; tenants?: string
               <RefreshCw className={q.isFetching ? 'animate-spin' : ''} /> Refresh
             </Button>
             <span className="flex-1" />
-            <Button type="button" variant="secondary" onClick={() => setReplaying(true)} disabled={dirty}>
+            <Button type="button" variant="secondary" onClick={() => setReplaying(true)} disabled={dirty} title={dirty ? 'Apply the filters first: a replay takes what the list shows' : undefined}>
               <RotateCcw /> Replay these…
             </Button>
           </div>
