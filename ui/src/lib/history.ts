@@ -114,13 +114,9 @@ export function toReplayRequest(f: Filter, mode: ReplayMode, operator: boolean, 
     if (c.tenant_id) r.tenant_id = c.tenant_id
     return r
   }
-  if (c.from) r.from = c.from
-  if (c.to) r.to = c.to
-  if (c.tenant_id) r.tenant_id = c.tenant_id
-  if (c.unrouted === 'true') r.unrouted = true
-  if (c.phone_number_id) r.phone_number_id = c.phone_number_id
-  if (c.kind) r.kind = c.kind
-  if (c.result) r.result = c.result as ReplayRequest['result']
+  // The selection takes the list's filters by the same names; unrouted is a boolean there.
+  const sel = r as Record<string, unknown>
+  for (const [k, v] of Object.entries(c)) sel[k] = k === 'unrouted' ? true : v
   return r
 }
 
