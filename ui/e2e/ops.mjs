@@ -192,6 +192,7 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
     await item.getByTestId('parked-error').filter({ hasText: 'conversation.note_added' }).waitFor()
     await item.getByText('Event and headers').click()
     await item.getByLabel(`Event #${seq}`).filter({ hasText: '{"conversation_id": not json' }).waitFor()
+    await page.screenshot({ path: shotPath('ops-parked-event-desktop-light') })
     await item.getByRole('button', { name: `Retry #${seq}` }).click()
     await page.getByTestId('retry-result').filter({ hasText: 'Retried 1: 0 applied, 1 still parked.' }).waitFor()
     await item.getByRole('button', { name: `Discard #${seq}` }).click()

@@ -125,7 +125,7 @@ function ParkedBody({ e }: { e: ParkedEvent }) {
           ))}
         </dl>
       ) : (
-        <p className="text-xs text-muted-foreground">No headers: the event is no longer in the stream.</p>
+        <p className="text-xs text-muted-foreground">{e.data_base64 ? 'No headers.' : 'Neither headers nor data: the event is no longer in the stream.'}</p>
       )}
       <pre tabIndex={0} aria-label={`Event #${e.seq}`} className="max-h-72 overflow-auto rounded-md border bg-muted p-3 font-mono text-xs whitespace-pre">
         {prettyJSON(text) ?? (text || '(empty)')}
