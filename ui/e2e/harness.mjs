@@ -1,10 +1,10 @@
 // The e2e harness: a real `wam serve --demo` on a free port with a temp
 // data dir, Debian's chromium driven by playwright-core, and helpers that
 // wait for conditions (never for fixed times).
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { chromium } from 'playwright-core'
@@ -48,13 +48,20 @@ export class Wam {
   }
   async start(port) {
     this.port = port ?? this.port ?? (await freePort())
+    this.natsPort = this.natsPort ?? (await freePort())
     this.base = `http://127.0.0.1:${this.port}`
     const bin = join(ROOT, 'bin', 'wam')
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`)
     // Every browser context says it is another client (X-Forwarded-For, from
     // the trusted loopback), as distinct people would be, so that wam's
-    // per-address sign-in limits count them apart.
-    this.proc = spawn(bin, ['serve', '--demo', '--demo-rate', '0', '--port', String(this.port), '--data-dir', this.dir, '--trusted-proxies', '127.0.0.1/32'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // per-address sign-in limits count them apart. Replays go at 100 events
+    // a second, so that a test sees one in progress; NATS listens on a
+    // local port for the tests that publish to the stream themselves.
+    this.proc = spawn(
+      bin,
+      ['serve', '--demo', '--demo-rate', '0', '--port', String(this.port), '--data-dir', this.dir, '--trusted-proxies', '127.0.0.1/32', '--replay-rate', '100', '--nats-listen', `127.0.0.1:${this.natsPort}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     const onData = (d) => {
       const s = d.toString()
       this.log.push(s)
@@ -98,6 +105,55 @@ export class Wam {
     const r = await fetch(`${this.base}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': '10.255.0.1' }, body: JSON.stringify({ email, password: DEMO.password }) })
     if (!r.ok) throw new Error(`login ${email}: ${r.status} ${await r.text()}`)
     return r.json()
+  }
+  /** cli runs a wam command against this server's data dir (its PostgreSQL) and answers its JSON output. */
+  cli(...args) {
+    return new Promise((res, rej) => {
+      execFile(join(ROOT, 'bin', 'wam'), [...args, '--data-dir', this.dir], { timeout: 60_000 }, (err, stdout, stderr) => {
+        if (err) return rej(new Error(`wam ${args.join(' ')}: ${err.message}\n${stderr}`))
+        try {
+          res(JSON.parse(stdout))
+        } catch {
+          rej(new Error(`wam ${args.join(' ')}: not JSON: ${stdout}\n${stderr}`))
+        }
+      })
+    })
+  }
+  /**
+   * publish puts an event straight into the stream over NATS's client
+   * protocol, as a publisher of wam's with a bug would (the API refuses
+   * what is not well formed): the way to a parked event.
+   */
+  publish(subject, payload) {
+    return new Promise((res, rej) => {
+      const sock = connect(this.natsPort, '127.0.0.1')
+      let buf = ''
+      const fail = (e) => {
+        sock.destroy()
+        rej(e)
+      }
+      sock.setTimeout(10_000, () => fail(new Error('NATS: no answer')))
+      sock.on('error', fail)
+      sock.on('data', (d) => {
+        buf += d.toString()
+        if (buf.startsWith('INFO') && !sock.sent) {
+          sock.sent = true
+          const inbox = `_INBOX.e2e${Date.now()}`
+          // Ask JetStream for its ack: the event is stored once it answers.
+          sock.write(`CONNECT {"verbose":false,"pedantic":false}\r\nSUB ${inbox} 1\r\nPUB ${subject} ${inbox} ${Buffer.byteLength(payload)}\r\n${payload}\r\nPING\r\n`)
+        }
+        if (buf.includes('-ERR')) fail(new Error(`NATS: ${buf}`))
+        const m = buf.match(/MSG \S+ 1 (\d+)\r\n/)
+        if (m) {
+          const body = buf.slice(buf.indexOf('\r\n', buf.indexOf('MSG ')) + 2).slice(0, Number(m[1]))
+          if (body.length < Number(m[1])) return
+          sock.end()
+          const ack = JSON.parse(body)
+          if (ack.error) rej(new Error(`JetStream: ${JSON.stringify(ack.error)}`))
+          else res(ack.seq)
+        }
+      })
+    })
   }
   async api(method, path, body, token, headers = {}) {
     const r = await fetch(`${this.base}${path}`, { method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers }, body: body ? JSON.stringify(body) : undefined })

@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ARTIFACTS, DEMO, Wam, close, inboundWebhook, launch, live, login, newPage, openAs, shotPath, until } from './harness.mjs'
+import { opsTests } from './ops.mjs'
 
 const only = process.argv.slice(2)
 const wam = new Wam()
@@ -740,6 +741,9 @@ async function main() {
     await wam.api('PUT', '/api/tenant', { name: tenant.name, branding: tenant.branding }, ownerToken)
     await close(page)
   })
+
+  // The operators' console and History (e2e/ops.mjs).
+  await opsTests({ test, wam, browser, uniq, ownerToken })
 
   await test('screenshots: inbox, chat, composer with template form, settings; light and dark; desktop and phone', async () => {
     // A few conversations of every kind of message, for the pictures.

@@ -1,6 +1,6 @@
 import * as React from 'react'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
-import { Inbox as InboxIcon, LogOut, Moon, Settings as SettingsIcon, Sun, Keyboard, Bell, BellOff, Loader2 } from 'lucide-react'
+import { Inbox as InboxIcon, LogOut, Moon, Settings as SettingsIcon, Sun, Keyboard, Bell, BellOff, Loader2, History as HistoryIcon } from 'lucide-react'
 import { api, auth, signOut } from './api/client'
 import type { Tenant, User } from './api/types'
 import { Link, match, navigate, useLocation } from './lib/router'
@@ -14,7 +14,9 @@ import { Menu, MenuContent, MenuItem, MenuLabel, MenuSeparator, MenuTrigger, Tip
 import { cn } from './lib/utils'
 import { ShortcutsHelp, useGlobalShortcuts } from './pages/Shortcuts'
 
-const Settings = React.lazy(() => import('./pages/Settings'))
+const Settings = React.lazy(() => import('./pages/lazy').then((m) => ({ default: m.Settings })))
+const History = React.lazy(() => import('./pages/lazy').then((m) => ({ default: m.History })))
+const Ops = React.lazy(() => import('./pages/lazy').then((m) => ({ default: m.Ops })))
 const CommandPalette = React.lazy(() => import('./pages/CommandPalette'))
 
 function useAuth(): { user: User | null; booting: boolean } {
@@ -34,8 +36,21 @@ function useAuth(): { user: User | null; booting: boolean } {
 }
 
 export function App() {
-  const { user, booting } = useAuth()
   const { pathname } = useLocation()
+  // The operators' console has a sign-in of its own (api/ops.ts): a tenant
+  // user's session is neither used nor refreshed there.
+  if (pathname === '/ops' || pathname.startsWith('/ops/')) {
+    return (
+      <React.Suspense fallback={<Spinner />}>
+        <Ops />
+      </React.Suspense>
+    )
+  }
+  return <TenantApp pathname={pathname} />
+}
+
+function TenantApp({ pathname }: { pathname: string }) {
+  const { user, booting } = useAuth()
   const publicPage = ['/login', '/signup', '/invite'].some((p) => pathname.startsWith(p))
   React.useEffect(() => {
     if (booting) return
@@ -78,6 +93,7 @@ function Shell({ user }: { user: User }) {
   }, [total, name])
   useGlobalShortcuts({ openHelp: () => setHelp(true), openPalette: () => setPalette(true) })
   const settings = match('/settings/:section?', pathname)
+  const history = match('/history/:tab?', pathname)
   return (
     <div className="flex h-full flex-col">
       <LiveBanner />
@@ -87,6 +103,10 @@ function Shell({ user }: { user: User }) {
           {settings ? (
             <React.Suspense fallback={<Spinner />}>
               <Settings section={settings.section ?? 'numbers'} user={user} />
+            </React.Suspense>
+          ) : history ? (
+            <React.Suspense fallback={<Spinner />}>
+              <History tab={history.tab ?? 'webhooks'} user={user} />
             </React.Suspense>
           ) : (
             <Inbox user={user} />
@@ -174,6 +194,7 @@ function Rail({ user, onHelp }: { user: User; onHelp: () => void }) {
         {logo ? <img src={logo} alt={name} className="size-full object-cover" /> : name.slice(0, 1).toUpperCase()}
       </div>
       {item('/inbox', 'Inbox', <InboxIcon className="size-5" />, pathname.startsWith('/inbox'), total)}
+      {user.role !== 'agent' ? item('/history', 'History', <HistoryIcon className="size-5" />, pathname.startsWith('/history')) : null}
       {item('/settings', 'Settings', <SettingsIcon className="size-5" />, pathname.startsWith('/settings'))}
       <div className="hidden flex-1 md:block" />
       <Tip label="Keyboard shortcuts (?)" side="right">

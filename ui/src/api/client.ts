@@ -135,7 +135,7 @@ export function buildURL(path: string, query?: Query): string {
   return s ? `${path}?${s}` : path
 }
 
-async function readProblem(res: Response): Promise<Problem | null> {
+export async function readProblem(res: Response): Promise<Problem | null> {
   try {
     const t = res.headers.get('Content-Type') || ''
     if (t.includes('json')) return (await res.json()) as Problem
@@ -145,43 +145,70 @@ async function readProblem(res: Response): Promise<Problem | null> {
   return null
 }
 
+/**
+ * A TokenSource is a sign-in whose access token requests carry: a tenant
+ * user's (auth, refreshed) or an operator's (ui/src/api/ops.ts, never
+ * refreshed). They are kept apart, so a request of one never carries the
+ * other's token.
+ */
+export interface TokenSource {
+  readonly accessToken: string | null
+  readonly refreshToken: string | null
+  refresh(): Promise<boolean>
+  clear(): void
+}
+
 /** fetch with the access token, refreshing it once on a 401. */
-export async function authedFetch(url: string, init: RequestInit = {}): Promise<Response> {
-  if (!auth.accessToken && auth.refreshToken) await auth.refresh()
+export async function authedFetch(url: string, init: RequestInit = {}, s: TokenSource = auth): Promise<Response> {
+  if (!s.accessToken && s.refreshToken) await s.refresh()
   const go = () => {
     const headers = new Headers(init.headers)
-    if (auth.accessToken) headers.set('Authorization', `Bearer ${auth.accessToken}`)
+    if (s.accessToken) headers.set('Authorization', `Bearer ${s.accessToken}`)
     return fetch(url, { ...init, headers })
   }
   let res = await go()
-  if (res.status === 401 && auth.refreshToken) {
-    if (await auth.refresh()) res = await go()
+  if (res.status === 401 && s.refreshToken) {
+    if (await s.refresh()) res = await go()
   }
   return res
 }
 
-export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+export async function request<T>(method: string, path: string, opts: RequestOptions = {}, s: TokenSource = auth): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
   let body: BodyInit | undefined
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     body = JSON.stringify(opts.body)
   }
-  const res = await authedFetch(buildURL(path, opts.query), { method, headers, body, signal: opts.signal })
-  if (res.status === 401) auth.clear()
+  const res = await authedFetch(buildURL(path, opts.query), { method, headers, body, signal: opts.signal }, s)
+  if (res.status === 401) s.clear()
   if (!res.ok) throw new ApiError(res.status, await readProblem(res), `${method} ${path}: HTTP ${res.status}`)
   if (res.status === 204) return undefined as T
   const t = res.headers.get('Content-Type') || ''
   return (t.includes('json') ? await res.json() : await res.text()) as T
 }
 
-export const api = {
-  get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>('GET', path, { query, signal }),
-  post: <T>(path: string, body?: unknown, headers?: Record<string, string>) => request<T>('POST', path, { body, headers }),
-  patch: <T>(path: string, body?: unknown) => request<T>('PATCH', path, { body }),
-  put: <T>(path: string, body?: unknown) => request<T>('PUT', path, { body }),
-  del: <T>(path: string, query?: Query) => request<T>('DELETE', path, { query }),
+/** clientOf is the API as one sign-in calls it. */
+export function clientOf(s: TokenSource) {
+  return {
+    get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>('GET', path, { query, signal }, s),
+    post: <T>(path: string, body?: unknown, headers?: Record<string, string>) => request<T>('POST', path, { body, headers }, s),
+    patch: <T>(path: string, body?: unknown) => request<T>('PATCH', path, { body }, s),
+    put: <T>(path: string, body?: unknown) => request<T>('PUT', path, { body }, s),
+    del: <T>(path: string, query?: Query) => request<T>('DELETE', path, { query }, s),
+    /** The response itself (bytes as stored), or an ApiError. */
+    raw: async (path: string): Promise<Response> => {
+      const res = await authedFetch(path, {}, s)
+      if (res.status === 401) s.clear()
+      if (!res.ok) throw new ApiError(res.status, await readProblem(res), `GET ${path}: HTTP ${res.status}`)
+      return res
+    },
+  }
 }
+
+export type Client = ReturnType<typeof clientOf>
+
+export const api = clientOf(auth)
 
 /** Sign-in calls answer a Session; no token is sent with them. */
 export async function signIn(path: string, body: unknown): Promise<Session> {

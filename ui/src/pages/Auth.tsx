@@ -42,7 +42,7 @@ export function AuthPage() {
   )
 }
 
-function useSubmit(fn: () => Promise<void>) {
+export function useSubmit(fn: () => Promise<void>, text: (err: unknown) => string = errorText) {
   const [busy, setBusy] = React.useState(false)
   const [error, setError] = React.useState('')
   const submit = async (e: React.FormEvent) => {
@@ -52,7 +52,7 @@ function useSubmit(fn: () => Promise<void>) {
     try {
       await fn()
     } catch (err) {
-      setError(errorText(err))
+      setError(text(err))
     } finally {
       setBusy(false)
     }
@@ -75,20 +75,7 @@ function Login({ next }: { next: string | null }) {
         </h1>
         <p className="text-sm text-muted-foreground">Welcome back. Your conversations are waiting.</p>
       </div>
-      <Field label="Email" htmlFor="email">
-        <Input id="email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
-      </Field>
-      <Field label="Password" htmlFor="password">
-        <Input id="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-      </Field>
-      {error ? (
-        <p role="alert" className="rounded-md bg-destructive/10 px-3 py-2 text-sm text-destructive">
-          {error}
-        </p>
-      ) : null}
-      <Button type="submit" disabled={busy}>
-        {busy ? 'Logging in…' : 'Log in'}
-      </Button>
+      <Credentials email={email} setEmail={setEmail} password={password} setPassword={setPassword} error={error} busy={busy} label="Log in" busyLabel="Logging in…" />
       <p className="text-center text-sm text-muted-foreground">
         New to wam?{' '}
         <Link to="/signup" className="font-medium text-primary underline-offset-4 hover:underline">
@@ -96,6 +83,28 @@ function Login({ next }: { next: string | null }) {
         </Link>
       </p>
     </form>
+  )
+}
+
+/** Credentials are a sign-in's email and password, its error and its button (the operators' sign-in too). */
+export function Credentials({ idPrefix = '', email, setEmail, password, setPassword, error, busy, label, busyLabel }: { idPrefix?: string; email: string; setEmail: (v: string) => void; password: string; setPassword: (v: string) => void; error: string; busy: boolean; label: string; busyLabel: string }) {
+  return (
+    <>
+      <Field label="Email" htmlFor={`${idPrefix}email`}>
+        <Input id={`${idPrefix}email`} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+      </Field>
+      <Field label="Password" htmlFor={`${idPrefix}password`}>
+        <Input id={`${idPrefix}password`} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+      </Field>
+      {error ? (
+        <p role="alert" className="rounded-md bg-destructive/10 px-3 py-2 text-sm text-destructive">
+          {error}
+        </p>
+      ) : null}
+      <Button type="submit" disabled={busy}>
+        {busy ? busyLabel : label}
+      </Button>
+    </>
   )
 }
 

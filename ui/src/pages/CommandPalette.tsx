@@ -1,7 +1,7 @@
 import * as React from 'react'
 import * as D from '@radix-ui/react-dialog'
 import { useQueryClient } from '@tanstack/react-query'
-import { Search, MessageSquare, UserPlus, CheckCircle2, Clock3, Tag, Settings, Keyboard } from 'lucide-react'
+import { Search, MessageSquare, UserPlus, CheckCircle2, Clock3, Tag, Settings, Keyboard, History } from 'lucide-react'
 import type { Conversation, ConversationPage, User } from '@/api/types'
 import { navigate, useLocation, match } from '@/lib/router'
 import { usePatchConversation, useDirectory } from '@/lib/queries'
@@ -47,11 +47,12 @@ export default function CommandPalette({ open, onOpenChange, user }: { open: boo
           seen.add(c.id)
           out.push({ id: 'go-' + c.id, label: c.contact.name || c.contact.phone, hint: c.contact.phone, icon: <MessageSquare />, run: () => navigate(`/inbox/${c.id}`) })
         }
+    if (user.role !== 'agent') out.push({ id: 'history', label: 'Webhook history', icon: <History />, run: () => navigate('/history') })
     out.push({ id: 'settings', label: 'Settings', icon: <Settings />, run: () => navigate('/settings') })
     out.push({ id: 'help', label: 'Keyboard shortcuts', icon: <Keyboard />, run: () => window.dispatchEvent(new KeyboardEvent('keydown', { key: '?' })) })
     return out
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [conv, directory, q, qc, user.id])
+  }, [conv, directory, q, qc, user.id, user.role])
   const needle = q.replace(/^#/, '').toLowerCase()
   const shown = commands.filter((c) => c.id === 'tag' || c.label.toLowerCase().includes(needle) || (c.hint ?? '').includes(needle)).slice(0, 50)
   const run = (c: Command | undefined) => {

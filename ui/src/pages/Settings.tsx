@@ -1,12 +1,13 @@
 import * as React from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { Check, Copy, Plus, RefreshCw, Trash2, KeyRound, Phone, Users, MessageSquareText, FileText, Palette, AlertTriangle } from 'lucide-react'
+import { Plus, RefreshCw, Trash2, KeyRound, Phone, Users, MessageSquareText, FileText, Palette, AlertTriangle } from 'lucide-react'
 import { api, ApiError } from '@/api/client'
 import type { CannedReply as Canned, CannedReplyList, APIKey, APIKeyList, ConnectNumberRequest, CreateTemplateRequest, Number as WaNumber, NumberList, Template, TemplatePage, TemplateSync, Tenant, User, UserAdmin, UserList } from '@/api/types'
 import { Button } from '@/components/ui/button'
 import { Badge, Avatar } from '@/components/ui/badge'
 import { Field, Input, Textarea } from '@/components/ui/input'
 import { Dialog, DialogContent } from '@/components/ui/dialog'
+import { Card, CopyButton, ErrorNote, Heading } from '@/components/ui/section'
 import { Link } from '@/lib/router'
 import { cn } from '@/lib/utils'
 import { applyBranding } from '@/lib/theme'
@@ -21,8 +22,6 @@ const SECTIONS = [
   { id: 'templates', label: 'Templates', icon: FileText, admin: false },
   { id: 'branding', label: 'Branding', icon: Palette, admin: true },
 ]
-
-const msg = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 export default function Settings({ section, user }: { section: string; user: User }) {
   const admin = user.role !== 'agent'
@@ -57,50 +56,6 @@ export default function Settings({ section, user }: { section: string; user: Use
         </div>
       </div>
     </div>
-  )
-}
-
-function Heading({ title, children, action }: { title: string; children?: React.ReactNode; action?: React.ReactNode }) {
-  return (
-    <div className="mb-6 flex flex-wrap items-start justify-between gap-3">
-      <div>
-        <h2 className="text-xl font-semibold">{title}</h2>
-        {children ? <p className="mt-1 max-w-2xl text-sm text-muted-foreground">{children}</p> : null}
-      </div>
-      {action}
-    </div>
-  )
-}
-
-function CopyButton({ value, label = 'Copy' }: { value: string; label?: string }) {
-  const [done, setDone] = React.useState(false)
-  return (
-    <Button
-      variant="outline"
-      size="sm"
-      type="button"
-      onClick={() => {
-        void navigator.clipboard?.writeText(value)
-        setDone(true)
-        setTimeout(() => setDone(false), 1500)
-      }}
-      aria-label={`${label}: ${done ? 'copied' : 'copy'}`}
-    >
-      {done ? <Check /> : <Copy />} {done ? 'Copied' : label}
-    </Button>
-  )
-}
-
-function Card({ children, className }: { children: React.ReactNode; className?: string }) {
-  return <div className={cn('rounded-lg border bg-card', className)}>{children}</div>
-}
-
-function ErrorNote({ error }: { error: unknown }) {
-  if (!error) return null
-  return (
-    <p role="alert" className="rounded-md bg-destructive/10 px-3 py-2 text-sm text-destructive">
-      {msg(error)}
-    </p>
   )
 }
 
