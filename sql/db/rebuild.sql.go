@@ -124,6 +124,34 @@ func (q *Queries) HoldCheckpoint(ctx context.Context, name string) (int64, error
 	return last_seq, err
 }
 
+const indexedColumns = `-- name: IndexedColumns :many
+SELECT DISTINCT quote_ident(a.attname)::text FROM pg_catalog.pg_index x
+JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey)
+WHERE x.indrelid = CAST($1::text AS regclass) ORDER BY 1
+`
+
+// IndexedColumns are the columns a table's indexes have (as keys or
+// included): what the planner's choices turn on.
+func (q *Queries) IndexedColumns(ctx context.Context, rel string) ([]string, error) {
+	rows, err := q.db.Query(ctx, indexedColumns, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var column_1 string
+		if err := rows.Scan(&column_1); err != nil {
+			return nil, err
+		}
+		items = append(items, column_1)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runningRebuild = `-- name: RunningRebuild :one
 SELECT id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at FROM rebuilds WHERE projector = $1 AND state IN ('running', 'swapping')
 `

@@ -80,3 +80,10 @@ SELECT relpersistence::text FROM pg_catalog.pg_class WHERE oid = CAST(@rel::text
 -- name: TableColumns :many
 SELECT quote_ident(attname)::text FROM pg_catalog.pg_attribute
 WHERE attrelid = CAST(@rel::text AS regclass) AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum;
+
+-- IndexedColumns are the columns a table's indexes have (as keys or
+-- included): what the planner's choices turn on.
+-- name: IndexedColumns :many
+SELECT DISTINCT quote_ident(a.attname)::text FROM pg_catalog.pg_index x
+JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey)
+WHERE x.indrelid = CAST(@rel::text AS regclass) ORDER BY 1;
