@@ -28,10 +28,22 @@ import (
 
 // States of a job.
 const (
-	StateRunning  = "running"  // the shadow is being built
-	StateSwapping = "swapping" // caught up: being swapped in
-	StateDone     = "done"
-	StateFailed   = "failed"
+	StateRunning   = "running"  // the shadow is being built
+	StateSwapping  = "swapping" // caught up: being swapped in
+	StateDone      = "done"
+	StateFailed    = "failed"
+	StateCancelled = "cancelled" // stopped on request (Cancel, or the caller's context): shadow dropped, read models as they were
+)
+
+// ErrCancelled is what Run returns for a job cancelled (by Cancel, or by
+// the context Run was given).
+var ErrCancelled = errors.New("cancelled")
+
+// errCancelled is the cause of a job's context cancelled by Cancel;
+// errShutdown of those Close stops.
+var (
+	errCancelled = ErrCancelled
+	errShutdown  = errors.New("the server stopped")
 )
 
 // Options tunes a Service; the zero value suits production.
@@ -69,8 +81,11 @@ type Service struct {
 	// bg is the context of rebuilds started in the background (Start);
 	// Close cancels it and waits for them.
 	bg     context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[uuid.UUID]context.CancelCauseFunc // jobs of this process, for Cancel
 }
 
 // New returns a Service writing through pool and reading js.
@@ -87,14 +102,15 @@ func New(pool *pgxpool.Pool, js jetstream.JetStream, opts Options) *Service {
 	if opts.Every <= 0 {
 		opts.Every = time.Second
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	return &Service{pool: pool, js: js, log: opts.Logger.With("area", "rebuild"), now: opts.Now, opts: opts, bg: bg, cancel: cancel}
+	bg, cancel := context.WithCancelCause(context.Background())
+	return &Service{pool: pool, js: js, log: opts.Logger.With("area", "rebuild"), now: opts.Now, opts: opts, bg: bg, cancel: cancel,
+		running: map[uuid.UUID]context.CancelCauseFunc{}}
 }
 
 // Close stops the rebuilds running in the background; they are recorded
 // failed and their shadow tables dropped.
 func (s *Service) Close() {
-	s.cancel()
+	s.cancel(errShutdown)
 	s.wg.Wait()
 }
 
@@ -125,12 +141,15 @@ type Job struct {
 	StartedAt  time.Time
 	UpdatedAt  time.Time
 	FinishedAt *time.Time
+	// CancelRequestedAt is when Cancel was asked for; the job stops at its
+	// next step.
+	CancelRequestedAt *time.Time
 }
 
 func jobOf(r db.Rebuild) Job {
 	j := Job{ID: r.ID, Projector: r.Projector, Tenant: r.TenantID, State: r.State, Checkpoint: uint64(r.Checkpoint),
 		EventsDone: uint64(r.EventsDone), EventsLeft: uint64(r.EventsLeft), Error: r.Error,
-		StartedAt: r.StartedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt}
+		StartedAt: r.StartedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt, CancelRequestedAt: r.CancelRequestedAt}
 	end := r.UpdatedAt
 	if r.FinishedAt != nil {
 		end = *r.FinishedAt
@@ -164,7 +183,8 @@ func (s *Service) Start(ctx context.Context, r Request) (Job, error) {
 }
 
 // Run validates r, records the job and runs it to its end, calling
-// progress (when set) with the job about once a second.
+// progress (when set) with the job about once a second. A ctx cancelled
+// meanwhile cancels the job (as Cancel does): it ends cancelled.
 func (s *Service) Run(ctx context.Context, r Request, progress func(Job)) (Job, error) {
 	row, proj, err := s.create(ctx, r)
 	if err != nil {
@@ -181,6 +201,48 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (Job, error) {
 	if err != nil {
 		return Job{}, dberr.NotFound(err, "rebuild")
 	}
+	return jobOf(row), nil
+}
+
+// List is the newest limit jobs, newest first.
+func (s *Service) List(ctx context.Context, limit int) ([]Job, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	rows, err := db.New(s.pool).ListRebuilds(ctx, int32(limit))
+	if err != nil {
+		return nil, dberr.Translate(err)
+	}
+	jobs := make([]Job, 0, len(rows))
+	for _, r := range rows {
+		jobs = append(jobs, jobOf(r))
+	}
+	return jobs, nil
+}
+
+// Cancel asks the job id to stop, whichever process runs it: it stops at
+// its next step (a batch of the shadow, the swap), its shadow schema is
+// dropped, the read models stay as they are, and it ends cancelled. A job
+// that has ended already is a conflict; a swap that committed has ended.
+func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (Job, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	q := db.New(s.pool)
+	row, err := q.RequestRebuildCancel(ctx, db.RequestRebuildCancelParams{ID: id, Now: s.now()})
+	if errors.Is(err, pgx.ErrNoRows) {
+		old, gerr := q.GetRebuild(ctx, id)
+		if gerr != nil {
+			return Job{}, dberr.NotFound(gerr, "rebuild")
+		}
+		return Job{}, domain.Errorf(domain.ErrConflict, "the rebuild is %s already", old.State)
+	}
+	if err != nil {
+		return Job{}, dberr.Translate(err)
+	}
+	s.mu.Lock()
+	if stop, ok := s.running[id]; ok {
+		stop(errCancelled)
+	}
+	s.mu.Unlock()
 	return jobOf(row), nil
 }
 
@@ -291,14 +353,31 @@ func (s *Service) execute(ctx context.Context, row db.Rebuild, proj projections.
 		log = log.With("tenant", *row.TenantID)
 	}
 	log.Info("rebuild started")
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	s.mu.Lock()
+	s.running[row.ID] = stop
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, row.ID)
+		s.mu.Unlock()
+	}()
 	p := &progress{row: row, stop: report}
 	err := s.build(ctx, log, p, proj)
 	state, msg := StateDone, ""
-	if err != nil {
+	switch {
+	case err == nil:
+		log.Info("rebuild done", "events", p.row.EventsDone, "checkpoint", p.row.Checkpoint)
+	case errors.Is(err, errCancelled) || ctx.Err() != nil && !errors.Is(context.Cause(ctx), errShutdown):
+		state, msg, err = StateCancelled, "", errCancelled
+		log.Info("rebuild cancelled", "events", p.row.EventsDone, "checkpoint", p.row.Checkpoint)
+	default:
+		if cause := context.Cause(ctx); errors.Is(cause, errShutdown) {
+			err = fmt.Errorf("%w: %w", cause, err)
+		}
 		state, msg = StateFailed, err.Error()
 		log.Error("rebuild failed", "err", err)
-	} else {
-		log.Info("rebuild done", "events", p.row.EventsDone, "checkpoint", p.row.Checkpoint)
 	}
 	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
@@ -429,6 +508,9 @@ func (s *Service) follow(ctx context.Context, p *progress, r *projections.Runner
 	defer tick.Stop()
 	var recorded time.Time
 	for {
+		if err := s.cancelRequested(ctx, p.row.ID); err != nil {
+			return err
+		}
 		left, err := s.left(ctx, r, proj)
 		if err != nil {
 			return err
@@ -447,6 +529,21 @@ func (s *Service) follow(ctx context.Context, p *progress, r *projections.Runner
 		case <-tick.C:
 		}
 	}
+}
+
+// cancelRequested is errCancelled once Cancel was asked for the job,
+// perhaps by another process.
+func (s *Service) cancelRequested(ctx context.Context, id uuid.UUID) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	asked, err := db.New(s.pool).RebuildCancelRequested(ctx, id)
+	if err != nil {
+		return fmt.Errorf("look for a cancel request: %w", err)
+	}
+	if asked {
+		return errCancelled
+	}
+	return nil
 }
 
 // left counts the projection's events stored after r's checkpoint, with a

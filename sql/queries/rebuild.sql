@@ -8,6 +8,26 @@ RETURNING *;
 -- name: GetRebuild :one
 SELECT * FROM rebuilds WHERE id = @id;
 
+-- ListRebuilds are the newest jobs first.
+-- name: ListRebuilds :many
+SELECT * FROM rebuilds ORDER BY started_at DESC, id DESC LIMIT @lim;
+
+-- RequestRebuildCancel records that the job is to stop, if it has not
+-- ended (a swap records its end in its own transaction, which holds the
+-- row meanwhile).
+-- name: RequestRebuildCancel :one
+UPDATE rebuilds SET cancel_requested_at = coalesce(cancel_requested_at, @now::timestamptz)
+WHERE id = @id AND state IN ('running', 'swapping')
+RETURNING *;
+
+-- RebuildCancelRequested tells whether the job is to stop; LockRebuild
+-- too, holding the job's row until the transaction ends (the swap's).
+-- name: RebuildCancelRequested :one
+SELECT (cancel_requested_at IS NOT NULL)::boolean AS asked FROM rebuilds WHERE id = @id;
+
+-- name: LockRebuild :one
+SELECT (cancel_requested_at IS NOT NULL)::boolean AS asked FROM rebuilds WHERE id = @id FOR UPDATE;
+
 -- name: RunningRebuild :one
 SELECT * FROM rebuilds WHERE projector = @projector AND state IN ('running', 'swapping');
 
