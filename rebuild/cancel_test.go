@@ -139,6 +139,24 @@ func TestRebuildCancel(t *testing.T) {
 		t.Errorf("List(10) = %+v, %v; want the second job, then the first", jobs, err)
 	}
 
+	// A job whose process stopped (it has not moved for a minute) ends
+	// cancelled at once, its schemas dropped.
+	var dead uuid.UUID
+	if err := e.pool.QueryRow(ctx, `INSERT INTO rebuilds (id, projector, state, shadow, started_at, updated_at)
+		VALUES (gen_random_uuid(), 'inbox', 'running', 'wam_rebuild_dead00000000', now() - interval '2 minutes', now() - interval '2 minutes')
+		RETURNING id`).Scan(&dead); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `CREATE SCHEMA wam_rebuild_dead00000000`); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := other.Cancel(ctx, dead); err != nil || j.State != rebuild.StateCancelled || j.FinishedAt == nil {
+		t.Errorf("cancelling a job nobody runs: %+v, %v; want it cancelled", j, err)
+	}
+	if n := e.mustShadowSchemas(t); n != 0 {
+		t.Errorf("%d shadow schemas left after cancelling a job nobody runs", n)
+	}
+
 	// A job that is done cannot be cancelled.
 	third, err := svc.Run(ctx, rebuild.Request{}, nil)
 	if err != nil || third.State != rebuild.StateDone {

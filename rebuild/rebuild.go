@@ -222,7 +222,9 @@ func (s *Service) List(ctx context.Context, limit int) ([]Job, error) {
 // Cancel asks the job id to stop, whichever process runs it: it stops at
 // its next step (a batch of the shadow, the swap), its shadow schema is
 // dropped, the read models stay as they are, and it ends cancelled. A job
-// that has ended already is a conflict; a swap that committed has ended.
+// that has not moved for staleAfter (its process stopped) ends cancelled
+// at once. A job that has ended already is a conflict; a swap that
+// committed has ended.
 func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (Job, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
@@ -239,10 +241,21 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (Job, error) {
 		return Job{}, dberr.Translate(err)
 	}
 	s.mu.Lock()
-	if stop, ok := s.running[id]; ok {
+	stop, here := s.running[id]
+	if here {
 		stop(errCancelled)
 	}
 	s.mu.Unlock()
+	if !here && s.now().Sub(row.UpdatedAt) >= staleAfter {
+		// Nobody runs it any more (its process stopped): it ends now.
+		now := s.now()
+		if err := q.FinishRebuild(ctx, db.FinishRebuildParams{ID: id, State: StateCancelled, Checkpoint: row.Checkpoint,
+			EventsDone: row.EventsDone, EventsLeft: row.EventsLeft, Error: "abandoned: the process running it stopped", Now: now}); err != nil {
+			return Job{}, dberr.Translate(err)
+		}
+		s.dropSchemas(ctx, s.log, row.Shadow, retired(row.Shadow))
+		row.State, row.Error, row.UpdatedAt, row.FinishedAt = StateCancelled, "abandoned: the process running it stopped", now, &now
+	}
 	return jobOf(row), nil
 }
 
