@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
 
 	"github.com/wam-project/wam/sql/db"
 	"github.com/wam-project/wam/sql/pgtest"
@@ -25,22 +26,33 @@ import (
 
 // replayEvent is one event of a replayed stream.
 type replayEvent struct {
-	typ  string
-	data []byte
+	typ    string
+	data   []byte
+	header nats.Header
 }
 
-func webhookEvent(body []byte) replayEvent { return replayEvent{streams.TypeWebhookMeta, body} }
+func webhookEvent(body []byte) replayEvent {
+	return replayEvent{typ: streams.TypeWebhookMeta, data: body}
+}
 
 // mustReplay applies evs, all of tenant, to a fresh database in batches of
 // at most maxBatch events, and returns a dump of the read models without the
 // columns named in ignore.
 func mustReplay(tb testing.TB, tenant string, evs []replayEvent, maxBatch int, ignore []string) string {
 	tb.Helper()
+	dump, _ := mustReplayWith(tb, tenant, evs, Options{MaxBatch: maxBatch}, ignore)
+	return dump
+}
+
+// mustReplayWith is mustReplay with a runner of opts, which it returns.
+func mustReplayWith(tb testing.TB, tenant string, evs []replayEvent, opts Options, ignore []string) (string, *Runner) {
+	tb.Helper()
 	pool := pgtest.New(tb)
 	ctx := context.Background()
 	// No NATS: the commit path is all this needs.
 	r := &Runner{pool: pool, proj: Inbox{}, log: slog.New(slog.DiscardHandler),
-		opts: Options{MaxBatch: maxBatch}.withDefaults(), moved: make(chan struct{})}
+		opts: opts.withDefaults(), moved: make(chan struct{})}
+	maxBatch := r.opts.MaxBatch
 	conn, err := r.lock(ctx)
 	if err != nil {
 		tb.Fatal(err)
@@ -56,7 +68,7 @@ func mustReplay(tb testing.TB, tenant string, evs []replayEvent, maxBatch int, i
 			e := evs[i]
 			b.events = append(b.events, &Event{
 				Seq: uint64(i + 1), Subject: streams.Subject(tenant, e.typ), Tenant: tenant, Type: e.typ,
-				ReceivedAt: base.Add(time.Duration(i) * time.Second), Data: e.data,
+				ReceivedAt: base.Add(time.Duration(i) * time.Second), Data: e.data, Header: e.header,
 			})
 		}
 		b.lastSeq = b.events[len(b.events)-1].Seq
@@ -66,7 +78,7 @@ func mustReplay(tb testing.TB, tenant string, evs []replayEvent, maxBatch int, i
 		}
 		r.advance(b.lastSeq)
 	}
-	return mustDumpReadModels(tb, pool, ignore)
+	return mustDumpReadModels(tb, pool, ignore), r
 }
 
 // mustDumpReadModels returns every row of the read models (and the parked
@@ -83,6 +95,7 @@ func mustDumpReadModels(tb testing.TB, pool *pgxpool.Pool, ignore []string) stri
 		`SELECT to_jsonb(x) FROM template_syncs x ORDER BY tenant_id, waba_id`,
 		`SELECT to_jsonb(x) FROM notes x ORDER BY id`,
 		`SELECT to_jsonb(x) FROM media x ORDER BY id`,
+		`SELECT to_jsonb(x) FROM webhook_log x ORDER BY seq`,
 		`SELECT to_jsonb(x) - 'parked_at' FROM parked_events x ORDER BY seq`,
 	} {
 		rows, err := pool.Query(context.Background(), "SELECT j - coalesce($1::text[], '{}') FROM ("+q+") AS d(j)", ignore)
@@ -112,22 +125,29 @@ func mustReplayAnyBatching(tb testing.TB, evs []replayEvent, ignore ...string) s
 	tenant := uuid.NewString()
 	one := mustReplay(tb, tenant, evs, 1, ignore)
 	all := mustReplay(tb, tenant, evs, 2000, ignore)
-	if one != all {
-		a, b := strings.Split(one, "\n"), strings.Split(all, "\n")
-		for i := range max(len(a), len(b)) {
-			var x, y string
-			if i < len(a) {
-				x = a[i]
-			}
-			if i < len(b) {
-				y = b[i]
-			}
-			if x != y {
-				tb.Errorf("line %d differs:\n one by one: %s\n one batch:  %s", i, x, y)
-			}
+	diffDumps(tb, "one by one", one, "one batch", all)
+	return one
+}
+
+// diffDumps fails the test with each line where dumps a and b differ.
+func diffDumps(tb testing.TB, nameA, a, nameB, b string) {
+	tb.Helper()
+	if a == b {
+		return
+	}
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range max(len(la), len(lb)) {
+		var x, y string
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			tb.Errorf("line %d differs:\n %s: %s\n %s: %s", i, nameA, x, nameB, y)
 		}
 	}
-	return one
 }
 
 // bookkeeping are the columns that say when and by which event a row last

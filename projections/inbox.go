@@ -134,6 +134,12 @@ func (in Inbox) Prepare(ev *Event) error {
 // first, so that, say, a "read" clears the messages that came before it and
 // not those after.
 func (Inbox) Apply(ctx context.Context, q db.DBTX, events []*Event, notices *[]Notice) error {
+	return apply(ctx, q, nil, events, notices)
+}
+
+// apply is Apply; with cp set, rows new to the tables are copied in (see
+// ApplyBulk).
+func apply(ctx context.Context, q db.DBTX, cp copier, events []*Event, notices *[]Notice) error {
 	queries := db.New(q)
 	var run []*Event
 	flush := func() error {
@@ -146,10 +152,14 @@ func (Inbox) Apply(ctx context.Context, q db.DBTX, events []*Event, notices *[]N
 			p.add(ev)
 		}
 		run = run[:0]
-		if err := p.exec(ctx, queries, notices); err != nil {
+		rcp := cp
+		if p.replay || p.size() < bulkMin {
+			rcp = nil // applied again, or too few rows for COPY to pay
+		}
+		if err := p.exec(ctx, queries, rcp, notices); err != nil {
 			return err
 		}
-		return p.execMedia(ctx, queries, notices)
+		return p.execMedia(ctx, queries, rcp, notices)
 	}
 	for _, ev := range events {
 		ce, ok := ev.Prepared.(*conversationEvent)
@@ -531,21 +541,56 @@ func (p *inboxPlan) status(tenantText string, tenant, conv uuid.UUID, s domain.S
 	r.at, r.seq = at, seq
 }
 
-// notCounted are the message types that are no message the user wrote:
-// they do not count as unread, open no 24-hour window and do not become the
-// conversation's last message. Reactions, edits and revokes refer to
+// counted tells the message types that are a message the user wrote: the
+// others do not count as unread, open no 24-hour window and do not become
+// the conversation's last message. Reactions, edits and revokes refer to
 // another message; system messages are written by WhatsApp.
-func notCounted() []string {
-	return []string{string(domain.TypeReaction), string(domain.TypeEdit), string(domain.TypeRevoke), string(domain.TypeSystem)}
+func counted(typ string) bool {
+	switch domain.MessageType(typ) {
+	case domain.TypeReaction, domain.TypeEdit, domain.TypeRevoke, domain.TypeSystem:
+		return false
+	}
+	return true
+}
+
+// freshMessage tells a message new to the inbox, which its conversation
+// takes (AddFreshMessages): one that has content now and had none before
+// this batch, of a type that counts. Both writers of message rows ask it:
+// UpsertMessages' rows, and a rebuild's rows copied in (none before).
+func freshMessage(hasContent, hadContent bool, typ string) bool {
+	return hasContent && !hadContent && counted(typ)
+}
+
+// freshRows are the messages new to the inbox of a batch, as
+// AddFreshMessages takes them.
+type freshRows struct{ a db.AddFreshMessagesParams }
+
+func (f *freshRows) add(conv uuid.UUID, inbound bool, ts time.Time, preview string, at time.Time, seq int64) {
+	f.a.ConversationIds = append(f.a.ConversationIds, conv)
+	f.a.Inbound = append(f.a.Inbound, inbound)
+	f.a.Timestamps = append(f.a.Timestamps, ts)
+	f.a.Previews = append(f.a.Previews, preview)
+	f.a.Ats = append(f.a.Ats, at)
+	f.a.Seqs = append(f.a.Seqs, seq)
 }
 
 // exec writes the plan: statements in the order of the foreign keys
 // (contacts, conversations, messages), sent together by the pipeline when
-// the messages statement asks for its result.
-func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) error {
+// the messages statement asks for its result. With cp set, the webhook log
+// entries and message rows new to their tables are copied in (bulk.go).
+func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, cp copier, notices *[]Notice) error {
 	if len(p.log.Seqs) > 0 {
-		if err := q.InsertWebhookLog(ctx, p.log); err != nil {
-			return fmt.Errorf("webhook log: %w", err)
+		log := p.log
+		if cp != nil {
+			var err error
+			if log, err = p.copyLog(ctx, cp); err != nil {
+				return fmt.Errorf("webhook log: %w", err)
+			}
+		}
+		if len(log.Seqs) > 0 {
+			if err := q.InsertWebhookLog(ctx, log); err != nil {
+				return fmt.Errorf("webhook log: %w", err)
+			}
 		}
 		if p.replay {
 			l := p.log
@@ -586,17 +631,34 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) 
 	if len(p.messageOrder) == 0 {
 		return nil
 	}
-	rows, err := q.UpsertMessages(ctx, p.messageParams())
-	if err != nil {
-		return fmt.Errorf("inbox statements: %w", err)
-	}
 	n := newNoticeSet(p.tenants)
-	for _, r := range rows {
-		if r.Kind == "message" {
-			n.add(r.Kind, r.TenantID, r.ID, r.ConversationID, r.LastSeq)
-		} else {
-			n.add(r.Kind, r.TenantID, r.ID, uuid.Nil, r.LastSeq)
+	var fresh freshRows
+	upsert := p.messageOrder
+	if cp != nil {
+		var err error
+		if upsert, err = p.copyMessages(ctx, q, cp, &fresh); err != nil {
+			return fmt.Errorf("messages: %w", err)
 		}
+	}
+	if len(upsert) > 0 {
+		rows, err := q.UpsertMessages(ctx, p.messageParams(upsert))
+		if err != nil {
+			return fmt.Errorf("inbox statements: %w", err)
+		}
+		for _, r := range rows {
+			n.add("message", r.TenantID, r.ID, r.ConversationID, r.LastSeq)
+			if freshMessage(r.HasContent, r.HadContent, r.Type) {
+				fresh.add(r.ConversationID, r.Inbound, r.Timestamp, r.Preview, r.UpdatedAt, r.LastSeq)
+			}
+		}
+	}
+	fresh.a.AllConversationIds, fresh.a.FirstSeq = p.convOrder, p.firstSeq
+	convs, err := q.AddFreshMessages(ctx, fresh.a)
+	if err != nil {
+		return fmt.Errorf("conversations of new messages: %w", err)
+	}
+	for _, r := range convs {
+		n.add("conversation", r.TenantID, r.ID, uuid.Nil, r.LastSeq)
 	}
 	*notices = append(*notices, n.list...)
 	return nil
@@ -639,10 +701,31 @@ func (p *inboxPlan) conversationParams() db.EnsureConversationsParams {
 	return a
 }
 
-func (p *inboxPlan) messageParams() db.UpsertMessagesParams {
-	k := len(p.messageOrder)
+// values are the type, status and first sightings a message row is
+// written with.
+func (m *messageRow) values() (typ string, status domain.StatusKind, times []byte) {
+	typ, status = string(domain.TypeUnknown), domain.StatusReceived
+	if m.hasContent {
+		typ = m.typ
+	}
+	switch {
+	case domain.StatusRank(m.status) > 0:
+		status = m.status
+	case m.first != "" && !m.hasContent:
+		status = m.first // only statuses outside the order were seen: show what Meta said
+	}
+	times = []byte(`{}`)
+	if len(m.times) > 0 {
+		times, _ = json.Marshal(m.times)
+	}
+	return typ, status, times
+}
+
+// messageParams are the rows ids of the plan as UpsertMessages takes them.
+func (p *inboxPlan) messageParams(ids []uuid.UUID) db.UpsertMessagesParams {
+	k := len(ids)
 	a := db.UpsertMessagesParams{Replay: p.replay,
-		Ids: p.messageOrder, TenantIds: make([]uuid.UUID, 0, k), ConversationIds: make([]uuid.UUID, 0, k),
+		Ids: ids, TenantIds: make([]uuid.UUID, 0, k), ConversationIds: make([]uuid.UUID, 0, k),
 		Wamids: make([]string, 0, k), Directions: make([]string, 0, k), Types: make([]string, 0, k),
 		Contents: make([][]byte, 0, k), Previews: make([]string, 0, k), ReplyTos: make([]string, 0, k),
 		Contexts: make([][]byte, 0, k), Referrals: make([][]byte, 0, k), Statuses: make([]string, 0, k),
@@ -651,24 +734,10 @@ func (p *inboxPlan) messageParams() db.UpsertMessagesParams {
 		Bizs: make([]string, 0, k), Editeds: make([][]byte, 0, k), Revoked: make([]bool, 0, k),
 		RevokedAts: make([]time.Time, 0, k), Timestamps: make([]time.Time, 0, k), Ats: make([]time.Time, 0, k),
 		Seqs: make([]int64, 0, k), SentBys: make([]uuid.UUID, 0, k), MessageStatuses: make([]string, 0, k),
-		NotCounted: notCounted(), AllConversationIds: p.convOrder, FirstSeq: p.firstSeq,
 	}
-	for _, id := range p.messageOrder {
+	for _, id := range ids {
 		m := p.messages[id]
-		typ, status := string(domain.TypeUnknown), domain.StatusReceived
-		if m.hasContent {
-			typ = m.typ
-		}
-		switch {
-		case domain.StatusRank(m.status) > 0:
-			status = m.status
-		case m.first != "" && !m.hasContent:
-			status = m.first // only statuses outside the order were seen: show what Meta said
-		}
-		times := []byte(`{}`)
-		if len(m.times) > 0 {
-			times, _ = json.Marshal(m.times)
-		}
+		typ, status, times := m.values()
 		a.TenantIds = append(a.TenantIds, m.tenant)
 		a.ConversationIds = append(a.ConversationIds, m.conversation)
 		a.Wamids = append(a.Wamids, m.wamid)

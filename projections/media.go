@@ -181,22 +181,33 @@ func (r *mediaRow) settle(status string, size int64, sha, mime, errText string, 
 	return true
 }
 
-// execMedia writes the batch's media, after its messages.
-func (p *inboxPlan) execMedia(ctx context.Context, q *db.Queries, notices *[]Notice) error {
+// execMedia writes the batch's media, after its messages. With cp set, the
+// rows new to the table are copied in (bulk.go).
+func (p *inboxPlan) execMedia(ctx context.Context, q *db.Queries, cp copier, notices *[]Notice) error {
 	mp := &p.media
 	if len(mp.order) == 0 {
 		return nil
 	}
-	k := len(mp.order)
+	ids := mp.order
+	if cp != nil {
+		var err error
+		if ids, err = p.copyMedia(ctx, q, cp); err != nil {
+			return fmt.Errorf("media: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+	}
+	k := len(ids)
 	a := db.UpsertMediaParams{
-		Ids: mp.order, TenantIds: make([]uuid.UUID, 0, k), HasRows: make([]bool, 0, k), Directions: make([]string, 0, k),
+		Ids: ids, TenantIds: make([]uuid.UUID, 0, k), HasRows: make([]bool, 0, k), Directions: make([]string, 0, k),
 		Types: make([]string, 0, k), MessageIds: make([]uuid.UUID, 0, k), PhoneNumberIds: make([]string, 0, k),
 		MetaMediaIds: make([]string, 0, k), MimeTypes: make([]string, 0, k), Sha256s: make([]string, 0, k),
 		Filenames: make([]string, 0, k), Animated: make([]bool, 0, k), Sizes: make([]int64, 0, k),
 		Statuses: make([]string, 0, k), Errors: make([]string, 0, k), Attempts: make([]int32, 0, k),
 		Ats: make([]time.Time, 0, k), Seqs: make([]int64, 0, k),
 	}
-	for _, id := range mp.order {
+	for _, id := range ids {
 		r := mp.rows[id]
 		a.TenantIds = append(a.TenantIds, r.tenant)
 		a.HasRows = append(a.HasRows, r.hasRow)

@@ -18,7 +18,7 @@ func mediaReplay(tb testing.TB, typ string, v any) replayEvent {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return replayEvent{typ, b}
+	return replayEvent{typ: typ, data: b}
 }
 
 func imageMessage(wamid, mediaID, sha string) string {

@@ -16,8 +16,9 @@ import (
 // PostgreSQL still gets them in one go. Each round trip counts: it is paid
 // in latency, and on a busy machine in waiting to be scheduled again.
 type pipeline struct {
-	tx    pgx.Tx
-	queue *pgx.Batch
+	tx     pgx.Tx
+	queue  *pgx.Batch
+	copied int64 // rows CopyFrom copied
 }
 
 func newPipeline(tx pgx.Tx) *pipeline { return &pipeline{tx: tx, queue: &pgx.Batch{}} }
@@ -72,6 +73,17 @@ func (p *pipeline) Flush(ctx context.Context) error {
 		}
 	}
 	return br.Close()
+}
+
+// CopyFrom sends what is queued, then copies src into table (the bulk
+// path, bulk.go).
+func (p *pipeline) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if err := p.Flush(ctx); err != nil {
+		return 0, err
+	}
+	n, err := p.tx.CopyFrom(ctx, table, columns, src)
+	p.copied += n
+	return n, err
 }
 
 // send sends the queue plus one more statement and consumes the results of

@@ -102,6 +102,11 @@ type Options struct {
 	// Quiet sends no live notifications: rows a shadow runner writes are
 	// nobody's to see until they are swapped in.
 	Quiet bool
+	// Bulk applies batches the bulk way when the projection can
+	// (BulkApplier): rows new to the read models are copied in. A
+	// rebuild's shadow runner sets it, with Quiet. Events found poison are
+	// applied again one by one the normal way, and parked.
+	Bulk bool
 	// Linger is how long a batch that is not full waits for more events
 	// before it is applied; default 20ms. Each transaction has a fixed cost
 	// (round trips, a WAL flush at commit), so under steady load a short
@@ -146,6 +151,7 @@ type Runner struct {
 	opts Options
 
 	events atomic.Uint64 // events applied (or parked) by this runner, for metrics
+	copied atomic.Uint64 // rows it copied in the bulk way (Options.Bulk)
 
 	mu      sync.Mutex
 	applied uint64        // checkpoint as of the last batch this runner finished
@@ -196,6 +202,10 @@ func (r *Runner) Stats() (checkpoint, events uint64) {
 	defer r.mu.Unlock()
 	return r.applied, r.events.Load()
 }
+
+// Copied is how many rows this runner has written the bulk way
+// (Options.Bulk), with COPY, since it started.
+func (r *Runner) Copied() uint64 { return r.copied.Load() }
 
 // WaitFor blocks until this Runner has committed a checkpoint at or beyond
 // seq, or ctx ends. The checkpoint only passes events the projector consumes,
@@ -422,6 +432,7 @@ func (r *Runner) lock(ctx context.Context) (*pgx.Conn, error) {
 func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready chan<- *batch, hwm uint64) {
 	for {
 		b := &batch{}
+		var pending uint64 // stored after the last event added, as the consumer saw it
 		add := func(m jetstream.Msg) {
 			md, err := m.Metadata()
 			if err != nil {
@@ -435,7 +446,7 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 				r.log.Error("event delivered out of order, skipped", "seq", seq, "after", hwm)
 				return
 			}
-			hwm, b.lastSeq = seq, seq
+			hwm, b.lastSeq, pending = seq, seq, md.NumPending
 			b.events = append(b.events, newEvent(m, seq, md.Timestamp))
 		}
 		select {
@@ -450,8 +461,28 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 			timer = time.NewTimer(r.opts.Linger)
 			linger = timer.C
 		}
+		// The bulk way, a batch takes what the stream has stored already,
+		// up to MaxBatch, however long delivering it takes (a second at
+		// most): short batches cost it the most.
+		var stored <-chan time.Time
+		var storedTimer *time.Timer
+		if r.opts.Bulk {
+			storedTimer = time.NewTimer(time.Second)
+			stored = storedTimer.C
+		}
 	drain:
 		for len(b.events) < r.opts.MaxBatch {
+			if stored != nil && pending > 0 {
+				select {
+				case m := <-msgs:
+					add(m)
+					continue
+				case <-stored:
+					stored = nil
+				case <-ctx.Done():
+					return
+				}
+			}
 			if linger == nil {
 				select {
 				case m := <-msgs:
@@ -473,6 +504,9 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 		}
 		if timer != nil {
 			timer.Stop()
+		}
+		if storedTimer != nil {
+			storedTimer.Stop()
 		}
 		if !r.yield(ctx, b, msgs, add) {
 			return
@@ -669,7 +703,11 @@ func (r *Runner) commitTx(ctx context.Context, b *batch, holder uint32, oneByOne
 	_ = q.SetCheckpoint(ctx, db.SetCheckpointParams{Name: name, LastSeq: int64(b.lastSeq)})
 	var notices []Notice
 	if !oneByOne {
-		err = r.proj.Apply(ctx, p, todo, &notices)
+		apply := r.proj.Apply
+		if b, ok := r.proj.(BulkApplier); ok && r.opts.Bulk {
+			apply = b.ApplyBulk
+		}
+		err = apply(ctx, p, todo, &notices)
 		if err == nil {
 			err = p.Flush(ctx)
 		}
@@ -689,6 +727,7 @@ func (r *Runner) commitTx(ctx context.Context, b *batch, holder uint32, oneByOne
 	if err := tx.Commit(ctx); err != nil {
 		return 0, nil, fmt.Errorf("commit: %w", err)
 	}
+	r.copied.Add(uint64(p.copied))
 	return b.lastSeq, notices, nil
 }
 

@@ -33,7 +33,7 @@ func syncAt(at time.Time, ts ...domain.TemplateInfo) replayEvent {
 		s.Listed = append(s.Listed, t.ID)
 	}
 	b, _ := json.Marshal(s)
-	return replayEvent{domain.EventTemplateSynced, b}
+	return replayEvent{typ: domain.EventTemplateSynced, data: b}
 }
 
 // syncParts is a listing at tmplT0+sec published in one event a template.
@@ -48,19 +48,19 @@ func syncParts(sec int64, ts ...domain.TemplateInfo) []replayEvent {
 			s.Complete, s.Listed = true, listed
 		}
 		b, _ := json.Marshal(s)
-		out = append(out, replayEvent{domain.EventTemplateSynced, b})
+		out = append(out, replayEvent{typ: domain.EventTemplateSynced, data: b})
 	}
 	return out
 }
 
 func createdEvent(sec int64, t domain.TemplateInfo) replayEvent {
 	b, _ := json.Marshal(domain.TemplateCreated{WABAID: testWABA, Template: t, At: tmplAt(sec)})
-	return replayEvent{domain.EventTemplateCreated, b}
+	return replayEvent{typ: domain.EventTemplateCreated, data: b}
 }
 
 func deletedEvent(sec int64, name string) replayEvent {
 	b, _ := json.Marshal(domain.TemplateDeleted{WABAID: testWABA, Name: name, At: tmplAt(sec)})
-	return replayEvent{domain.EventTemplateDeleted, b}
+	return replayEvent{typ: domain.EventTemplateDeleted, data: b}
 }
 
 func statusEvent(sec int64, id, name, status string) replayEvent {

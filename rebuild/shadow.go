@@ -3,10 +3,14 @@ package rebuild
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/db"
 )
 
@@ -36,18 +40,21 @@ func readShapes(ctx context.Context, q *db.Queries) (map[string]shape, error) {
 	return out, nil
 }
 
-// createShadow makes schema with an empty, unlogged copy of every
-// read-model table: its columns, defaults and checks, the unique indexes
-// and constraints the projector's ON CONFLICT clauses and lookups need,
-// its row-level security and policies and its grants. The other indexes
-// and the foreign keys come later (finishShadow), once the rows are in.
-// Its own projector_checkpoints table keeps the shadow's progress apart
-// from the live projector's.
+// createShadow makes schema with an empty copy of every read-model table:
+// its columns, defaults and checks, the unique indexes and constraints the
+// projector's ON CONFLICT clauses and lookups need, its row-level security
+// and policies and its grants. The other indexes and the foreign keys come
+// later (finishShadow), once the rows are in. The tables are logged from
+// the start: the bulk path copies the rows in, and writing that to the WAL
+// as it goes costs less than an unlogged table made logged after (SET
+// LOGGED rewrites the table and its indexes). Its own unlogged
+// projector_checkpoints table keeps the shadow's progress apart from the
+// live projector's.
 func createShadow(ctx context.Context, conn *pgx.Conn, schema string, shapes map[string]shape) error {
 	stmts := []string{"CREATE SCHEMA " + ident(schema)}
 	for _, t := range Tables {
 		st := ident(schema, t)
-		stmts = append(stmts, fmt.Sprintf("CREATE UNLOGGED TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES)", st, ident("public", t)))
+		stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING INDEXES)", st, ident("public", t)))
 		for _, r := range shapes[t] {
 			switch {
 			case r.Kind == "constraint" && r.Unique:
@@ -71,42 +78,105 @@ func createShadow(ctx context.Context, conn *pgx.Conn, schema string, shapes map
 	}
 	stmts = append(stmts, fmt.Sprintf("CREATE UNLOGGED TABLE %s (LIKE %s INCLUDING ALL)",
 		ident(schema, "projector_checkpoints"), ident("public", "projector_checkpoints")))
-	return execAll(ctx, conn, stmts)
+	// In one round trip: without arguments pgx sends them as one simple
+	// query, which PostgreSQL runs as one transaction.
+	if _, err := conn.Exec(ctx, strings.Join(stmts, ";\n")); err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(stmts, "; "), err)
+	}
+	return nil
 }
 
-// finishShadow builds what createShadow left out, in the cheapest order:
-// the other indexes while the tables are still unlogged, then each table
-// made logged (PostgreSQL writes it to the WAL once, whole), then the
-// foreign keys (which a logged table may only have to logged ones), and
-// statistics for the planner.
-func finishShadow(ctx context.Context, conn *pgx.Conn, schema string, shapes map[string]shape) error {
-	var stmts, fks []string
-	for _, t := range Tables {
-		st := ident(schema, t)
-		for _, r := range shapes[t] {
-			switch {
-			case r.Kind == "index" && !r.Unique:
-				def, err := indexOn(r.Def, t, schema)
-				if err != nil {
+// finishShadow builds what createShadow left out, each table on a
+// connection of its own (the largest first), as many at once as pool
+// gives: its other indexes, built once over all its rows rather than kept
+// up row by row, and statistics for the planner; the foreign keys last.
+// The tables the bulk path fills (projections.BulkTables) get statistics
+// of their indexed columns only, the others of every column: ANALYZE of a
+// wide table's jsonb and text costs more than the rest of finishing it,
+// and the rows inserted count as changes towards autovacuum's ANALYZE of
+// every column soon after (PostgreSQL resets that count only on an ANALYZE
+// of every column).
+func finishShadow(ctx context.Context, pool *pgxpool.Pool, schema string, shapes map[string]shape) error {
+	var fks []string
+	work := make(chan string, len(Tables))
+	for _, t := range largestFirst(Tables) {
+		work <- t
+	}
+	close(work)
+	g, gctx := errgroup.WithContext(ctx)
+	for range min(len(Tables), int(pool.Config().MaxConns)-1, 3) {
+		g.Go(func() error {
+			conn, err := pool.Acquire(gctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			for t := range work {
+				if err := finishTable(gctx, conn.Conn(), schema, t, shapes[t]); err != nil {
 					return err
 				}
-				stmts = append(stmts, def)
-			case r.Kind == "constraint" && !r.Unique:
+			}
+			return nil
+		})
+	}
+	for _, t := range Tables {
+		for _, r := range shapes[t] {
+			if r.Kind == "constraint" && !r.Unique {
 				// Foreign keys name their table unqualified (the shapes are
-				// read on public's search path); conn's search path puts the
+				// read on public's search path); pool's search path puts the
 				// shadow schema first, so they point at its tables.
-				fks = append(fks, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s", st, ident(r.Name), r.Def))
+				fks = append(fks, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s", ident(schema, t), ident(r.Name), r.Def))
 			}
 		}
 	}
-	for _, t := range Tables {
-		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s SET LOGGED", ident(schema, t)))
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	stmts = append(stmts, fks...)
-	for _, t := range Tables {
-		stmts = append(stmts, "ANALYZE "+ident(schema, t))
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
 	}
-	return execAll(ctx, conn, stmts)
+	defer conn.Release()
+	return execAll(ctx, conn.Conn(), fks)
+}
+
+// largestFirst are tables with the bulk path's first.
+func largestFirst(tables []string) []string {
+	out := append([]string(nil), projections.BulkTables...)
+	for _, t := range tables {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// finishTable builds the other indexes of table and analyzes it (see
+// finishShadow).
+func finishTable(ctx context.Context, conn *pgx.Conn, schema, table string, sh shape) error {
+	st := ident(schema, table)
+	var stmts []string
+	for _, r := range sh {
+		if r.Kind == "index" && !r.Unique {
+			def, err := indexOn(r.Def, table, schema)
+			if err != nil {
+				return err
+			}
+			stmts = append(stmts, def)
+		}
+	}
+	if err := execAll(ctx, conn, stmts); err != nil {
+		return err
+	}
+	analyze := "ANALYZE " + st
+	if slices.Contains(projections.BulkTables, table) {
+		cols, err := db.New(conn).IndexedColumns(ctx, st)
+		if err != nil {
+			return err
+		}
+		analyze += " (" + strings.Join(cols, ", ") + ")"
+	}
+	return execAll(ctx, conn, []string{analyze})
 }
 
 // indexOn turns the definition of an index of public.table into the same

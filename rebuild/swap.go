@@ -52,6 +52,15 @@ func (s *Service) swap(ctx context.Context, log *slog.Logger, p *progress, r *pr
 	if err != nil {
 		return retryable(err)
 	}
+	// The job's row, held too: a cancel asked for before the swap stops
+	// it, one asked for during it waits and finds the job done.
+	asked, err := q.LockRebuild(ctx, p.row.ID)
+	if err != nil {
+		return retryable(err)
+	}
+	if asked {
+		return false, errCancelled
+	}
 	// Bring the shadow to the live checkpoint, in this transaction.
 	if _, err := tx.Exec(ctx, "SET LOCAL search_path = "+ident(shadow)+", public"); err != nil {
 		return false, err
@@ -93,12 +102,16 @@ func (s *Service) swap(ctx context.Context, log *slog.Logger, p *progress, r *pr
 			return retryable(err)
 		}
 	}
+	// The job ends with the swap, in its transaction.
+	cp, done := max(reached, live), p.row.EventsDone+int64(n)
+	if err := q.FinishRebuild(ctx, db.FinishRebuildParams{ID: p.row.ID, State: StateDone, Checkpoint: cp,
+		EventsDone: done, Now: s.now()}); err != nil {
+		return false, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return retryable(err)
 	}
-	p.row.Checkpoint = max(reached, live)
-	p.row.EventsDone += int64(n)
-	p.row.EventsLeft = 0
+	p.row.Checkpoint, p.row.EventsDone, p.row.EventsLeft = cp, done, 0
 	log.Info("swapped in", "checkpoint", p.row.Checkpoint, "caught_up", n)
 	return true, nil
 }

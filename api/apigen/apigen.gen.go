@@ -494,15 +494,18 @@ func (e ReadinessStatus) Valid() bool {
 
 // Defines values for RebuildState.
 const (
-	RebuildStateDone     RebuildState = "done"
-	RebuildStateFailed   RebuildState = "failed"
-	RebuildStateRunning  RebuildState = "running"
-	RebuildStateSwapping RebuildState = "swapping"
+	RebuildStateCancelled RebuildState = "cancelled"
+	RebuildStateDone      RebuildState = "done"
+	RebuildStateFailed    RebuildState = "failed"
+	RebuildStateRunning   RebuildState = "running"
+	RebuildStateSwapping  RebuildState = "swapping"
 )
 
 // Valid indicates whether the value is a known member of the RebuildState enum.
 func (e RebuildState) Valid() bool {
 	switch e {
+	case RebuildStateCancelled:
+		return true
 	case RebuildStateDone:
 		return true
 	case RebuildStateFailed:
@@ -1701,6 +1704,9 @@ type ReadinessStatus string
 
 // Rebuild defines model for Rebuild.
 type Rebuild struct {
+	// CancelRequestedAt when a cancel was asked for; the job stops at its next step
+	CancelRequestedAt nullable.Nullable[time.Time] `json:"cancel_requested_at,omitempty"`
+
 	// Checkpoint stream sequence the shadow has reached
 	Checkpoint int64 `json:"checkpoint"`
 
@@ -1729,6 +1735,11 @@ type Rebuild struct {
 
 // RebuildState defines model for Rebuild.State.
 type RebuildState string
+
+// RebuildList defines model for RebuildList.
+type RebuildList struct {
+	Data []Rebuild `json:"data"`
+}
 
 // RebuildRequest defines model for RebuildRequest.
 type RebuildRequest struct {
@@ -2270,6 +2281,11 @@ type ListParkedParams struct {
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListRebuildsParams defines parameters for ListRebuilds.
+type ListRebuildsParams struct {
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListOpsReplaysParams defines parameters for ListOpsReplays.
 type ListOpsReplaysParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -2613,12 +2629,18 @@ type ServerInterface interface {
 	// DiscardParked Discard a parked event, with a reason (audited; the event stays in the stream)
 	// (POST /api/ops/parked/{projector}/{seq}/discard)
 	DiscardParked(ctx echo.Context, projector string, seq Seq) error
+	// ListRebuilds Rebuild jobs, newest first
+	// (GET /api/ops/rebuilds)
+	ListRebuilds(ctx echo.Context, params ListRebuildsParams) error
 	// StartRebuild Rebuild the read models from the stream, online
 	// (POST /api/ops/rebuilds)
 	StartRebuild(ctx echo.Context) error
 	// GetRebuild A rebuild's progress
 	// (GET /api/ops/rebuilds/{id})
 	GetRebuild(ctx echo.Context, id ID) error
+	// CancelRebuild Cancel a rebuild
+	// (POST /api/ops/rebuilds/{id}/cancel)
+	CancelRebuild(ctx echo.Context, id ID) error
 	// ListOpsReplays Every replay job, newest first
 	// (GET /api/ops/replays)
 	ListOpsReplays(ctx echo.Context, params ListOpsReplaysParams) error
@@ -3451,6 +3473,24 @@ func (w *ServerInterfaceWrapper) DiscardParked(ctx echo.Context) error {
 	return err
 }
 
+// ListRebuilds converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRebuilds(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRebuildsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRebuilds(ctx, params)
+	return err
+}
+
 // StartRebuild converts echo context to params.
 func (w *ServerInterfaceWrapper) StartRebuild(ctx echo.Context) error {
 	var err error
@@ -3473,6 +3513,22 @@ func (w *ServerInterfaceWrapper) GetRebuild(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRebuild(ctx, id)
+	return err
+}
+
+// CancelRebuild converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelRebuild(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelRebuild(ctx, id)
 	return err
 }
 
@@ -4407,7 +4463,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/ops/stats", wrapper.GetOpsStats, options.OperationMiddlewares["getOpsStats"]...)
 	router.GET(options.BaseURL+"/api/ops/audit-log", wrapper.ListOpsAuditLog, options.OperationMiddlewares["listOpsAuditLog"]...)
 	router.POST(options.BaseURL+"/api/contacts/:id/erase", wrapper.EraseContact, options.OperationMiddlewares["eraseContact"]...)
+	router.GET(options.BaseURL+"/api/ops/rebuilds", wrapper.ListRebuilds, options.OperationMiddlewares["listRebuilds"]...)
 	router.POST(options.BaseURL+"/api/ops/rebuilds", wrapper.StartRebuild, options.OperationMiddlewares["startRebuild"]...)
 	router.GET(options.BaseURL+"/api/ops/rebuilds/:id", wrapper.GetRebuild, options.OperationMiddlewares["getRebuild"]...)
+	router.POST(options.BaseURL+"/api/ops/rebuilds/:id/cancel", wrapper.CancelRebuild, options.OperationMiddlewares["cancelRebuild"]...)
 
 }

@@ -20,7 +20,9 @@ Builds the read models again from the stream (from sequence 1, or from one
 tenant's history with --tenant) into shadow tables while wam keeps serving
 from the current ones, then swaps them in atomically and drops the old ones.
 Progress goes to stderr every second; the job, as GET /api/ops/rebuilds/{id}
-shows it, is the last line of stdout.
+shows it, is the last line of stdout. Ctrl-C (or POST
+/api/ops/rebuilds/{id}/cancel) cancels it: the shadow tables are dropped and
+the read models stay as they were.
 
 It runs in this process. While wam serve runs with its embedded NATS, give
 --nats-url the address serve's --nats-listen opened (or use POST
@@ -78,6 +80,12 @@ func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, 
 	svc := rebuild.New(d.Pool, b.JS, rebuild.Options{Logger: log, Projection: projections.Inbox{Erased: erased.Erased}})
 	defer svc.Close()
 	job, err := svc.Run(ctx, req, func(j rebuild.Job) { fmt.Fprintln(stderr, progressLine(j)) })
+	if errors.Is(err, rebuild.ErrCancelled) {
+		if perr := printJSON(stdout, rebuildJSON(job)); perr != nil {
+			return perr
+		}
+		return errors.New("rebuild cancelled: its shadow tables are dropped, the read models are as they were")
+	}
 	if err != nil {
 		if c := domain.ErrorCode(err); c != domain.ErrInternal {
 			return errors.New(domain.ErrorMessage(err))
@@ -116,6 +124,7 @@ func rebuildJSON(j rebuild.Job) map[string]any {
 		"id": j.ID, "projector": j.Projector, "tenant_id": j.Tenant, "state": j.State, "checkpoint": j.Checkpoint,
 		"events_done": j.EventsDone, "events_left": j.EventsLeft, "events_per_s": j.EventsPerS, "error": j.Error,
 		"started_at": j.StartedAt.UTC(), "updated_at": j.UpdatedAt.UTC(), "finished_at": j.FinishedAt,
+		"cancel_requested_at": j.CancelRequestedAt,
 	}
 	return out
 }

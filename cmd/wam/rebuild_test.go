@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wam-project/wam/internal/await"
 	"github.com/wam-project/wam/sql/pgtest"
@@ -59,5 +62,67 @@ func TestRebuildAndEraseCommands(t *testing.T) {
 	convs, msgs := inbox(t, base, key)
 	if len(convs) != 1 || convs[0].Contact.Phone != "+15550001002" || len(msgs) != 1 {
 		t.Errorf("after the erasure: %+v, %+v", convs, msgs)
+	}
+}
+
+// TestRebuildCommandInterrupted: Ctrl-C on `wam rebuild` (its context
+// cancelled) cancels the rebuild: the job ends cancelled, its shadow
+// schema is dropped, and the command says so. The test holds a lock on
+// the shadow's messages, so that the rebuild cannot end before.
+func TestRebuildCommandInterrupted(t *testing.T) {
+	url := pgtest.URL(t)
+	env := map[string]string{"DATABASE_URL": url, "WAM_DATA_DIR": t.TempDir(), "META_APP_SECRET": testSecret}
+	_, key := bootstrap(t, env, "444")
+	base, stop := startServe(t, env)
+	if code, err := postWebhook(base, textWebhook("444", "wamid.int-1", "15550002001", "hello")); err != nil || code != http.StatusOK {
+		t.Fatalf("webhook: %d %v", code, err)
+	}
+	await.Until(t, 30*time.Second, "the message in the inbox", func() bool {
+		_, msgs := inbox(t, base, key)
+		return len(msgs) == 1
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	var stdout strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"wam", "rebuild"}, getenvFrom(env), &stdout, testLog(t))
+	}()
+	var messages string
+	await.Until(t, time.Minute, "the shadow tables", func() bool {
+		return pool.QueryRow(t.Context(), `SELECT r.shadow || '.messages' FROM rebuilds r
+			WHERE r.state = 'running' AND to_regclass(r.shadow || '.messages') IS NOT NULL`).Scan(&messages) == nil
+	})
+	hold, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(t.Context(), "LOCK TABLE "+messages+" IN SHARE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	interrupt()
+	_ = hold.Rollback(t.Context())
+	err = <-done
+	var job struct {
+		State string `json:"state"`
+	}
+	if err == nil || !strings.Contains(err.Error(), "rebuild cancelled") {
+		t.Errorf("wam rebuild interrupted: %v", err)
+	}
+	if jerr := json.Unmarshal([]byte(lastLine(stdout.String())), &job); jerr != nil || job.State != "cancelled" {
+		t.Errorf("the job printed: %q (%v)", stdout.String(), jerr)
+	}
+	var schemas int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'wam\_rebuild\_%'`).Scan(&schemas); err != nil || schemas != 0 {
+		t.Errorf("%d shadow schemas left (%v)", schemas, err)
 	}
 }

@@ -12,6 +12,103 @@ import (
 	"github.com/google/uuid"
 )
 
+const addFreshMessages = `-- name: AddFreshMessages :many
+WITH fresh AS (
+    SELECT unnest($1::uuid[]) AS conversation_id,
+           unnest($2::boolean[]) AS inbound,
+           unnest($3::timestamptz[]) AS timestamp,
+           unnest($4::text[]) AS preview,
+           unnest($5::timestamptz[]) AS updated_at,
+           unnest($6::bigint[]) AS last_seq
+), agg AS (
+    SELECT fresh.conversation_id, (count(*) FILTER (WHERE fresh.inbound))::integer AS new_count,
+           max(fresh.timestamp) AS last_at, max(fresh.timestamp) FILTER (WHERE fresh.inbound) AS last_inbound_at,
+           (array_agg(fresh.preview ORDER BY fresh.timestamp DESC, fresh.last_seq DESC))[1] AS preview,
+           max(fresh.updated_at) AS at, max(fresh.last_seq) AS seq
+    FROM fresh GROUP BY fresh.conversation_id
+), conv AS (
+    UPDATE conversations c SET
+        unread_count         = c.unread_count + agg.new_count,
+        last_message_at      = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at
+                                    THEN agg.last_at ELSE c.last_message_at END,
+        last_message_preview = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at
+                                    THEN agg.preview ELSE c.last_message_preview END,
+        last_inbound_at      = GREATEST(c.last_inbound_at, agg.last_inbound_at),
+        window_expires_at    = GREATEST(c.last_inbound_at, agg.last_inbound_at) + interval '24 hours',
+        -- A customer writing opens the conversation again; a reply does not.
+        status               = CASE WHEN agg.last_inbound_at IS NOT NULL THEN 'open' ELSE c.status END,
+        snoozed_until        = CASE WHEN agg.last_inbound_at IS NOT NULL THEN NULL ELSE c.snoozed_until END,
+        updated_at           = agg.at,
+        last_seq             = GREATEST(c.last_seq, agg.seq)
+    FROM agg
+    WHERE c.id = agg.conversation_id
+    RETURNING c.id, c.tenant_id, c.last_seq
+)
+SELECT conv.id, conv.tenant_id, conv.last_seq FROM conv
+UNION ALL
+SELECT c.id, c.tenant_id, c.last_seq FROM conversations c
+WHERE c.id = ANY($7::uuid[]) AND c.last_seq >= $8::bigint
+`
+
+type AddFreshMessagesParams struct {
+	ConversationIds    []uuid.UUID
+	Inbound            []bool
+	Timestamps         []time.Time
+	Previews           []string
+	Ats                []time.Time
+	Seqs               []int64
+	AllConversationIds []uuid.UUID
+	FirstSeq           int64
+}
+
+type AddFreshMessagesRow struct {
+	ID       uuid.UUID
+	TenantID uuid.UUID
+	LastSeq  int64
+}
+
+// AddFreshMessages brings conversations up to date with the messages new
+// to the inbox (projections.freshMessage: content now, none before, a type
+// that counts), one array element each: they move the last message forward
+// (never back in Meta's time); those from the customer also add to
+// unread, extend the 24-hour window and open the conversation again. It
+// returns the conversations it changed and those EnsureConversations
+// created for this batch (all_conversation_ids changed since first_seq:
+// this statement does not see what its own update did to them, so a
+// caller keeps the higher seq), for live notifications. A conversation may
+// come twice.
+//
+// Conversations must exist already (EnsureConversations, earlier in the same
+// transaction).
+func (q *Queries) AddFreshMessages(ctx context.Context, arg AddFreshMessagesParams) ([]AddFreshMessagesRow, error) {
+	rows, err := q.db.Query(ctx, addFreshMessages,
+		arg.ConversationIds,
+		arg.Inbound,
+		arg.Timestamps,
+		arg.Previews,
+		arg.Ats,
+		arg.Seqs,
+		arg.AllConversationIds,
+		arg.FirstSeq,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AddFreshMessagesRow
+	for rows.Next() {
+		var i AddFreshMessagesRow
+		if err := rows.Scan(&i.ID, &i.TenantID, &i.LastSeq); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ensureCheckpoint = `-- name: EnsureCheckpoint :exec
 
 INSERT INTO projector_checkpoints (name) VALUES ($1)
@@ -62,6 +159,32 @@ func (q *Queries) EnsureConversations(ctx context.Context, arg EnsureConversatio
 		arg.Seqs,
 	)
 	return err
+}
+
+const existingMessages = `-- name: ExistingMessages :many
+SELECT id FROM messages WHERE id = ANY($1::uuid[])
+`
+
+// ExistingMessages are the ids of those that have a row already: a
+// rebuild's bulk path copies the others in.
+func (q *Queries) ExistingMessages(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, existingMessages, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const expireSnooze = `-- name: ExpireSnooze :exec
@@ -726,91 +849,66 @@ WITH u AS (
        OR (excluded.message_status <> '' AND excluded.message_status <> m.message_status)
     RETURNING m.id, m.tenant_id, m.conversation_id, m.type, m.direction, m.content IS NOT NULL AS has_content,
               m.timestamp, m.preview, m.updated_at, m.last_seq
-), fresh AS (
-    SELECT up.conversation_id, up.direction = 'inbound' AS inbound, up.timestamp, up.preview, up.updated_at, up.last_seq
-    FROM up LEFT JOIN old ON old.id = up.id
-    WHERE up.has_content AND NOT coalesce(old.had_content, false)
-      AND NOT (up.type = ANY($29::text[]))
-), agg AS (
-    SELECT fresh.conversation_id, (count(*) FILTER (WHERE fresh.inbound))::integer AS new_count,
-           max(fresh.timestamp) AS last_at, max(fresh.timestamp) FILTER (WHERE fresh.inbound) AS last_inbound_at,
-           (array_agg(fresh.preview ORDER BY fresh.timestamp DESC, fresh.last_seq DESC))[1] AS preview,
-           max(fresh.updated_at) AS at, max(fresh.last_seq) AS seq
-    FROM fresh GROUP BY fresh.conversation_id
-), conv AS (
-    UPDATE conversations c SET
-        unread_count         = c.unread_count + agg.new_count,
-        last_message_at      = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at
-                                    THEN agg.last_at ELSE c.last_message_at END,
-        last_message_preview = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at
-                                    THEN agg.preview ELSE c.last_message_preview END,
-        last_inbound_at      = GREATEST(c.last_inbound_at, agg.last_inbound_at),
-        window_expires_at    = GREATEST(c.last_inbound_at, agg.last_inbound_at) + interval '24 hours',
-        -- A customer writing opens the conversation again; a reply does not.
-        status               = CASE WHEN agg.last_inbound_at IS NOT NULL THEN 'open' ELSE c.status END,
-        snoozed_until        = CASE WHEN agg.last_inbound_at IS NOT NULL THEN NULL ELSE c.snoozed_until END,
-        updated_at           = agg.at,
-        last_seq             = GREATEST(c.last_seq, agg.seq)
-    FROM agg
-    WHERE c.id = agg.conversation_id
-    RETURNING c.id, c.tenant_id, c.last_seq
 )
-SELECT 'message'::text AS kind, up.id, up.tenant_id, up.conversation_id, up.last_seq FROM up
-UNION ALL
-SELECT 'conversation'::text, conv.id, conv.tenant_id, conv.id, conv.last_seq FROM conv
-UNION ALL
-SELECT 'conversation'::text, c.id, c.tenant_id, c.id, c.last_seq FROM conversations c
-WHERE c.id = ANY($30::uuid[]) AND c.last_seq >= $31::bigint
+SELECT up.id, up.tenant_id, up.conversation_id, up.last_seq, up.type, up.direction = 'inbound' AS inbound,
+       up.has_content::boolean AS has_content, coalesce(old.had_content, false)::boolean AS had_content,
+       up.timestamp, up.preview, up.updated_at
+FROM up LEFT JOIN old ON old.id = up.id
 `
 
 type UpsertMessagesParams struct {
-	Ids                []uuid.UUID
-	TenantIds          []uuid.UUID
-	ConversationIds    []uuid.UUID
-	Wamids             []string
-	Directions         []string
-	Types              []string
-	Contents           [][]byte
-	Previews           []string
-	ReplyTos           []string
-	Contexts           [][]byte
-	Referrals          [][]byte
-	Statuses           []string
-	StatusRanks        []int16
-	StatusTimes        [][]byte
-	ErrorCodes         []int32
-	ErrorTitles        []string
-	ErrorDetails       []string
-	Pricings           [][]byte
-	Bizs               []string
-	Editeds            [][]byte
-	Revoked            []bool
-	RevokedAts         []time.Time
-	Timestamps         []time.Time
-	Ats                []time.Time
-	Seqs               []int64
-	SentBys            []uuid.UUID
-	MessageStatuses    []string
-	Replay             bool
-	NotCounted         []string
-	AllConversationIds []uuid.UUID
-	FirstSeq           int64
+	Ids             []uuid.UUID
+	TenantIds       []uuid.UUID
+	ConversationIds []uuid.UUID
+	Wamids          []string
+	Directions      []string
+	Types           []string
+	Contents        [][]byte
+	Previews        []string
+	ReplyTos        []string
+	Contexts        [][]byte
+	Referrals       [][]byte
+	Statuses        []string
+	StatusRanks     []int16
+	StatusTimes     [][]byte
+	ErrorCodes      []int32
+	ErrorTitles     []string
+	ErrorDetails    []string
+	Pricings        [][]byte
+	Bizs            []string
+	Editeds         [][]byte
+	Revoked         []bool
+	RevokedAts      []time.Time
+	Timestamps      []time.Time
+	Ats             []time.Time
+	Seqs            []int64
+	SentBys         []uuid.UUID
+	MessageStatuses []string
+	Replay          bool
 }
 
 type UpsertMessagesRow struct {
-	Kind           string
 	ID             uuid.UUID
 	TenantID       uuid.UUID
 	ConversationID uuid.UUID
 	LastSeq        int64
+	Type           string
+	Inbound        bool
+	HasContent     bool
+	HadContent     bool
+	Timestamp      time.Time
+	Preview        string
+	UpdatedAt      time.Time
 }
 
 // UpsertMessages writes every message row a batch touches, merged per
 // wamid beforehand (content, statuses, edits and revokes of one message come
-// as one row), and brings the conversations up to date with the messages
-// that are new to the inbox. It returns what changed, for live
-// notifications: kind 'message' or 'conversation', the row id, its tenant,
-// its conversation and its last_seq. A conversation may come twice.
+// as one row). It returns each row it wrote, for live notifications and for
+// AddFreshMessages: whether it has content now and had before, and what a
+// conversation takes from a message new to the inbox. The caller decides
+// which are (projections.freshMessage) and hands them to AddFreshMessages
+// in the same transaction; a rebuild's bulk path, which writes rows new to
+// its tables with COPY, hands it those too.
 //
 // Content only fills a row that has none: Meta redelivers for days, and a
 // message stored already is left alone. A row without content is a
@@ -826,18 +924,9 @@ type UpsertMessagesRow struct {
 // outbound one's is wam's message id from the send request, whose wamid
 // (” until then) comes with Meta's acceptance or a status.
 //
-// A message is new to the inbox when it has content now and had none before
-// this statement: "before" is the snapshot the statement started from (the
-// old CTE), which nothing else writes inbound messages into, because one
-// projector at a time holds the checkpoint lock. New messages of a type not
-// in not_counted move the last message forward (never back in Meta's time);
-// those from the customer also add to unread, extend the 24-hour window and
-// open the conversation again.
-//
-// Conversations must exist already (EnsureConversations, earlier in the same
-// transaction): a statement cannot update rows it inserts itself.
-// Conversations EnsureConversations created for this batch: this statement
-// sees them, but not what conv did to them (a caller keeps the higher seq).
+// "Had content" is the snapshot the statement started from (the old CTE),
+// which nothing else writes inbound messages into, because one projector at
+// a time holds the checkpoint lock.
 func (q *Queries) UpsertMessages(ctx context.Context, arg UpsertMessagesParams) ([]UpsertMessagesRow, error) {
 	rows, err := q.db.Query(ctx, upsertMessages,
 		arg.Ids,
@@ -868,9 +957,6 @@ func (q *Queries) UpsertMessages(ctx context.Context, arg UpsertMessagesParams) 
 		arg.SentBys,
 		arg.MessageStatuses,
 		arg.Replay,
-		arg.NotCounted,
-		arg.AllConversationIds,
-		arg.FirstSeq,
 	)
 	if err != nil {
 		return nil, err
@@ -880,11 +966,17 @@ func (q *Queries) UpsertMessages(ctx context.Context, arg UpsertMessagesParams) 
 	for rows.Next() {
 		var i UpsertMessagesRow
 		if err := rows.Scan(
-			&i.Kind,
 			&i.ID,
 			&i.TenantID,
 			&i.ConversationID,
 			&i.LastSeq,
+			&i.Type,
+			&i.Inbound,
+			&i.HasContent,
+			&i.HadContent,
+			&i.Timestamp,
+			&i.Preview,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}

@@ -78,6 +78,32 @@ func (q *Queries) ClaimMediaDownloads(ctx context.Context, arg ClaimMediaDownloa
 	return items, nil
 }
 
+const existingMedia = `-- name: ExistingMedia :many
+SELECT id FROM media WHERE id = ANY($1::uuid[])
+`
+
+// ExistingMedia are the ids of those that have a row already: a rebuild's
+// bulk path copies the others in.
+func (q *Queries) ExistingMedia(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, existingMedia, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const mediaRow = `-- name: MediaRow :one
 SELECT id, tenant_id, direction, type, message_id, phone_number_id, meta_media_id, mime_type, sha256, filename, animated, size, status, error, attempts, next_attempt_at, created_at, updated_at, last_seq FROM media WHERE tenant_id = $1 AND id = $2
 `
@@ -223,6 +249,22 @@ func (q *Queries) SaveMetaUpload(ctx context.Context, arg SaveMetaUploadParams) 
 	return err
 }
 
+const setMessageMedia = `-- name: SetMessageMedia :exec
+UPDATE messages m SET
+    media      = message_media(d.id, d.status, d.mime_type, d.size, d.filename, d.error),
+    updated_at = GREATEST(m.updated_at, d.updated_at),
+    last_seq   = GREATEST(m.last_seq, d.last_seq)
+FROM media d
+WHERE d.id = ANY($1::uuid[]) AND d.message_id IS NOT NULL AND m.id = d.message_id
+`
+
+// SetMessageMedia gives the messages of the media rows ids (copied in by a
+// rebuild's bulk path) their media object, as UpsertMedia does.
+func (q *Queries) SetMessageMedia(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, setMessageMedia, ids)
+	return err
+}
+
 const upsertMedia = `-- name: UpsertMedia :many
 WITH u AS (
     SELECT unnest($1::uuid[]) AS id,
@@ -287,9 +329,7 @@ WITH u AS (
     SELECT id, tenant_id, direction, message_id, status, mime_type, size, filename, error, updated_at, last_seq FROM ins UNION ALL SELECT id, tenant_id, direction, message_id, status, mime_type, size, filename, error, updated_at, last_seq FROM settled
 ), msg AS (
     UPDATE messages m SET
-        media      = jsonb_strip_nulls(jsonb_build_object(
-                         'id', changed.id, 'status', changed.status, 'mime_type', NULLIF(changed.mime_type, ''),
-                         'size', changed.size, 'filename', NULLIF(changed.filename, ''), 'error', NULLIF(changed.error, ''))),
+        media      = message_media(changed.id, changed.status, changed.mime_type, changed.size, changed.filename, changed.error),
         updated_at = GREATEST(m.updated_at, changed.updated_at),
         last_seq   = GREATEST(m.last_seq, changed.last_seq)
     FROM changed

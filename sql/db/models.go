@@ -215,19 +215,20 @@ type ProjectorCheckpoint struct {
 }
 
 type Rebuild struct {
-	ID          uuid.UUID
-	Projector   string
-	TenantID    *uuid.UUID
-	State       string
-	Shadow      string
-	Checkpoint  int64
-	EventsDone  int64
-	EventsLeft  int64
-	Error       string
-	RequestedBy string
-	StartedAt   time.Time
-	UpdatedAt   time.Time
-	FinishedAt  *time.Time
+	ID                uuid.UUID
+	Projector         string
+	TenantID          *uuid.UUID
+	State             string
+	Shadow            string
+	Checkpoint        int64
+	EventsDone        int64
+	EventsLeft        int64
+	Error             string
+	RequestedBy       string
+	StartedAt         time.Time
+	UpdatedAt         time.Time
+	FinishedAt        *time.Time
+	CancelRequestedAt *time.Time
 }
 
 type RefreshToken struct {

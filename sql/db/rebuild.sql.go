@@ -16,7 +16,7 @@ const createRebuild = `-- name: CreateRebuild :one
 
 INSERT INTO rebuilds (id, projector, tenant_id, state, shadow, requested_by, started_at, updated_at)
 VALUES ($1, $2, $3, 'running', $4, $5, $6, $6)
-RETURNING id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at
+RETURNING id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at, cancel_requested_at
 `
 
 type CreateRebuildParams struct {
@@ -53,6 +53,7 @@ func (q *Queries) CreateRebuild(ctx context.Context, arg CreateRebuildParams) (R
 		&i.StartedAt,
 		&i.UpdatedAt,
 		&i.FinishedAt,
+		&i.CancelRequestedAt,
 	)
 	return i, err
 }
@@ -87,7 +88,7 @@ func (q *Queries) FinishRebuild(ctx context.Context, arg FinishRebuildParams) er
 }
 
 const getRebuild = `-- name: GetRebuild :one
-SELECT id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at FROM rebuilds WHERE id = $1
+SELECT id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at, cancel_requested_at FROM rebuilds WHERE id = $1
 `
 
 func (q *Queries) GetRebuild(ctx context.Context, id uuid.UUID) (Rebuild, error) {
@@ -107,6 +108,7 @@ func (q *Queries) GetRebuild(ctx context.Context, id uuid.UUID) (Rebuild, error)
 		&i.StartedAt,
 		&i.UpdatedAt,
 		&i.FinishedAt,
+		&i.CancelRequestedAt,
 	)
 	return i, err
 }
@@ -124,8 +126,136 @@ func (q *Queries) HoldCheckpoint(ctx context.Context, name string) (int64, error
 	return last_seq, err
 }
 
+const indexedColumns = `-- name: IndexedColumns :many
+SELECT DISTINCT quote_ident(a.attname)::text FROM pg_catalog.pg_index x
+JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey)
+WHERE x.indrelid = CAST($1::text AS regclass) ORDER BY 1
+`
+
+// IndexedColumns are the columns a table's indexes have (as keys or
+// included): what the planner's choices turn on.
+func (q *Queries) IndexedColumns(ctx context.Context, rel string) ([]string, error) {
+	rows, err := q.db.Query(ctx, indexedColumns, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var column_1 string
+		if err := rows.Scan(&column_1); err != nil {
+			return nil, err
+		}
+		items = append(items, column_1)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRebuilds = `-- name: ListRebuilds :many
+SELECT id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at, cancel_requested_at FROM rebuilds ORDER BY started_at DESC, id DESC LIMIT $1
+`
+
+// ListRebuilds are the newest jobs first.
+func (q *Queries) ListRebuilds(ctx context.Context, lim int32) ([]Rebuild, error) {
+	rows, err := q.db.Query(ctx, listRebuilds, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Rebuild
+	for rows.Next() {
+		var i Rebuild
+		if err := rows.Scan(
+			&i.ID,
+			&i.Projector,
+			&i.TenantID,
+			&i.State,
+			&i.Shadow,
+			&i.Checkpoint,
+			&i.EventsDone,
+			&i.EventsLeft,
+			&i.Error,
+			&i.RequestedBy,
+			&i.StartedAt,
+			&i.UpdatedAt,
+			&i.FinishedAt,
+			&i.CancelRequestedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockRebuild = `-- name: LockRebuild :one
+SELECT (cancel_requested_at IS NOT NULL)::boolean AS asked FROM rebuilds WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockRebuild(ctx context.Context, id uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, lockRebuild, id)
+	var asked bool
+	err := row.Scan(&asked)
+	return asked, err
+}
+
+const rebuildCancelRequested = `-- name: RebuildCancelRequested :one
+SELECT (cancel_requested_at IS NOT NULL)::boolean AS asked FROM rebuilds WHERE id = $1
+`
+
+// RebuildCancelRequested tells whether the job is to stop; LockRebuild
+// too, holding the job's row until the transaction ends (the swap's).
+func (q *Queries) RebuildCancelRequested(ctx context.Context, id uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, rebuildCancelRequested, id)
+	var asked bool
+	err := row.Scan(&asked)
+	return asked, err
+}
+
+const requestRebuildCancel = `-- name: RequestRebuildCancel :one
+UPDATE rebuilds SET cancel_requested_at = coalesce(cancel_requested_at, $1::timestamptz)
+WHERE id = $2 AND state IN ('running', 'swapping')
+RETURNING id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at, cancel_requested_at
+`
+
+type RequestRebuildCancelParams struct {
+	Now time.Time
+	ID  uuid.UUID
+}
+
+// RequestRebuildCancel records that the job is to stop, if it has not
+// ended (a swap records its end in its own transaction, which holds the
+// row meanwhile).
+func (q *Queries) RequestRebuildCancel(ctx context.Context, arg RequestRebuildCancelParams) (Rebuild, error) {
+	row := q.db.QueryRow(ctx, requestRebuildCancel, arg.Now, arg.ID)
+	var i Rebuild
+	err := row.Scan(
+		&i.ID,
+		&i.Projector,
+		&i.TenantID,
+		&i.State,
+		&i.Shadow,
+		&i.Checkpoint,
+		&i.EventsDone,
+		&i.EventsLeft,
+		&i.Error,
+		&i.RequestedBy,
+		&i.StartedAt,
+		&i.UpdatedAt,
+		&i.FinishedAt,
+		&i.CancelRequestedAt,
+	)
+	return i, err
+}
+
 const runningRebuild = `-- name: RunningRebuild :one
-SELECT id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at FROM rebuilds WHERE projector = $1 AND state IN ('running', 'swapping')
+SELECT id, projector, tenant_id, state, shadow, checkpoint, events_done, events_left, error, requested_by, started_at, updated_at, finished_at, cancel_requested_at FROM rebuilds WHERE projector = $1 AND state IN ('running', 'swapping')
 `
 
 func (q *Queries) RunningRebuild(ctx context.Context, projector string) (Rebuild, error) {
@@ -145,6 +275,7 @@ func (q *Queries) RunningRebuild(ctx context.Context, projector string) (Rebuild
 		&i.StartedAt,
 		&i.UpdatedAt,
 		&i.FinishedAt,
+		&i.CancelRequestedAt,
 	)
 	return i, err
 }

@@ -198,10 +198,12 @@ ON CONFLICT (id) DO NOTHING;
 
 -- UpsertMessages writes every message row a batch touches, merged per
 -- wamid beforehand (content, statuses, edits and revokes of one message come
--- as one row), and brings the conversations up to date with the messages
--- that are new to the inbox. It returns what changed, for live
--- notifications: kind 'message' or 'conversation', the row id, its tenant,
--- its conversation and its last_seq. A conversation may come twice.
+-- as one row). It returns each row it wrote, for live notifications and for
+-- AddFreshMessages: whether it has content now and had before, and what a
+-- conversation takes from a message new to the inbox. The caller decides
+-- which are (projections.freshMessage) and hands them to AddFreshMessages
+-- in the same transaction; a rebuild's bulk path, which writes rows new to
+-- its tables with COPY, hands it those too.
 --
 -- Content only fills a row that has none: Meta redelivers for days, and a
 -- message stored already is left alone. A row without content is a
@@ -217,16 +219,9 @@ ON CONFLICT (id) DO NOTHING;
 -- outbound one's is wam's message id from the send request, whose wamid
 -- ('' until then) comes with Meta's acceptance or a status.
 --
--- A message is new to the inbox when it has content now and had none before
--- this statement: "before" is the snapshot the statement started from (the
--- old CTE), which nothing else writes inbound messages into, because one
--- projector at a time holds the checkpoint lock. New messages of a type not
--- in not_counted move the last message forward (never back in Meta's time);
--- those from the customer also add to unread, extend the 24-hour window and
--- open the conversation again.
---
--- Conversations must exist already (EnsureConversations, earlier in the same
--- transaction): a statement cannot update rows it inserts itself.
+-- "Had content" is the snapshot the statement started from (the old CTE),
+-- which nothing else writes inbound messages into, because one projector at
+-- a time holds the checkpoint lock.
 -- name: UpsertMessages :many
 WITH u AS (
     SELECT unnest(@ids::uuid[]) AS id,
@@ -318,11 +313,33 @@ WITH u AS (
        OR (excluded.message_status <> '' AND excluded.message_status <> m.message_status)
     RETURNING m.id, m.tenant_id, m.conversation_id, m.type, m.direction, m.content IS NOT NULL AS has_content,
               m.timestamp, m.preview, m.updated_at, m.last_seq
-), fresh AS (
-    SELECT up.conversation_id, up.direction = 'inbound' AS inbound, up.timestamp, up.preview, up.updated_at, up.last_seq
-    FROM up LEFT JOIN old ON old.id = up.id
-    WHERE up.has_content AND NOT coalesce(old.had_content, false)
-      AND NOT (up.type = ANY(@not_counted::text[]))
+)
+SELECT up.id, up.tenant_id, up.conversation_id, up.last_seq, up.type, up.direction = 'inbound' AS inbound,
+       up.has_content::boolean AS has_content, coalesce(old.had_content, false)::boolean AS had_content,
+       up.timestamp, up.preview, up.updated_at
+FROM up LEFT JOIN old ON old.id = up.id;
+
+-- AddFreshMessages brings conversations up to date with the messages new
+-- to the inbox (projections.freshMessage: content now, none before, a type
+-- that counts), one array element each: they move the last message forward
+-- (never back in Meta's time); those from the customer also add to
+-- unread, extend the 24-hour window and open the conversation again. It
+-- returns the conversations it changed and those EnsureConversations
+-- created for this batch (all_conversation_ids changed since first_seq:
+-- this statement does not see what its own update did to them, so a
+-- caller keeps the higher seq), for live notifications. A conversation may
+-- come twice.
+--
+-- Conversations must exist already (EnsureConversations, earlier in the same
+-- transaction).
+-- name: AddFreshMessages :many
+WITH fresh AS (
+    SELECT unnest(@conversation_ids::uuid[]) AS conversation_id,
+           unnest(@inbound::boolean[]) AS inbound,
+           unnest(@timestamps::timestamptz[]) AS timestamp,
+           unnest(@previews::text[]) AS preview,
+           unnest(@ats::timestamptz[]) AS updated_at,
+           unnest(@seqs::bigint[]) AS last_seq
 ), agg AS (
     SELECT fresh.conversation_id, (count(*) FILTER (WHERE fresh.inbound))::integer AS new_count,
            max(fresh.timestamp) AS last_at, max(fresh.timestamp) FILTER (WHERE fresh.inbound) AS last_inbound_at,
@@ -347,14 +364,15 @@ WITH u AS (
     WHERE c.id = agg.conversation_id
     RETURNING c.id, c.tenant_id, c.last_seq
 )
-SELECT 'message'::text AS kind, up.id, up.tenant_id, up.conversation_id, up.last_seq FROM up
+SELECT conv.id, conv.tenant_id, conv.last_seq FROM conv
 UNION ALL
-SELECT 'conversation'::text, conv.id, conv.tenant_id, conv.id, conv.last_seq FROM conv
-UNION ALL
--- Conversations EnsureConversations created for this batch: this statement
--- sees them, but not what conv did to them (a caller keeps the higher seq).
-SELECT 'conversation'::text, c.id, c.tenant_id, c.id, c.last_seq FROM conversations c
+SELECT c.id, c.tenant_id, c.last_seq FROM conversations c
 WHERE c.id = ANY(@all_conversation_ids::uuid[]) AND c.last_seq >= @first_seq::bigint;
+
+-- ExistingMessages are the ids of those that have a row already: a
+-- rebuild's bulk path copies the others in.
+-- name: ExistingMessages :many
+SELECT id FROM messages WHERE id = ANY(@ids::uuid[]);
 
 -- Conversation events (wam.<tenant>.conversation.*), one statement each,
 -- in stream order between the batch's webhooks.

@@ -77,9 +77,7 @@ WITH u AS (
     SELECT * FROM ins UNION ALL SELECT * FROM settled
 ), msg AS (
     UPDATE messages m SET
-        media      = jsonb_strip_nulls(jsonb_build_object(
-                         'id', changed.id, 'status', changed.status, 'mime_type', NULLIF(changed.mime_type, ''),
-                         'size', changed.size, 'filename', NULLIF(changed.filename, ''), 'error', NULLIF(changed.error, ''))),
+        media      = message_media(changed.id, changed.status, changed.mime_type, changed.size, changed.filename, changed.error),
         updated_at = GREATEST(m.updated_at, changed.updated_at),
         last_seq   = GREATEST(m.last_seq, changed.last_seq)
     FROM changed
@@ -90,6 +88,21 @@ SELECT 'message'::text AS kind, msg.id, msg.tenant_id, msg.conversation_id, msg.
 UNION ALL
 SELECT 'media'::text, changed.id, changed.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid, changed.last_seq
 FROM changed WHERE changed.status = 'pending' AND changed.direction = 'inbound';
+
+-- ExistingMedia are the ids of those that have a row already: a rebuild's
+-- bulk path copies the others in.
+-- name: ExistingMedia :many
+SELECT id FROM media WHERE id = ANY(@ids::uuid[]);
+
+-- SetMessageMedia gives the messages of the media rows ids (copied in by a
+-- rebuild's bulk path) their media object, as UpsertMedia does.
+-- name: SetMessageMedia :exec
+UPDATE messages m SET
+    media      = message_media(d.id, d.status, d.mime_type, d.size, d.filename, d.error),
+    updated_at = GREATEST(m.updated_at, d.updated_at),
+    last_seq   = GREATEST(m.last_seq, d.last_seq)
+FROM media d
+WHERE d.id = ANY(@ids::uuid[]) AND d.message_id IS NOT NULL AND m.id = d.message_id;
 
 -- ClaimMediaDownloads takes up to lim customers' files due for a download
 -- attempt, for the downloader of this process, and leases them until

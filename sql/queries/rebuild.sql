@@ -8,6 +8,26 @@ RETURNING *;
 -- name: GetRebuild :one
 SELECT * FROM rebuilds WHERE id = @id;
 
+-- ListRebuilds are the newest jobs first.
+-- name: ListRebuilds :many
+SELECT * FROM rebuilds ORDER BY started_at DESC, id DESC LIMIT @lim;
+
+-- RequestRebuildCancel records that the job is to stop, if it has not
+-- ended (a swap records its end in its own transaction, which holds the
+-- row meanwhile).
+-- name: RequestRebuildCancel :one
+UPDATE rebuilds SET cancel_requested_at = coalesce(cancel_requested_at, @now::timestamptz)
+WHERE id = @id AND state IN ('running', 'swapping')
+RETURNING *;
+
+-- RebuildCancelRequested tells whether the job is to stop; LockRebuild
+-- too, holding the job's row until the transaction ends (the swap's).
+-- name: RebuildCancelRequested :one
+SELECT (cancel_requested_at IS NOT NULL)::boolean AS asked FROM rebuilds WHERE id = @id;
+
+-- name: LockRebuild :one
+SELECT (cancel_requested_at IS NOT NULL)::boolean AS asked FROM rebuilds WHERE id = @id FOR UPDATE;
+
 -- name: RunningRebuild :one
 SELECT * FROM rebuilds WHERE projector = @projector AND state IN ('running', 'swapping');
 
@@ -80,3 +100,10 @@ SELECT relpersistence::text FROM pg_catalog.pg_class WHERE oid = CAST(@rel::text
 -- name: TableColumns :many
 SELECT quote_ident(attname)::text FROM pg_catalog.pg_attribute
 WHERE attrelid = CAST(@rel::text AS regclass) AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum;
+
+-- IndexedColumns are the columns a table's indexes have (as keys or
+-- included): what the planner's choices turn on.
+-- name: IndexedColumns :many
+SELECT DISTINCT quote_ident(a.attname)::text FROM pg_catalog.pg_index x
+JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey)
+WHERE x.indrelid = CAST(@rel::text AS regclass) ORDER BY 1;

@@ -1273,7 +1273,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Rebuild jobs, newest first */
+        get: operations["listRebuilds"];
         put?: never;
         /**
          * Rebuild the read models from the stream, online
@@ -1305,6 +1306,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ops/rebuilds/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a rebuild
+         * @description The rebuild stops at its next step (a batch of the shadow, or before its swap), whichever process runs it; its shadow tables are dropped, the read models stay as they are, and the job ends `cancelled`. 202 with the job (`cancel_requested_at` set); 409 when it has ended already, a swap that committed included. Audited. Operators only.
+         */
+        post: operations["cancelRebuild"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1329,7 +1352,7 @@ export interface components {
             /** Format: uuid */
             tenant_id?: string | null;
             /** @enum {string} */
-            state: "running" | "swapping" | "done" | "failed";
+            state: "running" | "swapping" | "done" | "failed" | "cancelled";
             /**
              * Format: int64
              * @description stream sequence the shadow has reached
@@ -1357,6 +1380,14 @@ export interface components {
             updated_at: string;
             /** Format: date-time */
             finished_at?: string | null;
+            /**
+             * Format: date-time
+             * @description when a cancel was asked for; the job stops at its next step
+             */
+            cancel_requested_at?: string | null;
+        };
+        RebuildList: {
+            data: components["schemas"]["Rebuild"][];
         };
         Erasure: {
             /** Format: uuid */
@@ -4419,6 +4450,30 @@ export interface operations {
             503: components["responses"]["Problem"];
         };
     };
+    listRebuilds: {
+        parameters: {
+            query?: {
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RebuildList"];
+                };
+            };
+            403: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
     startRebuild: {
         parameters: {
             query?: never;
@@ -4469,6 +4524,32 @@ export interface operations {
             };
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+        };
+    };
+    cancelRebuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description cancellation requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rebuild"];
+                };
+            };
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
 }
