@@ -100,14 +100,15 @@ func cursorOf(n uint64) string {
 
 // ListWebhooks is the tenant's webhook history.
 func (s handlers) ListWebhooks(c echo.Context, p apigen.ListWebhooksParams) error {
-	f := ops.Filter{From: p.From, To: p.To, PhoneNumberID: deref(p.PhoneNumberId), Kind: deref(p.Kind), Result: string(deref(p.Result))}
+	f := ops.Filter{From: p.From, To: p.To, PhoneNumberID: deref(p.PhoneNumberId), Kind: deref(p.Kind), Result: string(deref(p.Result)),
+		WAMID: deref(p.Wamid), ContactPhone: deref(p.ContactPhone)}
 	return s.listWebhooks(c, "/api/webhooks", f, p.Cursor, p.Limit)
 }
 
 // ListOpsWebhooks is every tenant's webhook history and the unrouted webhooks.
 func (s handlers) ListOpsWebhooks(c echo.Context, p apigen.ListOpsWebhooksParams) error {
 	f := ops.Filter{From: p.From, To: p.To, Tenant: p.TenantId, Unrouted: deref(p.Unrouted), PhoneNumberID: deref(p.PhoneNumberId),
-		Kind: deref(p.Kind), Result: string(deref(p.Result))}
+		Kind: deref(p.Kind), Result: string(deref(p.Result)), WAMID: deref(p.Wamid), ContactPhone: deref(p.ContactPhone)}
 	return s.listWebhooks(c, "/api/ops/webhooks", f, p.Cursor, p.Limit)
 }
 
@@ -207,7 +208,7 @@ func (s handlers) requestReplay(c echo.Context) error {
 	}
 	req := ops.ReplayRequest{Mode: string(r.Mode), DryRun: deref(r.DryRun), Filter: ops.Filter{From: r.From, To: r.To, Tenant: r.TenantId,
 		Unrouted: deref(r.Unrouted), PhoneNumberID: deref(r.PhoneNumberId), Kind: deref(r.Kind), Result: string(deref(r.Result)),
-		FromSeq: uint64(deref(r.FromSeq)), ToSeq: uint64(deref(r.ToSeq))}}
+		WAMID: deref(r.Wamid), ContactPhone: deref(r.ContactPhone), FromSeq: uint64(deref(r.FromSeq)), ToSeq: uint64(deref(r.ToSeq))}}
 	job, err := s.ops.RequestReplay(c.Request().Context(), opsActor(c), req)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -155,6 +156,22 @@ func (s *Service) read(ctx context.Context, by Actor, fn func(q *db.Queries) err
 		return fn(s.q)
 	}
 	return rls.InTenant(ctx, s.pool, by.TenantID, fn)
+}
+
+// readFiltered is read for the queries of the history's filter, planned
+// for their parameters (PlanForParameters in sql/queries/ops.sql), so that
+// a wamid or a phone number is found through its index.
+func (s *Service) readFiltered(ctx context.Context, by Actor, fn func(q *db.Queries) error) error {
+	planned := func(q *db.Queries) error {
+		if err := q.PlanForParameters(ctx); err != nil {
+			return fmt.Errorf("plan for the filter: %w", err)
+		}
+		return fn(q)
+	}
+	if by.Operator() {
+		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error { return planned(db.New(tx)) })
+	}
+	return rls.InTenant(ctx, s.pool, by.TenantID, planned)
 }
 
 // stream is the WAM stream.

@@ -235,7 +235,11 @@ func (r *jobRun) reproject(ctx context.Context) error {
 		}
 		p.After, p.Lim = int64(r.job.Cursor), int32(r.s.opts.Batch)
 		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		seqs, err := r.s.q.WebhookSelectionPage(qctx, p)
+		var seqs []int64
+		err := r.s.readFiltered(qctx, Actor{CLI: true}, func(q *db.Queries) (err error) {
+			seqs, err = q.WebhookSelectionPage(qctx, p)
+			return err
+		})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("select webhooks: %w", err)

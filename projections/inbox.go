@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -310,7 +311,7 @@ func (p *inboxPlan) add(ev *Event) {
 	if result == DecodeOK && len(problems) > 0 {
 		result = DecodePartial
 	}
-	var phoneIDs, wabaIDs, kinds []string
+	var phoneIDs, wabaIDs, kinds, wamids, phones []string
 	for _, ch := range d.hook.Changes {
 		phoneIDs = appendUnique(phoneIDs, ch.PhoneNumberID)
 		if ch.PhoneNumberID == "" {
@@ -326,6 +327,17 @@ func (p *inboxPlan) add(ev *Event) {
 		if len(ch.Errors) > 0 {
 			kinds = appendUnique(kinds, "errors")
 		}
+		// What the history is searched by (ops.Filter): the messages and
+		// statuses the webhook carries, and the numbers of whom it names.
+		for _, ct := range ch.Contacts {
+			phones = append(phones, ct.Phone)
+		}
+		for _, m := range ch.Messages {
+			wamids, phones = append(wamids, m.WAMID), append(phones, m.FromPhone)
+		}
+		for _, st := range ch.Statuses {
+			wamids, phones = append(wamids, st.WAMID), append(phones, st.RecipientPhone)
+		}
 	}
 	l := &p.log
 	l.Seqs = append(l.Seqs, seq)
@@ -333,6 +345,8 @@ func (p *inboxPlan) add(ev *Event) {
 	l.TenantIds = append(l.TenantIds, d.tenant)
 	l.PhoneNumberIds = append(l.PhoneNumberIds, joinClean(phoneIDs))
 	l.Kinds = append(l.Kinds, joinClean(kinds))
+	l.Wamids = append(l.Wamids, joinClean(sortedSet(wamids)))
+	l.ContactPhones = append(l.ContactPhones, joinClean(sortedSet(phones)))
 	l.DecodeResults = append(l.DecodeResults, result)
 	l.DecodeErrors = append(l.DecodeErrors, strings.Join(problems, "\n"))
 	l.SizeBytes = append(l.SizeBytes, int32(min(len(ev.Data), 1<<31-1)))
@@ -550,7 +564,8 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, notices *[]Notice) 
 		if p.replay {
 			l := p.log
 			if err := q.RelogWebhooks(ctx, db.RelogWebhooksParams{Seqs: l.Seqs, PhoneNumberIds: l.PhoneNumberIds, WabaIds: l.WabaIds,
-				Kinds: l.Kinds, DecodeResults: l.DecodeResults, DecodeErrors: l.DecodeErrors}); err != nil {
+				Kinds: l.Kinds, Wamids: l.Wamids, ContactPhones: l.ContactPhones, DecodeResults: l.DecodeResults,
+				DecodeErrors: l.DecodeErrors}); err != nil {
 				return fmt.Errorf("webhook log again: %w", err)
 			}
 		}
@@ -740,6 +755,17 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// sortedSet is list sorted, without duplicates and empty strings: a
+// webhook may carry thousands of statuses, too many for appendUnique.
+func sortedSet(list []string) []string {
+	slices.Sort(list)
+	list = slices.Compact(list)
+	if len(list) > 0 && list[0] == "" {
+		list = list[1:]
+	}
+	return list
 }
 
 // joinClean joins for a text[] column sent as text; the separator cannot

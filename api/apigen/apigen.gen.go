@@ -1799,6 +1799,9 @@ type ReplayList struct {
 
 // ReplayRequest defines model for ReplayRequest.
 type ReplayRequest struct {
+	// ContactPhone a person's number, E.164 or a wa_id: the webhooks naming them
+	ContactPhone *string `json:"contact_phone,omitempty"`
+
 	// DryRun answer how many events match, and start nothing
 	DryRun  *bool      `json:"dry_run,omitempty"`
 	From    *time.Time `json:"from,omitempty"`
@@ -1819,6 +1822,9 @@ type ReplayRequest struct {
 
 	// Unrouted operators only: the unrouted webhooks
 	Unrouted *bool `json:"unrouted,omitempty"`
+
+	// Wamid a message's wamid: the webhooks carrying the message or a status of it
+	Wamid *string `json:"wamid,omitempty"`
 }
 
 // ReplayRequestMode redeliver (to a tenant's own endpoints) comes with outbound webhooks and is refused until then
@@ -2125,6 +2131,9 @@ type WebhookPage struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// ContactPhone defines model for ContactPhone.
+type ContactPhone = string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -2172,6 +2181,9 @@ type To = time.Time
 
 // Unrouted defines model for Unrouted.
 type Unrouted = bool
+
+// Wamid defines model for Wamid.
+type Wamid = string
 
 // Webhook defines model for Webhook.
 type Webhook = interface{}
@@ -2283,8 +2295,14 @@ type ListOpsWebhooksParams struct {
 
 	// Result decode result
 	Result *ListOpsWebhooksParamsResult `form:"result,omitempty" json:"result,omitempty"`
-	Cursor *Cursor                      `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Limit  *Limit                       `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Wamid a message's wamid: the webhooks carrying the message or a status of it
+	Wamid *Wamid `form:"wamid,omitempty" json:"wamid,omitempty"`
+
+	// ContactPhone a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient
+	ContactPhone *ContactPhone `form:"contact_phone,omitempty" json:"contact_phone,omitempty"`
+	Cursor       *Cursor       `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit        *Limit        `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListOpsWebhooksParamsResult defines parameters for ListOpsWebhooks.
@@ -2376,8 +2394,14 @@ type ListWebhooksParams struct {
 
 	// Result decode result
 	Result *ListWebhooksParamsResult `form:"result,omitempty" json:"result,omitempty"`
-	Cursor *Cursor                   `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Limit  *Limit                    `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Wamid a message's wamid: the webhooks carrying the message or a status of it
+	Wamid *Wamid `form:"wamid,omitempty" json:"wamid,omitempty"`
+
+	// ContactPhone a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient
+	ContactPhone *ContactPhone `form:"contact_phone,omitempty" json:"contact_phone,omitempty"`
+	Cursor       *Cursor       `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit        *Limit        `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListWebhooksParamsResult defines parameters for ListWebhooks.
@@ -3584,6 +3608,20 @@ func (w *ServerInterfaceWrapper) ListOpsWebhooks(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter result: %s", err))
 	}
 
+	// ------------- Optional query parameter "wamid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wamid", ctx.QueryParams(), &params.Wamid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wamid: %s", err))
+	}
+
+	// ------------- Optional query parameter "contact_phone" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "contact_phone", ctx.QueryParams(), &params.ContactPhone, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_phone: %s", err))
+	}
+
 	// ------------- Optional query parameter "cursor" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -4165,6 +4203,20 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "result", ctx.QueryParams(), &params.Result, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter result: %s", err))
+	}
+
+	// ------------- Optional query parameter "wamid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wamid", ctx.QueryParams(), &params.Wamid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wamid: %s", err))
+	}
+
+	// ------------- Optional query parameter "contact_phone" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "contact_phone", ctx.QueryParams(), &params.ContactPhone, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_phone: %s", err))
 	}
 
 	// ------------- Optional query parameter "cursor" -------------

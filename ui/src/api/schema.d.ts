@@ -2108,6 +2108,10 @@ export interface components {
             kind?: string;
             /** @enum {string} */
             result?: "ok" | "partial" | "undecodable" | "parked";
+            /** @description a message's wamid: the webhooks carrying the message or a status of it */
+            wamid?: string;
+            /** @description a person's number, E.164 or a wa_id: the webhooks naming them */
+            contact_phone?: string;
             /** Format: int64 */
             from_seq?: number;
             /**
@@ -2340,6 +2344,10 @@ export interface components {
         Kind: string;
         /** @description decode result */
         Result: "ok" | "partial" | "undecodable" | "parked";
+        /** @description a message's wamid: the webhooks carrying the message or a status of it */
+        Wamid: string;
+        /** @description a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient */
+        ContactPhone: string;
     };
     requestBodies: {
         /** @description Meta's webhook, at most 3 MiB; stored byte-exact, even when it is not JSON */
@@ -3813,6 +3821,10 @@ export interface operations {
                 kind?: components["parameters"]["Kind"];
                 /** @description decode result */
                 result?: components["parameters"]["Result"];
+                /** @description a message's wamid: the webhooks carrying the message or a status of it */
+                wamid?: components["parameters"]["Wamid"];
+                /** @description a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient */
+                contact_phone?: components["parameters"]["ContactPhone"];
                 cursor?: components["parameters"]["Cursor"];
                 limit?: components["parameters"]["Limit"];
             };
@@ -4052,6 +4064,10 @@ export interface operations {
                 kind?: components["parameters"]["Kind"];
                 /** @description decode result */
                 result?: components["parameters"]["Result"];
+                /** @description a message's wamid: the webhooks carrying the message or a status of it */
+                wamid?: components["parameters"]["Wamid"];
+                /** @description a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient */
+                contact_phone?: components["parameters"]["ContactPhone"];
                 cursor?: components["parameters"]["Cursor"];
                 limit?: components["parameters"]["Limit"];
             };
