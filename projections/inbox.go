@@ -757,15 +757,19 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
-// sortedSet is list sorted, without duplicates and empty strings: a
-// webhook may carry thousands of statuses, too many for appendUnique.
+// maxSearchable is the longest wamid or number the webhook log keeps for
+// the history's filters (ops.Filter takes at most 256 characters too). A
+// GIN index refuses entries of more than about 2,700 bytes, which would
+// park the webhook, and a wamid is some 60.
+const maxSearchable = 256
+
+// sortedSet is list sorted, without duplicates, empty strings and values
+// longer than maxSearchable: a webhook may carry thousands of statuses, too
+// many for appendUnique.
 func sortedSet(list []string) []string {
+	list = slices.DeleteFunc(list, func(s string) bool { return s == "" || len(s) > maxSearchable })
 	slices.Sort(list)
-	list = slices.Compact(list)
-	if len(list) > 0 && list[0] == "" {
-		list = list[1:]
-	}
-	return list
+	return slices.Compact(list)
 }
 
 // joinClean joins for a text[] column sent as text; the separator cannot
