@@ -353,11 +353,28 @@ func (s handlers) GetOpsStats(c echo.Context) error {
 		o := &out.Projectors[i]
 		o.Name, o.Checkpoint, o.LagEvents, o.LagSeconds = p.Name, int64(p.Checkpoint), int64(p.LagEvents), float32(p.LagSeconds)
 		o.Rate, o.InProcess, o.UpdatedAt = float32(p.Rate), p.InProcess, p.UpdatedAt
+		o.State, o.StateError, o.StateSince = apigen.OpsStatsProjectorsState(p.State), p.StateError, null(nonZero(p.StateSince))
 	}
-	out.Sender.Pending, out.Sender.InFlight, out.Sender.Redelivered = int64(st.Sender.Pending), st.Sender.InFlight, st.Sender.Redelivered
-	out.Sender.HeldNumbers, out.Sender.Numbers = st.Sender.HeldNumbers, st.Sender.Numbers
+	sd := st.Sender
+	out.Sender.Pending, out.Sender.InFlight, out.Sender.Redelivered = int64(sd.Pending), sd.InFlight, sd.Redelivered
+	out.Sender.HeldNumbers, out.Sender.Numbers, out.Sender.Queued = sd.HeldNumbers, sd.Numbers, sd.Queued
+	out.Sender.InProcess, out.Sender.Active, out.Sender.Accepted, out.Sender.Failed = sd.InProcess, sd.Active, sd.Accepted, sd.Failed
+	out.Sender.Retries, out.Sender.Resent, out.Sender.Working = sd.Retries, sd.Resent, sd.Working
+	out.Sender.ByNumber = grow(out.Sender.ByNumber, len(sd.ByNumber))
+	for i, n := range sd.ByNumber {
+		o := &out.Sender.ByNumber[i]
+		o.TenantId, o.PhoneNumberId, o.Pending, o.OldestQueuedAt, o.Held = n.TenantID, n.PhoneNumberID, n.Pending, null(n.OldestQueuedAt), n.Held
+	}
 	out.Media.Pending, out.Media.Failed, out.Media.Stored = st.Media.Pending, st.Media.Failed, st.Media.Stored
 	return c.JSON(http.StatusOK, out)
+}
+
+// nonZero is t, or nil when it is the zero time.
+func nonZero(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // ListOpsAuditLog is what operators did, newest first.

@@ -56,6 +56,8 @@ type Options struct {
 	Projectors []Reprojector
 	// Adopter runs adoption passes for adopt_unrouted replays.
 	Adopter Adopter
+	// Sender, when this process runs one, gives its counters to Stats.
+	Sender SenderCounters
 	// Rate bounds a replay's events per second; default 2000.
 	Rate float64
 	// Batch is how many events a replay applies in one transaction;

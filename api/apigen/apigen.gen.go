@@ -291,6 +291,42 @@ func (e OperatorSessionTokenType) Valid() bool {
 	}
 }
 
+// Defines values for OpsStatsProjectorsState.
+const (
+	OpsStatsProjectorsStateBackingOff OpsStatsProjectorsState = "backing_off"
+	OpsStatsProjectorsStateRetrying   OpsStatsProjectorsState = "retrying"
+	OpsStatsProjectorsStateRunning    OpsStatsProjectorsState = "running"
+	OpsStatsProjectorsStateStandby    OpsStatsProjectorsState = "standby"
+	OpsStatsProjectorsStateStarting   OpsStatsProjectorsState = "starting"
+	OpsStatsProjectorsStateStopped    OpsStatsProjectorsState = "stopped"
+	OpsStatsProjectorsStateUnknown    OpsStatsProjectorsState = "unknown"
+	OpsStatsProjectorsStateYielding   OpsStatsProjectorsState = "yielding"
+)
+
+// Valid indicates whether the value is a known member of the OpsStatsProjectorsState enum.
+func (e OpsStatsProjectorsState) Valid() bool {
+	switch e {
+	case OpsStatsProjectorsStateBackingOff:
+		return true
+	case OpsStatsProjectorsStateRetrying:
+		return true
+	case OpsStatsProjectorsStateRunning:
+		return true
+	case OpsStatsProjectorsStateStandby:
+		return true
+	case OpsStatsProjectorsStateStarting:
+		return true
+	case OpsStatsProjectorsStateStopped:
+		return true
+	case OpsStatsProjectorsStateUnknown:
+		return true
+	case OpsStatsProjectorsStateYielding:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OutInteractiveActionButtonsType.
 const (
 	OutInteractiveActionButtonsTypeReply OutInteractiveActionButtonsType = "reply"
@@ -1443,19 +1479,70 @@ type OpsStats struct {
 		Name       string  `json:"name"`
 
 		// Rate events per second applied by the answering process since the last look
-		Rate      float32   `json:"rate"`
-		UpdatedAt time.Time `json:"updated_at"`
+		Rate float32 `json:"rate"`
+
+		// State what the answering process's runner does: standby, another process's runner holds the projector's lock; yielding, a batch is held back while webhooks come in a burst; retrying, a batch failed for a reason not its events' (the database) and is retried; backing_off, the session ended with an error and starts again after a wait; unknown, the answering process does not run it
+		State OpsStatsProjectorsState `json:"state"`
+
+		// StateError the error behind retrying or backing_off; empty otherwise
+		StateError string `json:"state_error"`
+
+		// StateSince when the runner entered the state; null when unknown
+		StateSince nullable.Nullable[time.Time] `json:"state_since"`
+		UpdatedAt  time.Time                    `json:"updated_at"`
 	} `json:"projectors"`
 
 	// Replays jobs by state
 	Replays map[string]int64 `json:"replays"`
 	Sender  struct {
+		// Accepted sends Meta accepted
+		Accepted int64 `json:"accepted"`
+
+		// Active the answering process's sender is the active one (one at a time holds the lock)
+		Active bool `json:"active"`
+
+		// ByNumber the 50 numbers with the most sends waiting, and every held number, most waiting first
+		ByNumber []struct {
+			// Held Meta refused the number's token: its sends wait for a new one
+			Held bool `json:"held"`
+
+			// OldestQueuedAt when the oldest of them was requested
+			OldestQueuedAt nullable.Nullable[time.Time] `json:"oldest_queued_at"`
+
+			// Pending sends waiting from the number
+			Pending       int64              `json:"pending"`
+			PhoneNumberId string             `json:"phone_number_id"`
+			TenantId      openapi_types.UUID `json:"tenant_id"`
+		} `json:"by_number"`
+
+		// Failed sends failed for good
+		Failed int64 `json:"failed"`
+
 		// HeldNumbers numbers whose token Meta refused: their sends wait
 		HeldNumbers int64 `json:"held_numbers"`
-		InFlight    int   `json:"in_flight"`
-		Numbers     int64 `json:"numbers"`
-		Pending     int64 `json:"pending"`
+
+		// InFlight delivered, not acknowledged (being sent, or waiting to retry)
+		InFlight int `json:"in_flight"`
+
+		// InProcess the answering process runs a sender; the counters below are its, since the process started
+		InProcess bool  `json:"in_process"`
+		Numbers   int64 `json:"numbers"`
+
+		// Pending send and read requests the sender's consumer has not delivered yet
+		Pending int64 `json:"pending"`
+
+		// Queued sends the read model shows waiting for the sender (requested, no outcome yet), every number
+		Queued      int64 `json:"queued"`
 		Redelivered int   `json:"redelivered"`
+
+		// Resent sends made again after an attempt whose outcome never came
+		Resent int64 `json:"resent"`
+
+		// Retries retries scheduled after Meta refused a send for now (throughput, pair rate, unavailable) or could not be reached
+		Retries int64 `json:"retries"`
+
+		// Working requests the sender is working on now (sending, waiting for a limit, a held number or a retry)
+		Working int64 `json:"working"`
 	} `json:"sender"`
 	Stream struct {
 		Bytes    int64     `json:"bytes"`
@@ -1469,6 +1556,9 @@ type OpsStats struct {
 		Tenants map[string]int64 `json:"tenants"`
 	} `json:"stream"`
 }
+
+// OpsStatsProjectorsState what the answering process's runner does: standby, another process's runner holds the projector's lock; yielding, a batch is held back while webhooks come in a burst; retrying, a batch failed for a reason not its events' (the database) and is retried; backing_off, the session ended with an error and starts again after a wait; unknown, the answering process does not run it
+type OpsStatsProjectorsState string
 
 // OutContact a contact card as Meta's contacts[] element
 type OutContact struct {

@@ -190,5 +190,28 @@ SELECT count(*) FILTER (WHERE status = 'pending')::bigint AS pending,
        count(*) FILTER (WHERE status = 'stored')::bigint AS stored
 FROM media;
 
+-- PendingSends are the sends waiting for the sender by number: outbound
+-- messages the read model shows queued (requested, no outcome projected
+-- yet; index messages_queued), with the held numbers (Meta refused their
+-- token) even when nothing waits, most waiting first; and the total.
+-- name: PendingSends :many
+WITH queued AS (
+    SELECT c.tenant_id, c.phone_number_id, count(*)::bigint AS pending, min(m.created_at)::timestamptz AS oldest
+    FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE m.status = 'queued'
+    GROUP BY c.tenant_id, c.phone_number_id
+), held AS (
+    SELECT p.tenant_id, p.phone_number_id FROM phone_numbers p WHERE p.token_status = 'invalid'
+)
+SELECT coalesce(q.tenant_id, h.tenant_id)::uuid AS tenant_id,
+       coalesce(q.phone_number_id, h.phone_number_id)::text AS phone_number_id,
+       coalesce(q.pending, 0)::bigint AS pending,
+       q.oldest AS oldest_queued_at,
+       (h.phone_number_id IS NOT NULL)::boolean AS held,
+       (sum(coalesce(q.pending, 0)) OVER ())::bigint AS total
+FROM queued q FULL JOIN held h ON h.tenant_id = q.tenant_id AND h.phone_number_id = q.phone_number_id
+ORDER BY 3 DESC, 5 DESC, 2
+LIMIT @lim;
+
 -- name: CountHeldNumbers :one
 SELECT count(*) FILTER (WHERE token_status = 'invalid')::bigint AS held, count(*)::bigint AS numbers FROM phone_numbers;
