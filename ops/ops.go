@@ -67,6 +67,13 @@ type Options struct {
 	// Busy, when set, reports that live traffic needs the machine: replays
 	// wait while it does (api.Load.Busy).
 	Busy func() bool
+	// BatchRetries is how many times a replay's batch that failed for a
+	// reason of the moment (PostgreSQL or NATS away, slow or locked) is
+	// tried again before the job fails; default 5. RetryWait is the wait
+	// before the first retry, doubling up to 10 s; default 1 s. So a job
+	// rides out some 25 s of trouble.
+	BatchRetries int
+	RetryWait    time.Duration
 	// Logger; nil: discard.
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
@@ -97,6 +104,12 @@ func New(pool *pgxpool.Pool, js jetstream.JetStream, pub Publisher, opts Options
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 250
+	}
+	if opts.BatchRetries <= 0 {
+		opts.BatchRetries = 5
+	}
+	if opts.RetryWait <= 0 {
+		opts.RetryWait = time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
