@@ -100,14 +100,15 @@ func cursorOf(n uint64) string {
 
 // ListWebhooks is the tenant's webhook history.
 func (s handlers) ListWebhooks(c echo.Context, p apigen.ListWebhooksParams) error {
-	f := ops.Filter{From: p.From, To: p.To, PhoneNumberID: deref(p.PhoneNumberId), Kind: deref(p.Kind), Result: string(deref(p.Result))}
+	f := ops.Filter{From: p.From, To: p.To, PhoneNumberID: deref(p.PhoneNumberId), Kind: deref(p.Kind), Result: string(deref(p.Result)),
+		WAMID: deref(p.Wamid), ContactPhone: deref(p.ContactPhone)}
 	return s.listWebhooks(c, "/api/webhooks", f, p.Cursor, p.Limit)
 }
 
 // ListOpsWebhooks is every tenant's webhook history and the unrouted webhooks.
 func (s handlers) ListOpsWebhooks(c echo.Context, p apigen.ListOpsWebhooksParams) error {
 	f := ops.Filter{From: p.From, To: p.To, Tenant: p.TenantId, Unrouted: deref(p.Unrouted), PhoneNumberID: deref(p.PhoneNumberId),
-		Kind: deref(p.Kind), Result: string(deref(p.Result))}
+		Kind: deref(p.Kind), Result: string(deref(p.Result)), WAMID: deref(p.Wamid), ContactPhone: deref(p.ContactPhone)}
 	return s.listWebhooks(c, "/api/ops/webhooks", f, p.Cursor, p.Limit)
 }
 
@@ -207,7 +208,7 @@ func (s handlers) requestReplay(c echo.Context) error {
 	}
 	req := ops.ReplayRequest{Mode: string(r.Mode), DryRun: deref(r.DryRun), Filter: ops.Filter{From: r.From, To: r.To, Tenant: r.TenantId,
 		Unrouted: deref(r.Unrouted), PhoneNumberID: deref(r.PhoneNumberId), Kind: deref(r.Kind), Result: string(deref(r.Result)),
-		FromSeq: uint64(deref(r.FromSeq)), ToSeq: uint64(deref(r.ToSeq))}}
+		WAMID: deref(r.Wamid), ContactPhone: deref(r.ContactPhone), FromSeq: uint64(deref(r.FromSeq)), ToSeq: uint64(deref(r.ToSeq))}}
 	job, err := s.ops.RequestReplay(c.Request().Context(), opsActor(c), req)
 	if err != nil {
 		return err
@@ -352,11 +353,28 @@ func (s handlers) GetOpsStats(c echo.Context) error {
 		o := &out.Projectors[i]
 		o.Name, o.Checkpoint, o.LagEvents, o.LagSeconds = p.Name, int64(p.Checkpoint), int64(p.LagEvents), float32(p.LagSeconds)
 		o.Rate, o.InProcess, o.UpdatedAt = float32(p.Rate), p.InProcess, p.UpdatedAt
+		o.State, o.StateError, o.StateSince = apigen.OpsStatsProjectorsState(p.State), p.StateError, null(nonZero(p.StateSince))
 	}
-	out.Sender.Pending, out.Sender.InFlight, out.Sender.Redelivered = int64(st.Sender.Pending), st.Sender.InFlight, st.Sender.Redelivered
-	out.Sender.HeldNumbers, out.Sender.Numbers = st.Sender.HeldNumbers, st.Sender.Numbers
+	sd := st.Sender
+	out.Sender.Pending, out.Sender.InFlight, out.Sender.Redelivered = int64(sd.Pending), sd.InFlight, sd.Redelivered
+	out.Sender.HeldNumbers, out.Sender.Numbers, out.Sender.Queued = sd.HeldNumbers, sd.Numbers, sd.Queued
+	out.Sender.InProcess, out.Sender.Active, out.Sender.Accepted, out.Sender.Failed = sd.InProcess, sd.Active, sd.Accepted, sd.Failed
+	out.Sender.Retries, out.Sender.Resent, out.Sender.Working = sd.Retries, sd.Resent, sd.Working
+	out.Sender.ByNumber = grow(out.Sender.ByNumber, len(sd.ByNumber))
+	for i, n := range sd.ByNumber {
+		o := &out.Sender.ByNumber[i]
+		o.TenantId, o.PhoneNumberId, o.Pending, o.OldestQueuedAt, o.Held = n.TenantID, n.PhoneNumberID, n.Pending, null(n.OldestQueuedAt), n.Held
+	}
 	out.Media.Pending, out.Media.Failed, out.Media.Stored = st.Media.Pending, st.Media.Failed, st.Media.Stored
 	return c.JSON(http.StatusOK, out)
+}
+
+// nonZero is t, or nil when it is the zero time.
+func nonZero(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // ListOpsAuditLog is what operators did, newest first.

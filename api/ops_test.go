@@ -192,3 +192,69 @@ func newInboxRunner(e *env) *projections.Runner {
 }
 
 func newPublisher(e *env) *streams.Publisher { return streams.NewPublisher(e.js) }
+
+// TestHistoryByWamidAndContactPhone: GET /api/webhooks and
+// /api/ops/webhooks take wamid and contact_phone (any spelling of the
+// number), a replay's dry run counts by them, and a number that is none is
+// a 400 naming the field.
+func TestHistoryByWamidAndContactPhone(t *testing.T) {
+	e := newEnv(t)
+	owner := e.register(t, "owner@filters.example.com")
+	tenantID := uuid.MustParse(owner.User.TenantID)
+	if _, err := db.New(e.pool).AddPhoneNumber(context.Background(), db.AddPhoneNumberParams{ID: uuid.New(), TenantID: tenantID,
+		PhoneNumberID: "1001", DisplayPhoneNumber: "+15550001111", WabaID: "w1"}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustTenant("w2", "2002")
+	status := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"1001"},
+"statuses":[{"id":"wamid.out","status":"sent","timestamp":"1700000100","recipient_id":"4915122222222"}]}}]}]}`)
+	for _, b := range [][]byte{textBody("1001", "wamid.mine", "mine"), status, textBody("2002", "wamid.theirs", "theirs")} {
+		if rec := e.post(b, sign(b)); rec.Code != http.StatusOK {
+			t.Fatalf("webhook: %d %s", rec.Code, rec.Body)
+		}
+	}
+	e.project(t)
+	op := e.operator(t, "ops@filters.example.com")
+
+	for _, c := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/api/webhooks?contact_phone=%2B49%20151%2011111111", owner.AccessToken, 1}, // the tenant's, not the other's
+		{"/api/webhooks?contact_phone=4915122222222", owner.AccessToken, 1},
+		{"/api/webhooks?wamid=wamid.out", owner.AccessToken, 1},
+		{"/api/webhooks?wamid=wamid.theirs", owner.AccessToken, 0},
+		{"/api/ops/webhooks?contact_phone=4915111111111", op, 2},
+		{"/api/ops/webhooks?wamid=wamid.theirs", op, 1},
+	} {
+		var page webhookPage
+		e.mustGet(t, c.path, c.token, &page)
+		if len(page.Data) != c.want {
+			t.Errorf("%s: %d webhooks, want %d", c.path, len(page.Data), c.want)
+		}
+	}
+	rec := e.send("POST", "/api/replays", owner.AccessToken, map[string]any{"mode": "reproject", "dry_run": true, "contact_phone": "+4915111111111"})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"matched":1`) {
+		t.Errorf("dry run by contact phone: %d %s", rec.Code, rec.Body)
+	}
+	rec = e.send("POST", "/api/ops/replays", op, map[string]any{"mode": "reproject", "dry_run": true, "wamid": "wamid.mine"})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"matched":1`) {
+		t.Errorf("dry run by wamid: %d %s", rec.Code, rec.Body)
+	}
+	for _, c := range []struct {
+		method, path, token string
+		body                any
+		field               string
+	}{
+		{"GET", "/api/webhooks?contact_phone=12", owner.AccessToken, nil, "contact_phone"},
+		{"GET", "/api/ops/webhooks?contact_phone=not-a-phone", op, nil, "contact_phone"},
+		{"GET", "/api/webhooks?wamid=with%20space", owner.AccessToken, nil, "wamid"},
+		{"POST", "/api/replays", owner.AccessToken, map[string]any{"mode": "reproject", "dry_run": true, "contact_phone": "0151 1111111"}, "contact_phone"},
+	} {
+		rec := e.send(c.method, c.path, c.token, c.body)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), c.field) {
+			t.Errorf("%s %s: %d %s, want 400 naming %s", c.method, c.path, rec.Code, rec.Body, c.field)
+		}
+	}
+}

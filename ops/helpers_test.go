@@ -117,7 +117,13 @@ func (e *env) tenant(t *testing.T) uuid.UUID {
 
 func (e *env) publish(t *testing.T, tenant string, body []byte) uint64 {
 	t.Helper()
-	seq, err := e.pub.Publish(context.Background(), streams.Event{Tenant: tenant, Type: streams.TypeWebhookMeta, MsgID: uuid.NewString(), Data: body})
+	return e.publishEvent(t, tenant, streams.TypeWebhookMeta, body)
+}
+
+// publishEvent stores an event of type typ of tenant (a subject token).
+func (e *env) publishEvent(t *testing.T, tenant, typ string, body []byte) uint64 {
+	t.Helper()
+	seq, err := e.pub.Publish(context.Background(), streams.Event{Tenant: tenant, Type: typ, MsgID: uuid.NewString(), Data: body})
 	if err != nil {
 		t.Fatal(err)
 	}

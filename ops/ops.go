@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -55,6 +56,8 @@ type Options struct {
 	Projectors []Reprojector
 	// Adopter runs adoption passes for adopt_unrouted replays.
 	Adopter Adopter
+	// Sender, when this process runs one, gives its counters to Stats.
+	Sender SenderCounters
 	// Rate bounds a replay's events per second; default 2000.
 	Rate float64
 	// Batch is how many events a replay applies in one transaction;
@@ -64,6 +67,13 @@ type Options struct {
 	// Busy, when set, reports that live traffic needs the machine: replays
 	// wait while it does (api.Load.Busy).
 	Busy func() bool
+	// BatchRetries is how many times a replay's batch that failed for a
+	// reason of the moment (PostgreSQL or NATS away, slow or locked) is
+	// tried again before the job fails; default 5. RetryWait is the wait
+	// before the first retry, doubling up to 10 s; default 1 s. So a job
+	// rides out some 25 s of trouble.
+	BatchRetries int
+	RetryWait    time.Duration
 	// Logger; nil: discard.
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
@@ -94,6 +104,12 @@ func New(pool *pgxpool.Pool, js jetstream.JetStream, pub Publisher, opts Options
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 250
+	}
+	if opts.BatchRetries <= 0 {
+		opts.BatchRetries = 5
+	}
+	if opts.RetryWait <= 0 {
+		opts.RetryWait = time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -155,6 +171,22 @@ func (s *Service) read(ctx context.Context, by Actor, fn func(q *db.Queries) err
 		return fn(s.q)
 	}
 	return rls.InTenant(ctx, s.pool, by.TenantID, fn)
+}
+
+// readFiltered is read for the queries of the history's filter, planned
+// for their parameters (PlanForParameters in sql/queries/ops.sql), so that
+// a wamid or a phone number is found through its index.
+func (s *Service) readFiltered(ctx context.Context, by Actor, fn func(q *db.Queries) error) error {
+	planned := func(q *db.Queries) error {
+		if err := q.PlanForParameters(ctx); err != nil {
+			return fmt.Errorf("plan for the filter: %w", err)
+		}
+		return fn(q)
+	}
+	if by.Operator() {
+		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error { return planned(db.New(tx)) })
+	}
+	return rls.InTenant(ctx, s.pool, by.TenantID, planned)
 }
 
 // stream is the WAM stream.

@@ -71,6 +71,8 @@ type Selection struct {
 	PhoneNumberID string     `json:"phone_number_id,omitempty"`
 	Kind          string     `json:"kind,omitempty"`
 	Result        string     `json:"result,omitempty"`
+	WAMID         string     `json:"wamid,omitempty"`
+	ContactPhone  string     `json:"contact_phone,omitempty"` // E.164
 	FromSeq       uint64     `json:"from_seq,omitempty"`
 	ToSeq         uint64     `json:"to_seq,omitempty"`
 }
@@ -136,8 +138,9 @@ func (s *Service) RequestReplay(ctx context.Context, by Actor, r ReplayRequest) 
 	if err != nil {
 		return Job{}, err
 	}
-	sel := Selection{From: r.Filter.From, To: r.Filter.To, PhoneNumberID: r.Filter.PhoneNumberID, Kind: r.Filter.Kind,
-		Result: r.Filter.Result, FromSeq: r.Filter.FromSeq, ToSeq: r.Filter.ToSeq}
+	f := r.Filter
+	sel := Selection{From: f.From, To: f.To, PhoneNumberID: f.PhoneNumberID, Kind: f.Kind, Result: f.Result,
+		WAMID: f.WAMID, ContactPhone: f.ContactPhone, FromSeq: f.FromSeq, ToSeq: f.ToSeq}
 	switch scope {
 	case "tenant":
 		sel.TenantID = &tenant
@@ -215,9 +218,10 @@ func (s *Service) publishJob(ctx context.Context, by Actor, typ string, ev jobEv
 func (s *Service) countSelection(ctx context.Context, by Actor, sel Selection) (int64, error) {
 	p := selectionParams(sel)
 	var n int64
-	err := s.read(ctx, by, func(q *db.Queries) (err error) {
+	err := s.readFiltered(ctx, by, func(q *db.Queries) (err error) {
 		n, err = q.CountWebhookSelection(ctx, db.CountWebhookSelectionParams{FromSeq: p.FromSeq, ToSeq: p.ToSeq, FromTime: p.FromTime,
-			ToTime: p.ToTime, Scope: p.Scope, TenantID: p.TenantID, PhoneNumberID: p.PhoneNumberID, Kind: p.Kind, Result: p.Result})
+			ToTime: p.ToTime, Scope: p.Scope, TenantID: p.TenantID, PhoneNumberID: p.PhoneNumberID, Kind: p.Kind, Wamid: p.Wamid,
+			ContactPhone: p.ContactPhone, Result: p.Result})
 		return err
 	})
 	return n, err
@@ -225,7 +229,7 @@ func (s *Service) countSelection(ctx context.Context, by Actor, sel Selection) (
 
 func selectionParams(sel Selection) db.WebhookSelectionPageParams {
 	p := db.WebhookSelectionPageParams{FromSeq: int64(sel.FromSeq), ToSeq: int64(sel.ToSeq), FromTime: sel.From, ToTime: sel.To,
-		Scope: "all", PhoneNumberID: sel.PhoneNumberID, Kind: sel.Kind, Result: sel.Result}
+		Scope: "all", PhoneNumberID: sel.PhoneNumberID, Kind: sel.Kind, Wamid: sel.WAMID, ContactPhone: sel.ContactPhone, Result: sel.Result}
 	switch {
 	case sel.TenantID != nil:
 		p.Scope, p.TenantID = "tenant", *sel.TenantID

@@ -7,8 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wam-project/wam/projections"
+	"github.com/wam-project/wam/sender"
 	"github.com/wam-project/wam/streams"
 )
 
@@ -48,16 +51,49 @@ type ProjectorStats struct {
 	Rate      float64
 	InProcess bool
 	UpdatedAt time.Time
+	// State is what this process's runner of it does (projections.RunnerState),
+	// since StateSince, with the error behind retrying or backing_off;
+	// StateUnknown when this process does not run it.
+	State      string
+	StateSince time.Time
+	StateError string
 }
 
-// SenderStats describe the sender's consumer.
+// StateUnknown is the state of a projector the answering process does not run.
+const StateUnknown = "unknown"
+
+// SenderStats describe the sender: its durable consumer, the sends the
+// read model shows waiting, and the counters of the sender in this process.
 type SenderStats struct {
 	Pending     uint64 // send requests not delivered to the sender yet
 	InFlight    int    // delivered, not acknowledged (being sent, or waiting to retry)
 	Redelivered int    // delivered more than once (retries, takeovers)
 	HeldNumbers int64  // numbers whose token Meta refused: their sends wait
 	Numbers     int64
+	// Queued is how many sends the read model shows waiting (requested, no
+	// outcome yet), all numbers together; ByNumber the numbers with the
+	// most of them, and every held number.
+	Queued   int64
+	ByNumber []NumberPending
+	// InProcess tells whether this process runs a sender, Active whether
+	// it is the installation's active one (holding the lock). The counters
+	// are that sender's since the process started (sender.Counters).
+	InProcess, Active        bool
+	Accepted, Failed         int64
+	Retries, Resent, Working int64
 }
+
+// NumberPending is one number's sends waiting for the sender.
+type NumberPending struct {
+	TenantID       uuid.UUID
+	PhoneNumberID  string
+	Pending        int64
+	OldestQueuedAt *time.Time // when the oldest waiting send was requested
+	Held           bool       // Meta refused the number's token: its sends wait for a new one
+}
+
+// byNumberLimit bounds SenderStats.ByNumber.
+const byNumberLimit = 50
 
 // MediaStats count the media files by state.
 type MediaStats struct{ Pending, Failed, Stored int64 }
@@ -73,9 +109,16 @@ type sample struct {
 	events uint64
 }
 
-// eventCounter is what a projector in this process tells (*projections.Runner).
-type eventCounter interface {
+// runnerStats is what a projector in this process tells (*projections.Runner).
+type runnerStats interface {
 	Stats() (checkpoint, events uint64)
+	Status() projections.RunnerStatus
+}
+
+// SenderCounters are the counters of the sender this process runs
+// (*sender.Sender).
+type SenderCounters interface {
+	Counters() sender.Counters
 }
 
 // Stats gathers the health figures (operators only). Each dependency is
@@ -109,7 +152,7 @@ func (s *Service) stats(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	for _, cp := range cps {
-		ps := ProjectorStats{Name: cp.Name, Checkpoint: uint64(cp.LastSeq), UpdatedAt: cp.UpdatedAt.UTC()}
+		ps := ProjectorStats{Name: cp.Name, Checkpoint: uint64(cp.LastSeq), UpdatedAt: cp.UpdatedAt.UTC(), State: StateUnknown}
 		if last := info.State.LastSeq; last > ps.Checkpoint {
 			ps.LagEvents = last - ps.Checkpoint
 			m, err := stream.GetMsg(ctx, ps.Checkpoint+1)
@@ -121,10 +164,15 @@ func (s *Service) stats(ctx context.Context) (Stats, error) {
 			}
 		}
 		for _, p := range s.opts.Projectors {
-			if c, ok := p.(eventCounter); ok && p.Name() == cp.Name {
+			if c, ok := p.(runnerStats); ok && p.Name() == cp.Name {
 				ps.InProcess = true
 				_, events := c.Stats()
 				ps.Rate = s.sampler.rate(cp.Name, events, time.Now())
+				status := c.Status()
+				ps.State, ps.StateError = string(status.State), status.Err
+				if !status.Since.IsZero() {
+					ps.StateSince = status.Since.UTC()
+				}
 			}
 		}
 		st.Projectors = append(st.Projectors, ps)
@@ -143,6 +191,20 @@ func (s *Service) stats(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	st.Sender.HeldNumbers, st.Sender.Numbers = held.Held, held.Numbers
+	pending, err := s.q.PendingSends(ctx, byNumberLimit)
+	if err != nil {
+		return Stats{}, err
+	}
+	for _, p := range pending {
+		st.Sender.Queued = p.Total
+		st.Sender.ByNumber = append(st.Sender.ByNumber, NumberPending{TenantID: p.TenantID, PhoneNumberID: p.PhoneNumberID,
+			Pending: p.Pending, OldestQueuedAt: utcPtr(p.OldestQueuedAt), Held: p.Held})
+	}
+	if s.opts.Sender != nil {
+		c := s.opts.Sender.Counters()
+		st.Sender.InProcess, st.Sender.Active = true, c.Active
+		st.Sender.Accepted, st.Sender.Failed, st.Sender.Retries, st.Sender.Resent, st.Sender.Working = c.Accepted, c.Failed, c.Retries, c.Resent, c.Pending
+	}
 	mc, err := s.q.MediaCounts(ctx)
 	if err != nil {
 		return Stats{}, err
@@ -165,8 +227,16 @@ func (s *Service) stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
-// senderConsumer is the sender's durable consumer (sender.ConsumerName).
-const senderConsumer = "sender"
+// senderConsumer is the sender's durable consumer.
+const senderConsumer = sender.ConsumerName
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
 
 func (sm *statsSampler) rate(name string, events uint64, now time.Time) float64 {
 	sm.mu.Lock()

@@ -31,6 +31,13 @@ type Filter struct {
 	Kind string
 	// Result is a decode result: ok, partial, undecodable, or parked.
 	Result string
+	// WAMID is a message's wamid: the webhooks that carry the message or a
+	// status of it.
+	WAMID string
+	// ContactPhone is a person's number, E.164 or a wa_id: the webhooks
+	// naming them as a contact, the sender of a message or the recipient
+	// of a status. The filter normalises it (domain.NormalizePhone).
+	ContactPhone string
 	// FromSeq and ToSeq bound the stream sequences (inclusive; 0: open).
 	FromSeq, ToSeq uint64
 }
@@ -38,11 +45,14 @@ type Filter struct {
 var (
 	phoneNumberIDPattern = regexp.MustCompile(`^[0-9]{1,32}$`)
 	kindPattern          = regexp.MustCompile(`^[a-z_]{1,64}$`)
+	// wamidPattern is printable ASCII without spaces: Meta's wamids are
+	// "wamid." and base64.
+	wamidPattern = regexp.MustCompile(`^[!-~]{1,256}$`)
 )
 
-// scope validates f for by and says which rows it covers: 'all',
-// 'tenant' (with the tenant) or 'unrouted'.
-func (f Filter) scope(by Actor) (string, uuid.UUID, error) {
+// scope validates f for by, normalises its contact phone, and says which
+// rows it covers: 'all', 'tenant' (with the tenant) or 'unrouted'.
+func (f *Filter) scope(by Actor) (string, uuid.UUID, error) {
 	if err := by.mayManageHistory(); err != nil {
 		return "", uuid.Nil, err
 	}
@@ -56,6 +66,16 @@ func (f Filter) scope(by Actor) (string, uuid.UUID, error) {
 	}
 	if f.Kind != "" && !kindPattern.MatchString(f.Kind) {
 		return "", uuid.Nil, domain.Errorf(domain.ErrInvalid, "kind: a kind of change such as messages, statuses or message_template_status_update")
+	}
+	if f.WAMID != "" && !wamidPattern.MatchString(f.WAMID) {
+		return "", uuid.Nil, domain.Errorf(domain.ErrInvalid, "wamid: a message's wamid (wamid.…), at most 256 characters")
+	}
+	if f.ContactPhone != "" {
+		phone, err := domain.NormalizePhone(f.ContactPhone)
+		if err != nil {
+			return "", uuid.Nil, domain.Errorf(domain.ErrInvalid, "contact_phone: a phone number with its country code (E.164 or a wa_id): %v", err)
+		}
+		f.ContactPhone = phone
 	}
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
 		return "", uuid.Nil, domain.Errorf(domain.ErrInvalid, "to: must be after from")
@@ -112,10 +132,11 @@ func (s *Service) ListWebhooks(ctx context.Context, by Actor, f Filter, before u
 		return WebhookPage{}, err
 	}
 	var rows []db.ListWebhookLogRow
-	err = s.read(ctx, by, func(q *db.Queries) (err error) {
+	err = s.readFiltered(ctx, by, func(q *db.Queries) (err error) {
 		rows, err = q.ListWebhookLog(ctx, db.ListWebhookLogParams{
 			Before: int64(before), FromTime: f.From, ToTime: f.To, Scope: scope, TenantID: tenant,
-			PhoneNumberID: f.PhoneNumberID, Kind: f.Kind, Result: f.Result, Lim: int32(limit) + 1,
+			PhoneNumberID: f.PhoneNumberID, Kind: f.Kind, Wamid: f.WAMID, ContactPhone: f.ContactPhone, Result: f.Result,
+			Lim: int32(limit) + 1,
 		})
 		return err
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wam-project/wam/domain"
 	"github.com/wam-project/wam/projections"
 	"github.com/wam-project/wam/sql/db"
 )
@@ -172,7 +173,6 @@ func (r *jobRun) checkpoint(ctx context.Context, force bool) error {
 	if !force && time.Since(r.reported) < time.Second {
 		return nil
 	}
-	r.reported = time.Now()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cur, err := r.s.loadJob(cctx, r.job.ID)
@@ -187,8 +187,11 @@ func (r *jobRun) checkpoint(ctx context.Context, force bool) error {
 		return errCancelled
 	}
 	ev := jobEvent{JobID: r.job.ID, TenantID: r.job.TenantID, Matched: r.job.Matched, Done: r.job.Done, Rate: r.job.Rate, Cursor: r.job.Cursor}
-	_, err = r.s.publishJob(cctx, Actor{}, TypeReplayProgress, ev, r.s.now())
-	return err
+	if _, err = r.s.publishJob(cctx, Actor{}, TypeReplayProgress, ev, r.s.now()); err != nil {
+		return err
+	}
+	r.reported = time.Now()
+	return nil
 }
 
 // pace waits until the job may go on: at most Rate events per second
@@ -204,13 +207,21 @@ func (r *jobRun) pace(ctx context.Context) error {
 		if busy {
 			wait = max(wait, 20*time.Millisecond)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, wait); err != nil {
+			return err
 		}
+	}
+}
+
+// sleep waits d, or until ctx ends (its error then).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -226,47 +237,89 @@ func (r *jobRun) reproject(ctx context.Context) error {
 		return fmt.Errorf("stream: %w", err)
 	}
 	p := selectionParams(r.job.Selection)
-	if err := r.checkpoint(ctx, true); err != nil {
+	if err := r.retrying(ctx, func() error { return r.checkpoint(ctx, true) }); err != nil {
 		return err
 	}
 	for {
 		if err := r.pace(ctx); err != nil {
 			return err
 		}
-		p.After, p.Lim = int64(r.job.Cursor), int32(r.s.opts.Batch)
-		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		seqs, err := r.s.q.WebhookSelectionPage(qctx, p)
-		cancel()
+		var seqs []int64
+		err := r.retrying(ctx, func() (err error) {
+			seqs, err = r.batch(ctx, proj, stream, p)
+			return err
+		})
 		if err != nil {
-			return fmt.Errorf("select webhooks: %w", err)
+			return err
 		}
 		if len(seqs) == 0 {
-			return r.checkpoint(ctx, true)
-		}
-		events := make([]*projections.Event, 0, len(seqs))
-		for _, seq := range seqs {
-			gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			m, err := stream.GetMsg(gctx, uint64(seq))
-			cancel()
-			if errors.Is(err, jetstream.ErrMsgNotFound) {
-				continue // erased or past retention: nothing to apply
-			}
-			if err != nil {
-				return fmt.Errorf("read event %d: %w", seq, err)
-			}
-			events = append(events, projections.EventFromStream(m))
-		}
-		if err := r.whenApplied(ctx, proj, uint64(seqs[len(seqs)-1])); err != nil {
-			return err
-		}
-		if _, err := proj.Reproject(ctx, events); err != nil {
-			return err
+			return r.retrying(ctx, func() error { return r.checkpoint(ctx, true) })
 		}
 		r.job.Done += int64(len(seqs))
 		r.job.Cursor = uint64(seqs[len(seqs)-1])
-		if err := r.checkpoint(ctx, false); err != nil {
+		if err := r.retrying(ctx, func() error { return r.checkpoint(ctx, false) }); err != nil {
 			return err
 		}
+	}
+}
+
+// batch re-projects the job's next page of webhooks after its cursor and
+// returns their sequences (none: the job is done). It changes nothing of
+// the job, so that a batch that failed can be run again as it was.
+func (r *jobRun) batch(ctx context.Context, proj Reprojector, stream jetstream.Stream, p db.WebhookSelectionPageParams) ([]int64, error) {
+	p.After, p.Lim = int64(r.job.Cursor), int32(r.s.opts.Batch)
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	var seqs []int64
+	err := r.s.readFiltered(qctx, Actor{CLI: true}, func(q *db.Queries) (err error) {
+		seqs, err = q.WebhookSelectionPage(qctx, p)
+		return err
+	})
+	cancel()
+	if err != nil || len(seqs) == 0 {
+		return nil, err
+	}
+	events := make([]*projections.Event, 0, len(seqs))
+	for _, seq := range seqs {
+		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		m, err := stream.GetMsg(gctx, uint64(seq))
+		cancel()
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // erased or past retention: nothing to apply
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read event %d: %w", seq, err)
+		}
+		events = append(events, projections.EventFromStream(m))
+	}
+	if err := r.whenApplied(ctx, proj, uint64(seqs[len(seqs)-1])); err != nil {
+		return nil, err
+	}
+	if _, err := proj.Reproject(ctx, events); err != nil {
+		return nil, err
+	}
+	return seqs, nil
+}
+
+// retrying runs step, and again after an error of the moment (PostgreSQL
+// or NATS away, a timeout, a lock not granted in time), at most
+// BatchRetries times, waiting RetryWait and then twice as long each time,
+// up to 10 s. A cancellation of the job, the end of ctx and a refusal
+// (a domain.Error) end it at once.
+func (r *jobRun) retrying(ctx context.Context, step func() error) error {
+	wait := r.s.opts.RetryWait
+	for retry := 1; ; retry++ {
+		err := step()
+		if err == nil || ctx.Err() != nil || errors.Is(err, errCancelled) || errors.As(err, new(*domain.Error)) {
+			return err
+		}
+		if retry > r.s.opts.BatchRetries {
+			return fmt.Errorf("%w (tried %d times)", err, retry)
+		}
+		r.s.log.Warn("replay batch failed; retrying", "job_id", r.job.ID, "retry", retry, "retry_in", wait, "err", err)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+		wait = min(2*wait, 10*time.Second)
 	}
 }
 
@@ -296,19 +349,25 @@ func (r *jobRun) adopt(ctx context.Context) error {
 	if r.s.opts.Adopter == nil {
 		return errors.New("no adopter in this process")
 	}
-	if err := r.checkpoint(ctx, true); err != nil {
+	if err := r.retrying(ctx, func() error { return r.checkpoint(ctx, true) }); err != nil {
 		return err
 	}
 	for {
-		n, err := r.s.opts.Adopter.Pass(ctx)
+		var n int
+		err := r.retrying(ctx, func() (err error) {
+			if n, err = r.s.opts.Adopter.Pass(ctx); err != nil {
+				return fmt.Errorf("adoption pass: %w", err)
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("adoption pass: %w", err)
+			return err
 		}
 		r.job.Done += int64(n)
 		if n == 0 {
-			return r.checkpoint(ctx, true)
+			return r.retrying(ctx, func() error { return r.checkpoint(ctx, true) })
 		}
-		if err := r.checkpoint(ctx, false); err != nil {
+		if err := r.retrying(ctx, func() error { return r.checkpoint(ctx, false) }); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -320,7 +321,7 @@ func (p *inboxPlan) add(ev *Event) {
 	if result == DecodeOK && len(problems) > 0 {
 		result = DecodePartial
 	}
-	var phoneIDs, wabaIDs, kinds []string
+	var phoneIDs, wabaIDs, kinds, wamids, phones []string
 	for _, ch := range d.hook.Changes {
 		phoneIDs = appendUnique(phoneIDs, ch.PhoneNumberID)
 		if ch.PhoneNumberID == "" {
@@ -336,6 +337,17 @@ func (p *inboxPlan) add(ev *Event) {
 		if len(ch.Errors) > 0 {
 			kinds = appendUnique(kinds, "errors")
 		}
+		// What the history is searched by (ops.Filter): the messages and
+		// statuses the webhook carries, and the numbers of whom it names.
+		for _, ct := range ch.Contacts {
+			phones = append(phones, ct.Phone)
+		}
+		for _, m := range ch.Messages {
+			wamids, phones = append(wamids, m.WAMID), append(phones, m.FromPhone)
+		}
+		for _, st := range ch.Statuses {
+			wamids, phones = append(wamids, st.WAMID), append(phones, st.RecipientPhone)
+		}
 	}
 	l := &p.log
 	l.Seqs = append(l.Seqs, seq)
@@ -343,6 +355,8 @@ func (p *inboxPlan) add(ev *Event) {
 	l.TenantIds = append(l.TenantIds, d.tenant)
 	l.PhoneNumberIds = append(l.PhoneNumberIds, joinClean(phoneIDs))
 	l.Kinds = append(l.Kinds, joinClean(kinds))
+	l.Wamids = append(l.Wamids, joinClean(sortedSet(wamids)))
+	l.ContactPhones = append(l.ContactPhones, joinClean(sortedSet(phones)))
 	l.DecodeResults = append(l.DecodeResults, result)
 	l.DecodeErrors = append(l.DecodeErrors, strings.Join(problems, "\n"))
 	l.SizeBytes = append(l.SizeBytes, int32(min(len(ev.Data), 1<<31-1)))
@@ -595,7 +609,8 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, cp copier, notices 
 		if p.replay {
 			l := p.log
 			if err := q.RelogWebhooks(ctx, db.RelogWebhooksParams{Seqs: l.Seqs, PhoneNumberIds: l.PhoneNumberIds, WabaIds: l.WabaIds,
-				Kinds: l.Kinds, DecodeResults: l.DecodeResults, DecodeErrors: l.DecodeErrors}); err != nil {
+				Kinds: l.Kinds, Wamids: l.Wamids, ContactPhones: l.ContactPhones, DecodeResults: l.DecodeResults,
+				DecodeErrors: l.DecodeErrors}); err != nil {
 				return fmt.Errorf("webhook log again: %w", err)
 			}
 		}
@@ -809,6 +824,21 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// maxSearchable is the longest wamid or number the webhook log keeps for
+// the history's filters (ops.Filter takes at most 256 characters too). A
+// GIN index refuses entries of more than about 2,700 bytes, which would
+// park the webhook, and a wamid is some 60.
+const maxSearchable = 256
+
+// sortedSet is list sorted, without duplicates, empty strings and values
+// longer than maxSearchable: a webhook may carry thousands of statuses, too
+// many for appendUnique.
+func sortedSet(list []string) []string {
+	list = slices.DeleteFunc(list, func(s string) bool { return s == "" || len(s) > maxSearchable })
+	slices.Sort(list)
+	return slices.Compact(list)
 }
 
 // joinClean joins for a text[] column sent as text; the separator cannot

@@ -152,6 +152,7 @@ type Runner struct {
 
 	events atomic.Uint64 // events applied (or parked) by this runner, for metrics
 	copied atomic.Uint64 // rows it copied in the bulk way (Options.Bulk)
+	state  runnerState   // what it is doing (Status)
 
 	mu      sync.Mutex
 	applied uint64        // checkpoint as of the last batch this runner finished
@@ -260,8 +261,10 @@ type batch struct {
 // others wait to take over. A runner that finds it lost the lock (its lock
 // connection broke) stops before committing anything more and starts over.
 func (r *Runner) Run(ctx context.Context) error {
+	defer r.state.enter(RunnerStopped, nil)
 	wait := r.opts.MinBackoff
 	for started := false; ; {
+		r.state.enter(RunnerStarting, nil)
 		applied := r.events.Load()
 		ok, err := r.session(ctx, &started)
 		if ctx.Err() != nil || ok {
@@ -274,6 +277,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			wait = r.opts.MinBackoff // a session that got work done is no failure to back off from
 		}
 		r.log.Warn("projector session ended, starting over", "retry_in", wait, "err", err)
+		r.state.enter(RunnerBackingOff, err)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -376,6 +380,7 @@ func (r *Runner) session(ctx context.Context, started *bool) (done bool, err err
 	}
 	defer cc.Stop()
 	*started = true
+	r.state.enter(RunnerRunning, nil)
 
 	ready := make(chan *batch, 1)
 	go r.assemble(ctx, msgs, ready, cp)
@@ -417,7 +422,10 @@ func (r *Runner) lock(ctx context.Context) (*pgx.Conn, error) {
 	ok, err := q.TryLockProjector(ctx, db.TryLockProjectorParams{Key1: k1, Key2: k2})
 	if err == nil && !ok {
 		r.log.Info("another runner of this projector is active; waiting to take over")
-		err = q.LockProjector(ctx, db.LockProjectorParams{Key1: k1, Key2: k2})
+		r.state.enter(RunnerStandby, nil)
+		if err = q.LockProjector(ctx, db.LockProjectorParams{Key1: k1, Key2: k2}); err == nil {
+			r.state.enter(RunnerStarting, nil)
+		}
 	}
 	if err != nil {
 		_ = conn.Close(context.Background())
@@ -540,6 +548,10 @@ func (r *Runner) yield(ctx context.Context, b *batch, msgs <-chan jetstream.Msg,
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
+	if len(b.events) < r.opts.MaxBatch && r.opts.Busy() && time.Now().Before(deadline) {
+		r.state.update(func(s *runnerState) { s.yielding = true })
+		defer r.state.update(func(s *runnerState) { s.yielding = false })
+	}
 	for len(b.events) < r.opts.MaxBatch && r.opts.Busy() && time.Now().Before(deadline) {
 		select {
 		case m := <-msgs:
@@ -603,6 +615,12 @@ func (r *Runner) prepareOne(ev *Event) {
 // is unavailable. It fails only when ctx ends or the lock is lost.
 func (r *Runner) commitWithRetry(ctx context.Context, b *batch, holder uint32) (uint64, []Notice, error) {
 	wait := r.opts.MinBackoff
+	retried := false
+	defer func() {
+		if retried {
+			r.state.update(func(s *runnerState) { s.retrying, s.err = false, "" })
+		}
+	}()
 	for {
 		cp, notices, err := r.commitWithin(ctx, b, holder)
 		if err == nil {
@@ -615,6 +633,8 @@ func (r *Runner) commitWithRetry(ctx context.Context, b *batch, holder uint32) (
 			return 0, nil, err
 		}
 		r.log.Error("apply batch, will retry", "first_seq", firstSeq(b), "last_seq", b.lastSeq, "retry_in", wait, "err", err)
+		retried = true
+		r.state.update(func(s *runnerState) { s.retrying, s.err = true, err.Error() })
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():

@@ -138,13 +138,25 @@ type Sender struct {
 	lanes map[uuid.UUID]*lane // by conversation
 	nums  map[string]*number  // by phone number id
 
-	stats Stats
+	stats  Stats
+	active atomic.Bool // this sender holds the lock and takes requests
 }
 
 // Stats are the sender's counters, for /metrics and the operators.
+// Retries counts the retries scheduled after Meta refused a send for now
+// (throughput, pair rate, unavailable) or could not be reached; Resent the
+// sends made again after an attempt whose outcome never came.
 type Stats struct {
 	Accepted, Failed, Retries, Resent atomic.Int64
 	Pending                           atomic.Int64 // requests received, not yet settled
+}
+
+// Counters are a Sender's Stats at one moment, and whether it is the active
+// sender of the installation (the one holding the lock; the counters of
+// one waiting to take over stay as its last session left them).
+type Counters struct {
+	Active                                     bool
+	Accepted, Failed, Retries, Resent, Pending int64
 }
 
 // New returns a Sender. media may be nil (sends naming wam media uploads
@@ -163,6 +175,12 @@ func New(pool *pgxpool.Pool, js jetstream.JetStream, pub Publisher, graph Graph,
 
 // Stats are the sender's counters.
 func (s *Sender) Stats() *Stats { return &s.stats }
+
+// Counters are the sender's counters now, since the process started.
+func (s *Sender) Counters() Counters {
+	return Counters{Active: s.active.Load(), Accepted: s.stats.Accepted.Load(), Failed: s.stats.Failed.Load(),
+		Retries: s.stats.Retries.Load(), Resent: s.stats.Resent.Load(), Pending: s.stats.Pending.Load()}
+}
 
 // ConsumerName is the sender's durable JetStream consumer.
 const ConsumerName = "sender"
@@ -254,6 +272,8 @@ func (s *Sender) session(ctx context.Context) error {
 	case <-time.After(departWindow):
 	}
 	s.log.Info("sender active")
+	s.active.Store(true)
+	defer s.active.Store(false)
 	work := &session{Sender: s, kv: kv, ctx: ctx}
 	cc, err := cons.Consume(work.dispatch, jetstream.PullMaxMessages(1000),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {

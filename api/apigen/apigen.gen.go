@@ -291,6 +291,42 @@ func (e OperatorSessionTokenType) Valid() bool {
 	}
 }
 
+// Defines values for OpsStatsProjectorsState.
+const (
+	OpsStatsProjectorsStateBackingOff OpsStatsProjectorsState = "backing_off"
+	OpsStatsProjectorsStateRetrying   OpsStatsProjectorsState = "retrying"
+	OpsStatsProjectorsStateRunning    OpsStatsProjectorsState = "running"
+	OpsStatsProjectorsStateStandby    OpsStatsProjectorsState = "standby"
+	OpsStatsProjectorsStateStarting   OpsStatsProjectorsState = "starting"
+	OpsStatsProjectorsStateStopped    OpsStatsProjectorsState = "stopped"
+	OpsStatsProjectorsStateUnknown    OpsStatsProjectorsState = "unknown"
+	OpsStatsProjectorsStateYielding   OpsStatsProjectorsState = "yielding"
+)
+
+// Valid indicates whether the value is a known member of the OpsStatsProjectorsState enum.
+func (e OpsStatsProjectorsState) Valid() bool {
+	switch e {
+	case OpsStatsProjectorsStateBackingOff:
+		return true
+	case OpsStatsProjectorsStateRetrying:
+		return true
+	case OpsStatsProjectorsStateRunning:
+		return true
+	case OpsStatsProjectorsStateStandby:
+		return true
+	case OpsStatsProjectorsStateStarting:
+		return true
+	case OpsStatsProjectorsStateStopped:
+		return true
+	case OpsStatsProjectorsStateUnknown:
+		return true
+	case OpsStatsProjectorsStateYielding:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OutInteractiveActionButtonsType.
 const (
 	OutInteractiveActionButtonsTypeReply OutInteractiveActionButtonsType = "reply"
@@ -1446,19 +1482,70 @@ type OpsStats struct {
 		Name       string  `json:"name"`
 
 		// Rate events per second applied by the answering process since the last look
-		Rate      float32   `json:"rate"`
-		UpdatedAt time.Time `json:"updated_at"`
+		Rate float32 `json:"rate"`
+
+		// State what the answering process's runner does: standby, another process's runner holds the projector's lock; yielding, a batch is held back while webhooks come in a burst; retrying, a batch failed for a reason not its events' (the database) and is retried; backing_off, the session ended with an error and starts again after a wait; unknown, the answering process does not run it
+		State OpsStatsProjectorsState `json:"state"`
+
+		// StateError the error behind retrying or backing_off; empty otherwise
+		StateError string `json:"state_error"`
+
+		// StateSince when the runner entered the state; null when unknown
+		StateSince nullable.Nullable[time.Time] `json:"state_since"`
+		UpdatedAt  time.Time                    `json:"updated_at"`
 	} `json:"projectors"`
 
 	// Replays jobs by state
 	Replays map[string]int64 `json:"replays"`
 	Sender  struct {
+		// Accepted sends Meta accepted
+		Accepted int64 `json:"accepted"`
+
+		// Active the answering process's sender is the active one (one at a time holds the lock)
+		Active bool `json:"active"`
+
+		// ByNumber the 50 numbers with the most sends waiting, and every held number, most waiting first
+		ByNumber []struct {
+			// Held Meta refused the number's token: its sends wait for a new one
+			Held bool `json:"held"`
+
+			// OldestQueuedAt when the oldest of them was requested
+			OldestQueuedAt nullable.Nullable[time.Time] `json:"oldest_queued_at"`
+
+			// Pending sends waiting from the number
+			Pending       int64              `json:"pending"`
+			PhoneNumberId string             `json:"phone_number_id"`
+			TenantId      openapi_types.UUID `json:"tenant_id"`
+		} `json:"by_number"`
+
+		// Failed sends failed for good
+		Failed int64 `json:"failed"`
+
 		// HeldNumbers numbers whose token Meta refused: their sends wait
 		HeldNumbers int64 `json:"held_numbers"`
-		InFlight    int   `json:"in_flight"`
-		Numbers     int64 `json:"numbers"`
-		Pending     int64 `json:"pending"`
+
+		// InFlight delivered, not acknowledged (being sent, or waiting to retry)
+		InFlight int `json:"in_flight"`
+
+		// InProcess the answering process runs a sender; the counters below are its, since the process started
+		InProcess bool  `json:"in_process"`
+		Numbers   int64 `json:"numbers"`
+
+		// Pending send and read requests the sender's consumer has not delivered yet
+		Pending int64 `json:"pending"`
+
+		// Queued sends the read model shows waiting for the sender (requested, no outcome yet), every number
+		Queued      int64 `json:"queued"`
 		Redelivered int   `json:"redelivered"`
+
+		// Resent sends made again after an attempt whose outcome never came
+		Resent int64 `json:"resent"`
+
+		// Retries retries scheduled after Meta refused a send for now (throughput, pair rate, unavailable) or could not be reached
+		Retries int64 `json:"retries"`
+
+		// Working requests the sender is working on now (sending, waiting for a limit, a held number or a retry)
+		Working int64 `json:"working"`
 	} `json:"sender"`
 	Stream struct {
 		Bytes    int64     `json:"bytes"`
@@ -1472,6 +1559,9 @@ type OpsStats struct {
 		Tenants map[string]int64 `json:"tenants"`
 	} `json:"stream"`
 }
+
+// OpsStatsProjectorsState what the answering process's runner does: standby, another process's runner holds the projector's lock; yielding, a batch is held back while webhooks come in a burst; retrying, a batch failed for a reason not its events' (the database) and is retried; backing_off, the session ended with an error and starts again after a wait; unknown, the answering process does not run it
+type OpsStatsProjectorsState string
 
 // OutContact a contact card as Meta's contacts[] element
 type OutContact struct {
@@ -1810,6 +1900,9 @@ type ReplayList struct {
 
 // ReplayRequest defines model for ReplayRequest.
 type ReplayRequest struct {
+	// ContactPhone a person's number, E.164 or a wa_id: the webhooks naming them
+	ContactPhone *string `json:"contact_phone,omitempty"`
+
 	// DryRun answer how many events match, and start nothing
 	DryRun  *bool      `json:"dry_run,omitempty"`
 	From    *time.Time `json:"from,omitempty"`
@@ -1830,6 +1923,9 @@ type ReplayRequest struct {
 
 	// Unrouted operators only: the unrouted webhooks
 	Unrouted *bool `json:"unrouted,omitempty"`
+
+	// Wamid a message's wamid: the webhooks carrying the message or a status of it
+	Wamid *string `json:"wamid,omitempty"`
 }
 
 // ReplayRequestMode redeliver (to a tenant's own endpoints) comes with outbound webhooks and is refused until then
@@ -2148,6 +2244,9 @@ type WebhookPage struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// ContactPhone defines model for ContactPhone.
+type ContactPhone = string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -2195,6 +2294,9 @@ type To = time.Time
 
 // Unrouted defines model for Unrouted.
 type Unrouted = bool
+
+// Wamid defines model for Wamid.
+type Wamid = string
 
 // Webhook defines model for Webhook.
 type Webhook = interface{}
@@ -2311,8 +2413,14 @@ type ListOpsWebhooksParams struct {
 
 	// Result decode result
 	Result *ListOpsWebhooksParamsResult `form:"result,omitempty" json:"result,omitempty"`
-	Cursor *Cursor                      `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Limit  *Limit                       `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Wamid a message's wamid: the webhooks carrying the message or a status of it
+	Wamid *Wamid `form:"wamid,omitempty" json:"wamid,omitempty"`
+
+	// ContactPhone a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient
+	ContactPhone *ContactPhone `form:"contact_phone,omitempty" json:"contact_phone,omitempty"`
+	Cursor       *Cursor       `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit        *Limit        `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListOpsWebhooksParamsResult defines parameters for ListOpsWebhooks.
@@ -2404,8 +2512,14 @@ type ListWebhooksParams struct {
 
 	// Result decode result
 	Result *ListWebhooksParamsResult `form:"result,omitempty" json:"result,omitempty"`
-	Cursor *Cursor                   `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Limit  *Limit                    `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Wamid a message's wamid: the webhooks carrying the message or a status of it
+	Wamid *Wamid `form:"wamid,omitempty" json:"wamid,omitempty"`
+
+	// ContactPhone a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient
+	ContactPhone *ContactPhone `form:"contact_phone,omitempty" json:"contact_phone,omitempty"`
+	Cursor       *Cursor       `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit        *Limit        `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListWebhooksParamsResult defines parameters for ListWebhooks.
@@ -3655,6 +3769,20 @@ func (w *ServerInterfaceWrapper) ListOpsWebhooks(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter result: %s", err))
 	}
 
+	// ------------- Optional query parameter "wamid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wamid", ctx.QueryParams(), &params.Wamid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wamid: %s", err))
+	}
+
+	// ------------- Optional query parameter "contact_phone" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "contact_phone", ctx.QueryParams(), &params.ContactPhone, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_phone: %s", err))
+	}
+
 	// ------------- Optional query parameter "cursor" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -4245,6 +4373,20 @@ func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "result", ctx.QueryParams(), &params.Result, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter result: %s", err))
+	}
+
+	// ------------- Optional query parameter "wamid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wamid", ctx.QueryParams(), &params.Wamid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wamid: %s", err))
+	}
+
+	// ------------- Optional query parameter "contact_phone" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "contact_phone", ctx.QueryParams(), &params.ContactPhone, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_phone: %s", err))
 	}
 
 	// ------------- Optional query parameter "cursor" -------------

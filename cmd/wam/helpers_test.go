@@ -214,6 +214,32 @@ func (p *webhookStream) stop() []string {
 	return p.acked()
 }
 
+// signInOperator makes an operator with `wam operator create` and signs
+// them in at base; it returns their access token.
+func signInOperator(t testing.TB, env map[string]string, base, email string) string {
+	t.Helper()
+	var op struct {
+		Email    string `json:"email"`
+		Password string `json:"temporary_password"`
+	}
+	if out := mustRun(t, env, "operator", "create", "--email", email); json.Unmarshal([]byte(lastLine(out)), &op) != nil {
+		t.Fatalf("operator create printed %q", out)
+	}
+	body, _ := json.Marshal(map[string]string{"email": op.Email, "password": op.Password})
+	res, err := http.Post(base+"/api/ops/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var sess struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&sess); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("operator sign-in: %d (%v)", res.StatusCode, err)
+	}
+	return sess.AccessToken
+}
+
 // getJSON GETs path with the API key and decodes the answer into v.
 func getJSON(t testing.TB, base, apiKey, path string, v any) int {
 	t.Helper()

@@ -39,12 +39,15 @@ func replay(ctx context.Context, args []string, getenv func(string) string, stdo
 	pnid := fs.String("phone-number-id", "", "only webhooks naming this Meta phone number `id`")
 	kind := fs.String("kind", "", "only webhooks with this `kind` of change: messages, statuses, errors, message_template_status_update…")
 	result := fs.String("result", "", "only webhooks with this decode `result`: ok, partial, undecodable, parked")
+	wamid := fs.String("wamid", "", "only webhooks carrying this `wamid` (the message, or a status of it)")
+	contactPhone := fs.String("contact-phone", "", "only webhooks naming this person's `number` (E.164 or wa_id)")
 	dryRun := fs.Bool("dry-run", false, "print how many events match, and replay nothing")
 	rate := fs.Float64("rate", 2000, "at most this many `events` per second, so that live webhooks keep their latency")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	f := ops.Filter{Unrouted: *unrouted, PhoneNumberID: *pnid, Kind: *kind, Result: *result, FromSeq: *fromSeq, ToSeq: *toSeq}
+	f := ops.Filter{Unrouted: *unrouted, PhoneNumberID: *pnid, Kind: *kind, Result: *result, WAMID: *wamid, ContactPhone: *contactPhone,
+		FromSeq: *fromSeq, ToSeq: *toSeq}
 	if *tenant != "" {
 		id, err := uuid.Parse(*tenant)
 		if err != nil {

@@ -40,6 +40,45 @@ type sendRig struct {
 	sends                *sendLog
 	stop                 func() error
 	env                  map[string]string
+	opsToken             string // an operator's, for GET /api/ops/stats
+}
+
+// senderStats are the sender's figures of GET /api/ops/stats.
+type senderStats struct {
+	Active      bool  `json:"active"`
+	InProcess   bool  `json:"in_process"`
+	Retries     int64 `json:"retries"`
+	HeldNumbers int64 `json:"held_numbers"`
+	Queued      int64 `json:"queued"`
+	ByNumber    []struct {
+		PhoneNumberID string `json:"phone_number_id"`
+		Pending       int64  `json:"pending"`
+		Held          bool   `json:"held"`
+	} `json:"by_number"`
+}
+
+// senderStats reads the sender's figures as an operator sees them.
+func (r *sendRig) senderStats(t testing.TB) senderStats {
+	t.Helper()
+	if r.opsToken == "" {
+		r.opsToken = signInOperator(t, r.env, r.base, "ops@sender.example.com")
+	}
+	var st struct{ Sender senderStats }
+	if code := getJSON(t, r.base, r.opsToken, "/api/ops/stats", &st); code != http.StatusOK {
+		t.Fatalf("GET /api/ops/stats: %d", code)
+	}
+	return st.Sender
+}
+
+// pending is how many sends of number the stats show waiting, and whether
+// the number is held.
+func (s senderStats) pending(number string) (int64, bool) {
+	for _, n := range s.ByNumber {
+		if n.PhoneNumberID == number {
+			return n.Pending, n.Held
+		}
+	}
+	return 0, false
 }
 
 // sendLog records when the simulator accepted each message (a 200 to POST
@@ -479,6 +518,12 @@ func TestSendHoldsOnInvalidToken(t *testing.T) {
 			t.Errorf("%s while the number is held: %s, want queued", id, m.Status)
 		}
 	}
+	// The operators see the number held with its five sends waiting.
+	if st := r.senderStats(t); st.HeldNumbers != 1 || st.Queued != 5 || !st.Active {
+		t.Errorf("sender stats while held: %+v", st)
+	} else if n, held := st.pending(simPNID); n != 5 || !held {
+		t.Errorf("the held number: %d pending, held %v; want 5, held", n, held)
+	}
 	if code, body := r.call(t, http.MethodPatch, "/api/waba/credentials/"+r.numberID, "", map[string]any{"access_token": newToken}); code != 200 {
 		t.Fatalf("replace the token: %d %s", code, body)
 	}
@@ -518,6 +563,15 @@ func TestSendRetriesOrFails(t *testing.T) {
 	await.Until(t, 20*time.Second, "refusals for throughput", func() bool { return r.sim.Stats().Rejected["130429"] >= 2 })
 	if m := r.message(t, retried); m.Status != "queued" {
 		t.Errorf("while Meta refuses for throughput: %s, want queued", m.Status)
+	}
+	// The operators see the retries and the send waiting on its number.
+	var st senderStats
+	await.Until(t, 20*time.Second, "the sender's retries in the stats", func() bool {
+		st = r.senderStats(t)
+		return st.Retries >= 2
+	})
+	if n, held := st.pending(simPNID); n != 1 || held || !st.Active || !st.InProcess {
+		t.Errorf("sender stats while retrying: %+v", st)
 	}
 	r.sim.SetFaults(meta.Faults{})
 	got := r.settled(t, 60*time.Second, []string{retried})

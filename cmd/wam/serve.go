@@ -173,7 +173,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	})
 	operators := ops.New(database.Pool, bus.JS, pub, ops.Options{Tokens: tokens, Projectors: []ops.Reprojector{inbox, jobs},
-		Adopter: adopter, Busy: load.Busy, Rate: cfg.ReplayRate, Logger: log})
+		Adopter: adopter, Sender: send, Busy: load.Busy, Rate: cfg.ReplayRate, Logger: log})
 	wg.Go(func() { operators.Run(projCtx) })
 
 	// Rebuilds started through the API run here, giving way to webhooks as

@@ -127,7 +127,9 @@ func TestServeEndToEnd(t *testing.T) {
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`wam_projector_checkpoint{projector="inbox"}`, `wam_projector_lag_events{projector="inbox"} 0`, "wam_stream_last_sequence", "go_goroutines",
-		`wam_stream_tenant_events{tenant="`, `wam_media_files{state="pending"} 0`, "wam_sender_pending", `wam_projector_lag_seconds{projector="inbox"} 0`} {
+		`wam_stream_tenant_events{tenant="`, `wam_media_files{state="pending"} 0`, "wam_sender_pending", `wam_projector_lag_seconds{projector="inbox"} 0`,
+		`wam_projector_state{projector="inbox",state="running"} 1`, `wam_projector_state{projector="inbox",state="retrying"} 0`,
+		"wam_sender_retries_total 0", "wam_sender_queued 0"} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

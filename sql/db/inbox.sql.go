@@ -314,11 +314,13 @@ func (q *Queries) InsertNote(ctx context.Context, arg InsertNoteParams) error {
 
 const insertWebhookLog = `-- name: InsertWebhookLog :exec
 INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, waba_ids, kinds,
+                         wamids, contact_phones,
                          decode_result, decode_error, size_bytes, routing, routing_tenant,
                          unverified, adopted_from)
 SELECT u.seq, u.received_at, NULLIF(u.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid),
        string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
-       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error, u.size_bytes, u.routing,
+       string_to_array(u.kinds, chr(31)), string_to_array(u.wamids, chr(31)),
+       string_to_array(u.contact_phones, chr(31)), u.decode_result, u.decode_error, u.size_bytes, u.routing,
        NULLIF(u.routing_tenant, '00000000-0000-0000-0000-000000000000'::uuid), u.unverified,
        NULLIF(u.adopted_from, 0)
 FROM (SELECT unnest($1::bigint[]) AS seq,
@@ -327,13 +329,15 @@ FROM (SELECT unnest($1::bigint[]) AS seq,
              unnest($4::text[]) AS phone_number_ids,
              unnest($5::text[]) AS waba_ids,
              unnest($6::text[]) AS kinds,
-             unnest($7::text[]) AS decode_result,
-             unnest($8::text[]) AS decode_error,
-             unnest($9::integer[]) AS size_bytes,
-             unnest($10::text[]) AS routing,
-             unnest($11::uuid[]) AS routing_tenant,
-             unnest($12::boolean[]) AS unverified,
-             unnest($13::bigint[]) AS adopted_from) AS u
+             unnest($7::text[]) AS wamids,
+             unnest($8::text[]) AS contact_phones,
+             unnest($9::text[]) AS decode_result,
+             unnest($10::text[]) AS decode_error,
+             unnest($11::integer[]) AS size_bytes,
+             unnest($12::text[]) AS routing,
+             unnest($13::uuid[]) AS routing_tenant,
+             unnest($14::boolean[]) AS unverified,
+             unnest($15::bigint[]) AS adopted_from) AS u
 ON CONFLICT DO NOTHING
 `
 
@@ -344,6 +348,8 @@ type InsertWebhookLogParams struct {
 	PhoneNumberIds []string
 	WabaIds        []string
 	Kinds          []string
+	Wamids         []string
+	ContactPhones  []string
 	DecodeResults  []string
 	DecodeErrors   []string
 	SizeBytes      []int32
@@ -366,6 +372,8 @@ func (q *Queries) InsertWebhookLog(ctx context.Context, arg InsertWebhookLogPara
 		arg.PhoneNumberIds,
 		arg.WabaIds,
 		arg.Kinds,
+		arg.Wamids,
+		arg.ContactPhones,
 		arg.DecodeResults,
 		arg.DecodeErrors,
 		arg.SizeBytes,
@@ -547,18 +555,23 @@ UPDATE webhook_log w SET
     phone_number_ids = string_to_array(u.phone_number_ids, chr(31)),
     waba_ids         = string_to_array(u.waba_ids, chr(31)),
     kinds            = string_to_array(u.kinds, chr(31)),
+    wamids           = string_to_array(u.wamids, chr(31)),
+    contact_phones   = string_to_array(u.contact_phones, chr(31)),
     decode_result    = u.decode_result,
     decode_error     = u.decode_error
 FROM (SELECT unnest($1::bigint[]) AS seq,
              unnest($2::text[]) AS phone_number_ids,
              unnest($3::text[]) AS waba_ids,
              unnest($4::text[]) AS kinds,
-             unnest($5::text[]) AS decode_result,
-             unnest($6::text[]) AS decode_error) AS u
+             unnest($5::text[]) AS wamids,
+             unnest($6::text[]) AS contact_phones,
+             unnest($7::text[]) AS decode_result,
+             unnest($8::text[]) AS decode_error) AS u
 WHERE w.seq = u.seq
-  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result, w.decode_error) IS DISTINCT FROM
+  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.wamids, w.contact_phones, w.decode_result, w.decode_error) IS DISTINCT FROM
       (string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
-       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error)
+       string_to_array(u.kinds, chr(31)), string_to_array(u.wamids, chr(31)),
+       string_to_array(u.contact_phones, chr(31)), u.decode_result, u.decode_error)
 `
 
 type RelogWebhooksParams struct {
@@ -566,20 +579,25 @@ type RelogWebhooksParams struct {
 	PhoneNumberIds []string
 	WabaIds        []string
 	Kinds          []string
+	Wamids         []string
+	ContactPhones  []string
 	DecodeResults  []string
 	DecodeErrors   []string
 }
 
 // RelogWebhooks is, for webhooks applied again (an operator's replay,
 // projections.Runner.Reproject), what InsertWebhookLog cannot do: give
-// the log the ids, kinds and decode result that the decoder now finds, so
-// that a fixed decoder corrects the history's filters too.
+// the log the ids, kinds, wamids, numbers and decode result that the
+// decoder now finds, so that a fixed decoder corrects the history's filters
+// too (and webhooks logged before migration 00028 get wamids and numbers).
 func (q *Queries) RelogWebhooks(ctx context.Context, arg RelogWebhooksParams) error {
 	_, err := q.db.Exec(ctx, relogWebhooks,
 		arg.Seqs,
 		arg.PhoneNumberIds,
 		arg.WabaIds,
 		arg.Kinds,
+		arg.Wamids,
+		arg.ContactPhones,
 		arg.DecodeResults,
 		arg.DecodeErrors,
 	)

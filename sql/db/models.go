@@ -340,4 +340,6 @@ type WebhookLog struct {
 	AdoptedBy      *int64
 	AdoptedFrom    *int64
 	Refused        string
+	Wamids         []string
+	ContactPhones  []string
 }

@@ -136,8 +136,11 @@ WHERE w.seq >= $1::bigint AND ($2::bigint = 0 OR w.seq <= $2::bigint)
        OR ($5::text = 'unrouted' AND w.tenant_id IS NULL))
   AND ($7::text = '' OR $7::text = ANY (w.phone_number_ids))
   AND ($8::text = '' OR $8::text = ANY (w.kinds))
-  AND ($9::text = '' OR w.decode_result = $9::text
-       OR ($9::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)))
+  AND ($9::text = '' OR w.seq = ANY (ARRAY(SELECT x.seq FROM webhook_log x WHERE x.wamids @> ARRAY[$9::text])))
+  AND ($10::text = '' OR w.seq = ANY (ARRAY(
+       SELECT x.seq FROM webhook_log x WHERE x.contact_phones @> ARRAY[$10::text])))
+  AND ($11::text = '' OR w.decode_result = $11::text
+       OR ($11::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)))
 `
 
 type CountWebhookSelectionParams struct {
@@ -149,6 +152,8 @@ type CountWebhookSelectionParams struct {
 	TenantID      uuid.UUID
 	PhoneNumberID string
 	Kind          string
+	Wamid         string
+	ContactPhone  string
 	Result        string
 }
 
@@ -162,6 +167,8 @@ func (q *Queries) CountWebhookSelection(ctx context.Context, arg CountWebhookSel
 		arg.TenantID,
 		arg.PhoneNumberID,
 		arg.Kind,
+		arg.Wamid,
+		arg.ContactPhone,
 		arg.Result,
 	)
 	var count int64
@@ -486,7 +493,6 @@ func (q *Queries) ListReplayJobs(ctx context.Context, arg ListReplayJobsParams) 
 }
 
 const listWebhookLog = `-- name: ListWebhookLog :many
-
 SELECT w.seq, w.received_at, w.tenant_id, w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result,
        w.decode_error, w.size_bytes, w.routing, w.adopted_by, w.adopted_from, w.refused,
        EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq) AS parked
@@ -498,10 +504,13 @@ WHERE ($1::bigint = 0 OR w.seq < $1::bigint)
        OR ($4::text = 'unrouted' AND w.tenant_id IS NULL))
   AND ($6::text = '' OR $6::text = ANY (w.phone_number_ids))
   AND ($7::text = '' OR $7::text = ANY (w.kinds))
-  AND ($8::text = '' OR w.decode_result = $8::text
-       OR ($8::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)))
+  AND ($8::text = '' OR w.seq = ANY (ARRAY(SELECT x.seq FROM webhook_log x WHERE x.wamids @> ARRAY[$8::text])))
+  AND ($9::text = '' OR w.seq = ANY (ARRAY(
+       SELECT x.seq FROM webhook_log x WHERE x.contact_phones @> ARRAY[$9::text])))
+  AND ($10::text = '' OR w.decode_result = $10::text
+       OR ($10::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)))
 ORDER BY w.seq DESC
-LIMIT $9
+LIMIT $11
 `
 
 type ListWebhookLogParams struct {
@@ -512,6 +521,8 @@ type ListWebhookLogParams struct {
 	TenantID      uuid.UUID
 	PhoneNumberID string
 	Kind          string
+	Wamid         string
+	ContactPhone  string
 	Result        string
 	Lim           int32
 }
@@ -533,10 +544,6 @@ type ListWebhookLogRow struct {
 	Parked         bool
 }
 
-// Webhook history. scope is 'all', 'tenant' (tenant_id's) or 'unrouted'.
-// The same filter stands in ListWebhookLog, CountWebhookSelection and
-// WebhookSelectionPage: what a listing shows is what a replay of the same
-// filter selects.
 func (q *Queries) ListWebhookLog(ctx context.Context, arg ListWebhookLogParams) ([]ListWebhookLogRow, error) {
 	rows, err := q.db.Query(ctx, listWebhookLog,
 		arg.Before,
@@ -546,6 +553,8 @@ func (q *Queries) ListWebhookLog(ctx context.Context, arg ListWebhookLogParams) 
 		arg.TenantID,
 		arg.PhoneNumberID,
 		arg.Kind,
+		arg.Wamid,
+		arg.ContactPhone,
 		arg.Result,
 		arg.Lim,
 	)
@@ -724,6 +733,91 @@ func (q *Queries) OperatorByEmail(ctx context.Context, email string) (Operator, 
 	return i, err
 }
 
+const pendingSends = `-- name: PendingSends :many
+WITH queued AS (
+    SELECT c.tenant_id, c.phone_number_id, count(*)::bigint AS pending, min(m.created_at)::timestamptz AS oldest
+    FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE m.status = 'queued'
+    GROUP BY c.tenant_id, c.phone_number_id
+), held AS (
+    SELECT p.tenant_id, p.phone_number_id FROM phone_numbers p WHERE p.token_status = 'invalid'
+)
+SELECT coalesce(q.tenant_id, h.tenant_id)::uuid AS tenant_id,
+       coalesce(q.phone_number_id, h.phone_number_id)::text AS phone_number_id,
+       coalesce(q.pending, 0)::bigint AS pending,
+       q.oldest AS oldest_queued_at,
+       (h.phone_number_id IS NOT NULL)::boolean AS held,
+       (sum(coalesce(q.pending, 0)) OVER ())::bigint AS total
+FROM queued q FULL JOIN held h ON h.tenant_id = q.tenant_id AND h.phone_number_id = q.phone_number_id
+ORDER BY 3 DESC, 5 DESC, 2
+LIMIT $1
+`
+
+type PendingSendsRow struct {
+	TenantID       uuid.UUID
+	PhoneNumberID  string
+	Pending        int64
+	OldestQueuedAt *time.Time
+	Held           bool
+	Total          int64
+}
+
+// PendingSends are the sends waiting for the sender by number: outbound
+// messages the read model shows queued (requested, no outcome projected
+// yet; index messages_queued), with the held numbers (Meta refused their
+// token) even when nothing waits, most waiting first; and the total.
+func (q *Queries) PendingSends(ctx context.Context, lim int32) ([]PendingSendsRow, error) {
+	rows, err := q.db.Query(ctx, pendingSends, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PendingSendsRow
+	for rows.Next() {
+		var i PendingSendsRow
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.PhoneNumberID,
+			&i.Pending,
+			&i.OldestQueuedAt,
+			&i.Held,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const planForParameters = `-- name: PlanForParameters :exec
+
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true)
+`
+
+// Webhook history. scope is 'all', 'tenant' (tenant_id's) or 'unrouted'.
+// The same filter stands in ListWebhookLog, CountWebhookSelection and
+// WebhookSelectionPage: what a listing shows is what a replay of the same
+// filter selects. They run after PlanForParameters, so that the filters
+// left empty are planned away. A wamid or a phone number is looked up
+// first, in its GIN index (@>, which = ANY cannot use), and the sequences
+// found are then read by primary key: PostgreSQL has no statistics for
+// values as rare as a wamid (it guesses 0.5% of the rows), and given the
+// condition beside the others it walked the whole log backwards by
+// sequence looking for them. So such a filter costs what the webhooks that
+// name the value cost, however long the history.
+// PlanForParameters makes PostgreSQL plan the transaction's statements for
+// their actual parameters. pgx prepares statements, and the generic plan
+// PostgreSQL switches to after five executions keeps every "@x = ” OR"
+// of the filter, so it could use no index of the filters given.
+func (q *Queries) PlanForParameters(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, planForParameters)
+	return err
+}
+
 const recordOperatorLogin = `-- name: RecordOperatorLogin :exec
 UPDATE operators SET last_login_at = $1 WHERE id = $2
 `
@@ -872,10 +966,13 @@ WHERE w.seq > $1::bigint AND w.seq >= $2::bigint AND ($3::bigint = 0 OR w.seq <=
        OR ($6::text = 'unrouted' AND w.tenant_id IS NULL))
   AND ($8::text = '' OR $8::text = ANY (w.phone_number_ids))
   AND ($9::text = '' OR $9::text = ANY (w.kinds))
-  AND ($10::text = '' OR w.decode_result = $10::text
-       OR ($10::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)))
+  AND ($10::text = '' OR w.seq = ANY (ARRAY(SELECT x.seq FROM webhook_log x WHERE x.wamids @> ARRAY[$10::text])))
+  AND ($11::text = '' OR w.seq = ANY (ARRAY(
+       SELECT x.seq FROM webhook_log x WHERE x.contact_phones @> ARRAY[$11::text])))
+  AND ($12::text = '' OR w.decode_result = $12::text
+       OR ($12::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)))
 ORDER BY w.seq
-LIMIT $11
+LIMIT $13
 `
 
 type WebhookSelectionPageParams struct {
@@ -888,6 +985,8 @@ type WebhookSelectionPageParams struct {
 	TenantID      uuid.UUID
 	PhoneNumberID string
 	Kind          string
+	Wamid         string
+	ContactPhone  string
 	Result        string
 	Lim           int32
 }
@@ -903,6 +1002,8 @@ func (q *Queries) WebhookSelectionPage(ctx context.Context, arg WebhookSelection
 		arg.TenantID,
 		arg.PhoneNumberID,
 		arg.Kind,
+		arg.Wamid,
+		arg.ContactPhone,
 		arg.Result,
 		arg.Lim,
 	)

@@ -67,11 +67,13 @@ WHERE projector = @projector ORDER BY seq;
 -- A second adopted copy of one original for one owner is not logged
 -- (webhook_log_adopted_once): ON CONFLICT without a target.
 INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, waba_ids, kinds,
+                         wamids, contact_phones,
                          decode_result, decode_error, size_bytes, routing, routing_tenant,
                          unverified, adopted_from)
 SELECT u.seq, u.received_at, NULLIF(u.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid),
        string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
-       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error, u.size_bytes, u.routing,
+       string_to_array(u.kinds, chr(31)), string_to_array(u.wamids, chr(31)),
+       string_to_array(u.contact_phones, chr(31)), u.decode_result, u.decode_error, u.size_bytes, u.routing,
        NULLIF(u.routing_tenant, '00000000-0000-0000-0000-000000000000'::uuid), u.unverified,
        NULLIF(u.adopted_from, 0)
 FROM (SELECT unnest(@seqs::bigint[]) AS seq,
@@ -80,6 +82,8 @@ FROM (SELECT unnest(@seqs::bigint[]) AS seq,
              unnest(@phone_number_ids::text[]) AS phone_number_ids,
              unnest(@waba_ids::text[]) AS waba_ids,
              unnest(@kinds::text[]) AS kinds,
+             unnest(@wamids::text[]) AS wamids,
+             unnest(@contact_phones::text[]) AS contact_phones,
              unnest(@decode_results::text[]) AS decode_result,
              unnest(@decode_errors::text[]) AS decode_error,
              unnest(@size_bytes::integer[]) AS size_bytes,
@@ -91,25 +95,31 @@ ON CONFLICT DO NOTHING;
 
 -- RelogWebhooks is, for webhooks applied again (an operator's replay,
 -- projections.Runner.Reproject), what InsertWebhookLog cannot do: give
--- the log the ids, kinds and decode result that the decoder now finds, so
--- that a fixed decoder corrects the history's filters too.
+-- the log the ids, kinds, wamids, numbers and decode result that the
+-- decoder now finds, so that a fixed decoder corrects the history's filters
+-- too (and webhooks logged before migration 00028 get wamids and numbers).
 -- name: RelogWebhooks :exec
 UPDATE webhook_log w SET
     phone_number_ids = string_to_array(u.phone_number_ids, chr(31)),
     waba_ids         = string_to_array(u.waba_ids, chr(31)),
     kinds            = string_to_array(u.kinds, chr(31)),
+    wamids           = string_to_array(u.wamids, chr(31)),
+    contact_phones   = string_to_array(u.contact_phones, chr(31)),
     decode_result    = u.decode_result,
     decode_error     = u.decode_error
 FROM (SELECT unnest(@seqs::bigint[]) AS seq,
              unnest(@phone_number_ids::text[]) AS phone_number_ids,
              unnest(@waba_ids::text[]) AS waba_ids,
              unnest(@kinds::text[]) AS kinds,
+             unnest(@wamids::text[]) AS wamids,
+             unnest(@contact_phones::text[]) AS contact_phones,
              unnest(@decode_results::text[]) AS decode_result,
              unnest(@decode_errors::text[]) AS decode_error) AS u
 WHERE w.seq = u.seq
-  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result, w.decode_error) IS DISTINCT FROM
+  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.wamids, w.contact_phones, w.decode_result, w.decode_error) IS DISTINCT FROM
       (string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
-       string_to_array(u.kinds, chr(31)), u.decode_result, u.decode_error);
+       string_to_array(u.kinds, chr(31)), string_to_array(u.wamids, chr(31)),
+       string_to_array(u.contact_phones, chr(31)), u.decode_result, u.decode_error);
 
 -- MarkAdopted marks unrouted originals as adopted by their first copy;
 -- the originals are distinct.

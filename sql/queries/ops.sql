@@ -27,7 +27,21 @@ LIMIT @lim;
 -- Webhook history. scope is 'all', 'tenant' (tenant_id's) or 'unrouted'.
 -- The same filter stands in ListWebhookLog, CountWebhookSelection and
 -- WebhookSelectionPage: what a listing shows is what a replay of the same
--- filter selects.
+-- filter selects. They run after PlanForParameters, so that the filters
+-- left empty are planned away. A wamid or a phone number is looked up
+-- first, in its GIN index (@>, which = ANY cannot use), and the sequences
+-- found are then read by primary key: PostgreSQL has no statistics for
+-- values as rare as a wamid (it guesses 0.5% of the rows), and given the
+-- condition beside the others it walked the whole log backwards by
+-- sequence looking for them. So such a filter costs what the webhooks that
+-- name the value cost, however long the history.
+
+-- PlanForParameters makes PostgreSQL plan the transaction's statements for
+-- their actual parameters. pgx prepares statements, and the generic plan
+-- PostgreSQL switches to after five executions keeps every "@x = '' OR"
+-- of the filter, so it could use no index of the filters given.
+-- name: PlanForParameters :exec
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true);
 
 -- name: ListWebhookLog :many
 SELECT w.seq, w.received_at, w.tenant_id, w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result,
@@ -41,6 +55,9 @@ WHERE (@before::bigint = 0 OR w.seq < @before::bigint)
        OR (@scope::text = 'unrouted' AND w.tenant_id IS NULL))
   AND (@phone_number_id::text = '' OR @phone_number_id::text = ANY (w.phone_number_ids))
   AND (@kind::text = '' OR @kind::text = ANY (w.kinds))
+  AND (@wamid::text = '' OR w.seq = ANY (ARRAY(SELECT x.seq FROM webhook_log x WHERE x.wamids @> ARRAY[@wamid::text])))
+  AND (@contact_phone::text = '' OR w.seq = ANY (ARRAY(
+       SELECT x.seq FROM webhook_log x WHERE x.contact_phones @> ARRAY[@contact_phone::text])))
   AND (@result::text = '' OR w.decode_result = @result::text
        OR (@result::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)))
 ORDER BY w.seq DESC
@@ -55,6 +72,9 @@ WHERE w.seq >= @from_seq::bigint AND (@to_seq::bigint = 0 OR w.seq <= @to_seq::b
        OR (@scope::text = 'unrouted' AND w.tenant_id IS NULL))
   AND (@phone_number_id::text = '' OR @phone_number_id::text = ANY (w.phone_number_ids))
   AND (@kind::text = '' OR @kind::text = ANY (w.kinds))
+  AND (@wamid::text = '' OR w.seq = ANY (ARRAY(SELECT x.seq FROM webhook_log x WHERE x.wamids @> ARRAY[@wamid::text])))
+  AND (@contact_phone::text = '' OR w.seq = ANY (ARRAY(
+       SELECT x.seq FROM webhook_log x WHERE x.contact_phones @> ARRAY[@contact_phone::text])))
   AND (@result::text = '' OR w.decode_result = @result::text
        OR (@result::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)));
 
@@ -67,6 +87,9 @@ WHERE w.seq > @after::bigint AND w.seq >= @from_seq::bigint AND (@to_seq::bigint
        OR (@scope::text = 'unrouted' AND w.tenant_id IS NULL))
   AND (@phone_number_id::text = '' OR @phone_number_id::text = ANY (w.phone_number_ids))
   AND (@kind::text = '' OR @kind::text = ANY (w.kinds))
+  AND (@wamid::text = '' OR w.seq = ANY (ARRAY(SELECT x.seq FROM webhook_log x WHERE x.wamids @> ARRAY[@wamid::text])))
+  AND (@contact_phone::text = '' OR w.seq = ANY (ARRAY(
+       SELECT x.seq FROM webhook_log x WHERE x.contact_phones @> ARRAY[@contact_phone::text])))
   AND (@result::text = '' OR w.decode_result = @result::text
        OR (@result::text = 'parked' AND EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq)))
 ORDER BY w.seq
@@ -166,6 +189,29 @@ SELECT count(*) FILTER (WHERE status = 'pending')::bigint AS pending,
        count(*) FILTER (WHERE status = 'failed')::bigint AS failed,
        count(*) FILTER (WHERE status = 'stored')::bigint AS stored
 FROM media;
+
+-- PendingSends are the sends waiting for the sender by number: outbound
+-- messages the read model shows queued (requested, no outcome projected
+-- yet; index messages_queued), with the held numbers (Meta refused their
+-- token) even when nothing waits, most waiting first; and the total.
+-- name: PendingSends :many
+WITH queued AS (
+    SELECT c.tenant_id, c.phone_number_id, count(*)::bigint AS pending, min(m.created_at)::timestamptz AS oldest
+    FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE m.status = 'queued'
+    GROUP BY c.tenant_id, c.phone_number_id
+), held AS (
+    SELECT p.tenant_id, p.phone_number_id FROM phone_numbers p WHERE p.token_status = 'invalid'
+)
+SELECT coalesce(q.tenant_id, h.tenant_id)::uuid AS tenant_id,
+       coalesce(q.phone_number_id, h.phone_number_id)::text AS phone_number_id,
+       coalesce(q.pending, 0)::bigint AS pending,
+       q.oldest AS oldest_queued_at,
+       (h.phone_number_id IS NOT NULL)::boolean AS held,
+       (sum(coalesce(q.pending, 0)) OVER ())::bigint AS total
+FROM queued q FULL JOIN held h ON h.tenant_id = q.tenant_id AND h.phone_number_id = q.phone_number_id
+ORDER BY 3 DESC, 5 DESC, 2
+LIMIT @lim;
 
 -- name: CountHeldNumbers :one
 SELECT count(*) FILTER (WHERE token_status = 'invalid')::bigint AS held, count(*)::bigint AS numbers FROM phone_numbers;

@@ -2168,6 +2168,10 @@ export interface components {
             kind?: string;
             /** @enum {string} */
             result?: "ok" | "partial" | "undecodable" | "parked";
+            /** @description a message's wamid: the webhooks carrying the message or a status of it */
+            wamid?: string;
+            /** @description a person's number, E.164 or a wa_id: the webhooks naming them */
+            contact_phone?: string;
             /** Format: int64 */
             from_seq?: number;
             /**
@@ -2285,10 +2289,26 @@ export interface components {
                 in_process: boolean;
                 /** Format: date-time */
                 updated_at: string;
+                /**
+                 * @description what the answering process's runner does: standby, another process's runner holds the projector's lock; yielding, a batch is held back while webhooks come in a burst; retrying, a batch failed for a reason not its events' (the database) and is retried; backing_off, the session ended with an error and starts again after a wait; unknown, the answering process does not run it
+                 * @enum {string}
+                 */
+                state: "stopped" | "starting" | "standby" | "running" | "yielding" | "retrying" | "backing_off" | "unknown";
+                /**
+                 * Format: date-time
+                 * @description when the runner entered the state; null when unknown
+                 */
+                state_since: string | null;
+                /** @description the error behind retrying or backing_off; empty otherwise */
+                state_error: string;
             }[];
             sender: {
-                /** Format: int64 */
+                /**
+                 * Format: int64
+                 * @description send and read requests the sender's consumer has not delivered yet
+                 */
                 pending: number;
+                /** @description delivered, not acknowledged (being sent, or waiting to retry) */
                 in_flight: number;
                 redelivered: number;
                 /**
@@ -2298,6 +2318,58 @@ export interface components {
                 held_numbers: number;
                 /** Format: int64 */
                 numbers: number;
+                /**
+                 * Format: int64
+                 * @description sends the read model shows waiting for the sender (requested, no outcome yet), every number
+                 */
+                queued: number;
+                /** @description the 50 numbers with the most sends waiting, and every held number, most waiting first */
+                by_number: {
+                    /** Format: uuid */
+                    tenant_id: string;
+                    phone_number_id: string;
+                    /**
+                     * Format: int64
+                     * @description sends waiting from the number
+                     */
+                    pending: number;
+                    /**
+                     * Format: date-time
+                     * @description when the oldest of them was requested
+                     */
+                    oldest_queued_at: string | null;
+                    /** @description Meta refused the number's token: its sends wait for a new one */
+                    held: boolean;
+                }[];
+                /** @description the answering process runs a sender; the counters below are its, since the process started */
+                in_process: boolean;
+                /** @description the answering process's sender is the active one (one at a time holds the lock) */
+                active: boolean;
+                /**
+                 * Format: int64
+                 * @description sends Meta accepted
+                 */
+                accepted: number;
+                /**
+                 * Format: int64
+                 * @description sends failed for good
+                 */
+                failed: number;
+                /**
+                 * Format: int64
+                 * @description retries scheduled after Meta refused a send for now (throughput, pair rate, unavailable) or could not be reached
+                 */
+                retries: number;
+                /**
+                 * Format: int64
+                 * @description sends made again after an attempt whose outcome never came
+                 */
+                resent: number;
+                /**
+                 * Format: int64
+                 * @description requests the sender is working on now (sending, waiting for a limit, a held number or a retry)
+                 */
+                working: number;
             };
             media: {
                 /** Format: int64 */
@@ -2400,6 +2472,10 @@ export interface components {
         Kind: string;
         /** @description decode result */
         Result: "ok" | "partial" | "undecodable" | "parked";
+        /** @description a message's wamid: the webhooks carrying the message or a status of it */
+        Wamid: string;
+        /** @description a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient */
+        ContactPhone: string;
     };
     requestBodies: {
         /** @description Meta's webhook, at most 3 MiB; stored byte-exact, even when it is not JSON */
@@ -3893,6 +3969,10 @@ export interface operations {
                 kind?: components["parameters"]["Kind"];
                 /** @description decode result */
                 result?: components["parameters"]["Result"];
+                /** @description a message's wamid: the webhooks carrying the message or a status of it */
+                wamid?: components["parameters"]["Wamid"];
+                /** @description a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient */
+                contact_phone?: components["parameters"]["ContactPhone"];
                 cursor?: components["parameters"]["Cursor"];
                 limit?: components["parameters"]["Limit"];
             };
@@ -4132,6 +4212,10 @@ export interface operations {
                 kind?: components["parameters"]["Kind"];
                 /** @description decode result */
                 result?: components["parameters"]["Result"];
+                /** @description a message's wamid: the webhooks carrying the message or a status of it */
+                wamid?: components["parameters"]["Wamid"];
+                /** @description a person's number, E.164 or a wa_id (normalised): the webhooks naming them as a contact, a message's sender or a status's recipient */
+                contact_phone?: components["parameters"]["ContactPhone"];
                 cursor?: components["parameters"]["Cursor"];
                 limit?: components["parameters"]["Limit"];
             };
