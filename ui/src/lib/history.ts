@@ -30,9 +30,9 @@ export interface FieldSpec {
   inputMode?: 'numeric' | 'text'
 }
 
-// The filter form, in order. A new query parameter of the contract's
-// (wamid and contact_phone are coming) is one entry here: the list, the
-// replay dialog, the URL and the checks all follow this list.
+// The filter form, in order. A new query parameter of the contract's is
+// one entry here: the list, the replay dialog, the URL and the checks all
+// follow this list.
 export const FILTER_FIELDS: FieldSpec[] = [
   { key: 'from', label: 'Received from', kind: 'datetime' },
   { key: 'to', label: 'Received before', kind: 'datetime' },
@@ -64,6 +64,8 @@ export const FILTER_FIELDS: FieldSpec[] = [
       { value: 'parked', label: 'parked' },
     ],
   },
+  { key: 'wamid', label: 'Message id (wamid)', kind: 'text', placeholder: 'wamid.…', hint: 'the webhooks of one message and its statuses' },
+  { key: 'contact_phone', label: 'Contact phone', kind: 'text', inputMode: 'text', placeholder: '+1 650 555 0100 or a wa_id' },
 ]
 
 export function fieldsFor(operator: boolean): FieldSpec[] {

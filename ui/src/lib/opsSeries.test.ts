@@ -6,8 +6,8 @@ function stats(at: string, lastSeq: number, inbox: number, lag: number): OpsStat
   return {
     at,
     stream: { messages: lastSeq, bytes: 0, first_seq: 1, last_seq: lastSeq, first_at: at, last_at: at, tenants: {} },
-    projectors: [{ name: 'inbox', checkpoint: inbox, lag_events: lag, lag_seconds: lag / 100, rate: 0, in_process: true, updated_at: at }],
-    sender: { pending: 0, in_flight: 0, redelivered: 0, held_numbers: 0, numbers: 2 },
+    projectors: [{ name: 'inbox', checkpoint: inbox, lag_events: lag, lag_seconds: lag / 100, rate: 0, in_process: true, updated_at: at, state: 'running', state_since: at, state_error: '' }],
+    sender: { pending: 0, in_flight: 0, redelivered: 0, held_numbers: 0, numbers: 2, queued: 0, by_number: [], in_process: true, active: true, accepted: 0, failed: 0, retries: 0, resent: 0, working: 0 },
     media: { pending: 0, failed: 0, stored: 0 },
     parked: {},
     replays: {},
