@@ -76,12 +76,7 @@ func (s handlers) ResetPassword(c echo.Context, id uuid.UUID) error {
 
 // ListUsers lists the tenant's users.
 func (s handlers) ListUsers(c echo.Context) error {
-	p := principal(c)
-	var us []db.User
-	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
-		us, err = q.ListUsers(c.Request().Context(), p.TenantID)
-		return err
-	})
+	us, err := s.tenantUsers(c)
 	if err != nil {
 		return err
 	}
@@ -92,15 +87,20 @@ func (s handlers) ListUsers(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// ListTeammates lists the tenant's users who are not disabled, with only
-// what an agent may see of them.
-func (s handlers) ListTeammates(c echo.Context) error {
+// tenantUsers are every user of the caller's tenant.
+func (s handlers) tenantUsers(c echo.Context) (us []db.User, err error) {
 	p := principal(c)
-	var us []db.User
-	err := s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
+	err = s.inTenant(c.Request().Context(), p.TenantID, func(q *db.Queries) (err error) {
 		us, err = q.ListUsers(c.Request().Context(), p.TenantID)
 		return err
 	})
+	return us, err
+}
+
+// ListTeammates lists the tenant's users who are not disabled, with only
+// what an agent may see of them.
+func (s handlers) ListTeammates(c echo.Context) error {
+	us, err := s.tenantUsers(c)
 	if err != nil {
 		return err
 	}
