@@ -40,11 +40,14 @@ type StreamStats struct {
 type ProjectorStats struct {
 	Name       string
 	Checkpoint uint64
-	// LagEvents is how many stream events lie beyond the checkpoint (an
-	// upper bound: some may be of subjects the projector does not read).
+	// LagEvents is how many stream events lie from the first one beyond
+	// the checkpoint that the projector reads to the end of the stream (an
+	// upper bound: some after it may be of subjects it does not read); 0
+	// when nothing it reads waits. Of a projector another process runs,
+	// the subjects are not known here, and every event counts.
 	LagEvents uint64
-	// LagSeconds is how long the first event beyond the checkpoint has
-	// waited; 0 when caught up.
+	// LagSeconds is how long that first event has waited; 0 when caught
+	// up.
 	LagSeconds float64
 	// Rate is events applied per second by this process since the last
 	// look; InProcess tells whether this process runs the projector.
@@ -115,6 +118,35 @@ type runnerStats interface {
 	Status() projections.RunnerStatus
 }
 
+// subjecter is a projector that says which subjects it reads
+// (*projections.Runner).
+type subjecter interface{ Subjects() []string }
+
+// firstPending is the first event after checkpoint that the projector
+// reads, nil when there is none: for a projector this process runs, of
+// its own subjects (a projector that reads few events is not behind
+// because others arrive); for another, of any subject.
+func (s *Service) firstPending(ctx context.Context, stream jetstream.Stream, name string, checkpoint uint64) (*jetstream.RawStreamMsg, error) {
+	subjects := []string{streams.Subject("*", ">")}
+	for _, p := range s.opts.Projectors {
+		if sp, ok := p.(subjecter); ok && p.Name() == name {
+			subjects = sp.Subjects()
+		}
+	}
+	var first *jetstream.RawStreamMsg
+	for _, subj := range subjects {
+		m, err := stream.GetMsg(ctx, checkpoint+1, jetstream.WithGetMsgSubject(subj))
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+		case err != nil:
+			return nil, err
+		case first == nil || m.Sequence < first.Sequence:
+			first = m
+		}
+	}
+	return first, nil
+}
+
 // SenderCounters are the counters of the sender this process runs
 // (*sender.Sender).
 type SenderCounters interface {
@@ -154,13 +186,13 @@ func (s *Service) stats(ctx context.Context) (Stats, error) {
 	for _, cp := range cps {
 		ps := ProjectorStats{Name: cp.Name, Checkpoint: uint64(cp.LastSeq), UpdatedAt: cp.UpdatedAt.UTC(), State: StateUnknown}
 		if last := info.State.LastSeq; last > ps.Checkpoint {
-			ps.LagEvents = last - ps.Checkpoint
-			m, err := stream.GetMsg(ctx, ps.Checkpoint+1)
-			switch {
-			case err == nil:
-				ps.LagSeconds = max(0, st.At.Sub(m.Time).Seconds())
-			case !errors.Is(err, jetstream.ErrMsgNotFound):
+			first, err := s.firstPending(ctx, stream, cp.Name, ps.Checkpoint)
+			if err != nil {
 				return Stats{}, fmt.Errorf("event after %s's checkpoint: %w", cp.Name, err)
+			}
+			if first != nil {
+				ps.LagEvents = last - first.Sequence + 1
+				ps.LagSeconds = max(0, st.At.Sub(first.Time).Seconds())
 			}
 		}
 		for _, p := range s.opts.Projectors {

@@ -89,6 +89,13 @@ func TestStatsPendingPerNumberAndRunnerStates(t *testing.T) {
 	if states[projections.InboxName] != "running" || states[JobsProjector] != "running" {
 		t.Errorf("states %v, want both running", states)
 	}
+	// The replay jobs' projector reads none of these events: it is not
+	// behind, however many lie past its checkpoint; the inbox caught up.
+	for _, p := range st.Projectors {
+		if p.LagEvents != 0 || p.LagSeconds != 0 {
+			t.Errorf("%s: lag %d events, %v s; want none", p.Name, p.LagEvents, p.LagSeconds)
+		}
+	}
 	// A process that does not run a projector cannot say what it does.
 	other := e.service(Options{Projectors: []Reprojector{e.inbox}})
 	if st, err = other.Stats(ctx, cli); err != nil {
@@ -97,6 +104,10 @@ func TestStatsPendingPerNumberAndRunnerStates(t *testing.T) {
 	for _, p := range st.Projectors {
 		if want := map[bool]string{true: "running", false: StateUnknown}[p.Name == projections.InboxName]; p.State != want || p.InProcess != (p.Name == projections.InboxName) {
 			t.Errorf("%s: state %q, in process %v", p.Name, p.State, p.InProcess)
+		}
+		// nor which subjects it reads: every event past its checkpoint counts.
+		if p.Name == JobsProjector && (p.LagEvents == 0 || p.LagSeconds <= 0) {
+			t.Errorf("%s run elsewhere: lag %d events, %v s; want the upper bound", p.Name, p.LagEvents, p.LagSeconds)
 		}
 	}
 }

@@ -183,6 +183,9 @@ func NewRunner(pool *pgxpool.Pool, js jetstream.JetStream, proj Projection, logg
 // Name is the projector's name.
 func (r *Runner) Name() string { return r.proj.Name() }
 
+// Subjects are the stream subjects the runner's projection reads.
+func (r *Runner) Subjects() []string { return r.proj.Subjects() }
+
 // Checkpoint is the stream sequence of the last event the projector applied
 // (or parked), as committed in PostgreSQL; 0 before the first.
 func (r *Runner) Checkpoint(ctx context.Context) (uint64, error) {
