@@ -130,7 +130,7 @@ func (s handlers) listWebhooks(c echo.Context, base string, f ops.Filter, cursor
 
 func webhookEntryOf(base string, w ops.Webhook) apigen.WebhookEntry {
 	e := apigen.WebhookEntry{Seq: int64(w.Seq), ReceivedAt: w.ReceivedAt, TenantId: null(w.TenantID), PhoneNumberIds: nonNil(w.PhoneNumberIDs),
-		WabaIds: nonNil(w.WABAIDs), Kinds: nonNil(w.Kinds), DecodeResult: apigen.WebhookEntryDecodeResult(w.DecodeResult), DecodeError: w.DecodeError,
+		WabaIds: nonNil(w.WABAIDs), Kinds: nonNil(w.Kinds), Messages: w.Messages, Statuses: w.Statuses, DecodeResult: apigen.WebhookEntryDecodeResult(w.DecodeResult), DecodeError: w.DecodeError,
 		SizeBytes: w.Size, Routing: w.Routing, AdoptedBy: int64(w.AdoptedBy), AdoptedFrom: int64(w.AdoptedFrom), Refused: w.Refused, Parked: w.Parked}
 	e.Links.Self = fmt.Sprintf("%s/%d", base, w.Seq)
 	e.Links.Raw = e.Links.Self + "/raw"

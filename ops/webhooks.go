@@ -108,14 +108,16 @@ type Webhook struct {
 	PhoneNumberIDs []string
 	WABAIDs        []string
 	Kinds          []string
-	DecodeResult   string
-	DecodeError    string
-	Size           int
-	Routing        string
-	AdoptedBy      uint64 // on an unrouted original: the copy in its owner's history
-	AdoptedFrom    uint64 // on an adopted copy: the unrouted original
-	Refused        string
-	Parked         bool
+	// Messages and Statuses count what the webhook carries.
+	Messages, Statuses int
+	DecodeResult       string
+	DecodeError        string
+	Size               int
+	Routing            string
+	AdoptedBy          uint64 // on an unrouted original: the copy in its owner's history
+	AdoptedFrom        uint64 // on an adopted copy: the unrouted original
+	Refused            string
+	Parked             bool
 }
 
 // WebhookPage is a page of the history, newest first.
@@ -156,7 +158,7 @@ func (s *Service) ListWebhooks(ctx context.Context, by Actor, f Filter, before u
 
 func webhookOf(r db.WebhookLogEntryRow) Webhook {
 	return Webhook{Seq: uint64(r.Seq), ReceivedAt: r.ReceivedAt.UTC(), TenantID: r.TenantID, PhoneNumberIDs: r.PhoneNumberIds,
-		WABAIDs: r.WabaIds, Kinds: r.Kinds, DecodeResult: r.DecodeResult, DecodeError: r.DecodeError, Size: int(r.SizeBytes),
+		WABAIDs: r.WabaIds, Kinds: r.Kinds, Messages: int(r.MessageCount), Statuses: int(r.StatusCount), DecodeResult: r.DecodeResult, DecodeError: r.DecodeError, Size: int(r.SizeBytes),
 		Routing: r.Routing, AdoptedBy: uint64(deref(r.AdoptedBy)), AdoptedFrom: uint64(deref(r.AdoptedFrom)), Refused: r.Refused, Parked: r.Parked}
 }
 

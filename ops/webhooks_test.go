@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -91,6 +92,19 @@ func TestHistoryByWamidAndContactPhone(t *testing.T) {
 				t.Fatalf("dry run matched %d (%v), want %d", dry.Matched, err, len(c.want))
 			}
 		})
+	}
+
+	// Each item counts the messages and statuses its webhook carries.
+	page, err := s.ListWebhooks(ctx, owner, Filter{ContactPhone: ada}, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[uint64][2]int{}
+	for _, w := range page.Webhooks {
+		counts[w.Seq] = [2]int{w.Messages, w.Statuses}
+	}
+	if want := map[uint64][2]int{adaIn: {1, 0}, adaSent: {0, 1}, adaRead: {0, 1}}; !maps.Equal(counts, want) {
+		t.Errorf("counts by seq %v, want %v", counts, want)
 	}
 
 	// A job of the filter takes what the dry run counted, and keeps the

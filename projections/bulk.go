@@ -96,18 +96,19 @@ func (p *inboxPlan) copyLog(ctx context.Context, cp copier) (db.InsertWebhookLog
 		}
 		rows = append(rows, []any{l.Seqs[i], l.ReceivedAts[i], nullUUID(l.TenantIds[i]), textArray(l.PhoneNumberIds[i]),
 			textArray(l.WabaIds[i]), textArray(l.Kinds[i]), textArray(l.Wamids[i]), textArray(l.ContactPhones[i]),
-			l.DecodeResults[i], l.DecodeErrors[i], l.SizeBytes[i], l.Routings[i], nullUUID(l.RoutingTenants[i]), l.Unverified[i], nil})
+			l.MessageCounts[i], l.StatusCounts[i], l.DecodeResults[i], l.DecodeErrors[i], l.SizeBytes[i], l.Routings[i], nullUUID(l.RoutingTenants[i]), l.Unverified[i], nil})
 	}
 	rest := db.InsertWebhookLogParams{Seqs: pick(l.Seqs, adopted), ReceivedAts: pick(l.ReceivedAts, adopted),
 		TenantIds: pick(l.TenantIds, adopted), PhoneNumberIds: pick(l.PhoneNumberIds, adopted), WabaIds: pick(l.WabaIds, adopted),
-		Kinds: pick(l.Kinds, adopted), Wamids: pick(l.Wamids, adopted), ContactPhones: pick(l.ContactPhones, adopted), DecodeResults: pick(l.DecodeResults, adopted), DecodeErrors: pick(l.DecodeErrors, adopted),
+		Kinds: pick(l.Kinds, adopted), Wamids: pick(l.Wamids, adopted), ContactPhones: pick(l.ContactPhones, adopted),
+		MessageCounts: pick(l.MessageCounts, adopted), StatusCounts: pick(l.StatusCounts, adopted), DecodeResults: pick(l.DecodeResults, adopted), DecodeErrors: pick(l.DecodeErrors, adopted),
 		SizeBytes: pick(l.SizeBytes, adopted), Routings: pick(l.Routings, adopted), RoutingTenants: pick(l.RoutingTenants, adopted),
 		Unverified: pick(l.Unverified, adopted), AdoptedFroms: pick(l.AdoptedFroms, adopted)}
 	if len(rows) == 0 {
 		return rest, nil
 	}
 	_, err := cp.CopyFrom(ctx, pgx.Identifier{"webhook_log"}, []string{"seq", "received_at", "tenant_id", "phone_number_ids",
-		"waba_ids", "kinds", "wamids", "contact_phones", "decode_result", "decode_error", "size_bytes", "routing", "routing_tenant", "unverified",
+		"waba_ids", "kinds", "wamids", "contact_phones", "message_count", "status_count", "decode_result", "decode_error", "size_bytes", "routing", "routing_tenant", "unverified",
 		"adopted_from"}, pgx.CopyFromRows(rows))
 	return rest, err
 }

@@ -322,7 +322,9 @@ func (p *inboxPlan) add(ev *Event) {
 		result = DecodePartial
 	}
 	var phoneIDs, wabaIDs, kinds, wamids, phones []string
+	var nMessages, nStatuses int32
 	for _, ch := range d.hook.Changes {
+		nMessages, nStatuses = nMessages+int32(len(ch.Messages)), nStatuses+int32(len(ch.Statuses))
 		phoneIDs = appendUnique(phoneIDs, ch.PhoneNumberID)
 		if ch.PhoneNumberID == "" {
 			wabaIDs = appendUnique(wabaIDs, ch.WABAID) // routed by its WABA
@@ -357,6 +359,7 @@ func (p *inboxPlan) add(ev *Event) {
 	l.Kinds = append(l.Kinds, joinClean(kinds))
 	l.Wamids = append(l.Wamids, joinClean(sortedSet(wamids)))
 	l.ContactPhones = append(l.ContactPhones, joinClean(sortedSet(phones)))
+	l.MessageCounts, l.StatusCounts = append(l.MessageCounts, nMessages), append(l.StatusCounts, nStatuses)
 	l.DecodeResults = append(l.DecodeResults, result)
 	l.DecodeErrors = append(l.DecodeErrors, strings.Join(problems, "\n"))
 	l.SizeBytes = append(l.SizeBytes, int32(min(len(ev.Data), 1<<31-1)))
@@ -609,7 +612,8 @@ func (p *inboxPlan) exec(ctx context.Context, q *db.Queries, cp copier, notices 
 		if p.replay {
 			l := p.log
 			if err := q.RelogWebhooks(ctx, db.RelogWebhooksParams{Seqs: l.Seqs, PhoneNumberIds: l.PhoneNumberIds, WabaIds: l.WabaIds,
-				Kinds: l.Kinds, Wamids: l.Wamids, ContactPhones: l.ContactPhones, DecodeResults: l.DecodeResults,
+				Kinds: l.Kinds, Wamids: l.Wamids, ContactPhones: l.ContactPhones, MessageCounts: l.MessageCounts,
+				StatusCounts: l.StatusCounts, DecodeResults: l.DecodeResults,
 				DecodeErrors: l.DecodeErrors}); err != nil {
 				return fmt.Errorf("webhook log again: %w", err)
 			}

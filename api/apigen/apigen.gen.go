@@ -2213,6 +2213,9 @@ type WebhookEntry struct {
 		Self string `json:"self"`
 	} `json:"links"`
 
+	// Messages messages the webhook carries (0 for webhooks logged before the count was kept, until re-projected)
+	Messages int `json:"messages"`
+
 	// Parked a projector could not apply it
 	Parked         bool      `json:"parked"`
 	PhoneNumberIds []string  `json:"phone_number_ids"`
@@ -2227,6 +2230,9 @@ type WebhookEntry struct {
 	// Seq the stream sequence
 	Seq       int64 `json:"seq"`
 	SizeBytes int   `json:"size_bytes"`
+
+	// Statuses statuses the webhook carries (likewise)
+	Statuses int `json:"statuses"`
 
 	// TenantId null: unrouted
 	TenantId nullable.Nullable[openapi_types.UUID] `json:"tenant_id"`

@@ -314,13 +314,14 @@ func (q *Queries) InsertNote(ctx context.Context, arg InsertNoteParams) error {
 
 const insertWebhookLog = `-- name: InsertWebhookLog :exec
 INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, waba_ids, kinds,
-                         wamids, contact_phones,
+                         wamids, contact_phones, message_count, status_count,
                          decode_result, decode_error, size_bytes, routing, routing_tenant,
                          unverified, adopted_from)
 SELECT u.seq, u.received_at, NULLIF(u.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid),
        string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
        string_to_array(u.kinds, chr(31)), string_to_array(u.wamids, chr(31)),
-       string_to_array(u.contact_phones, chr(31)), u.decode_result, u.decode_error, u.size_bytes, u.routing,
+       string_to_array(u.contact_phones, chr(31)), u.message_count, u.status_count,
+       u.decode_result, u.decode_error, u.size_bytes, u.routing,
        NULLIF(u.routing_tenant, '00000000-0000-0000-0000-000000000000'::uuid), u.unverified,
        NULLIF(u.adopted_from, 0)
 FROM (SELECT unnest($1::bigint[]) AS seq,
@@ -331,13 +332,15 @@ FROM (SELECT unnest($1::bigint[]) AS seq,
              unnest($6::text[]) AS kinds,
              unnest($7::text[]) AS wamids,
              unnest($8::text[]) AS contact_phones,
-             unnest($9::text[]) AS decode_result,
-             unnest($10::text[]) AS decode_error,
-             unnest($11::integer[]) AS size_bytes,
-             unnest($12::text[]) AS routing,
-             unnest($13::uuid[]) AS routing_tenant,
-             unnest($14::boolean[]) AS unverified,
-             unnest($15::bigint[]) AS adopted_from) AS u
+             unnest($9::integer[]) AS message_count,
+             unnest($10::integer[]) AS status_count,
+             unnest($11::text[]) AS decode_result,
+             unnest($12::text[]) AS decode_error,
+             unnest($13::integer[]) AS size_bytes,
+             unnest($14::text[]) AS routing,
+             unnest($15::uuid[]) AS routing_tenant,
+             unnest($16::boolean[]) AS unverified,
+             unnest($17::bigint[]) AS adopted_from) AS u
 ON CONFLICT DO NOTHING
 `
 
@@ -350,6 +353,8 @@ type InsertWebhookLogParams struct {
 	Kinds          []string
 	Wamids         []string
 	ContactPhones  []string
+	MessageCounts  []int32
+	StatusCounts   []int32
 	DecodeResults  []string
 	DecodeErrors   []string
 	SizeBytes      []int32
@@ -374,6 +379,8 @@ func (q *Queries) InsertWebhookLog(ctx context.Context, arg InsertWebhookLogPara
 		arg.Kinds,
 		arg.Wamids,
 		arg.ContactPhones,
+		arg.MessageCounts,
+		arg.StatusCounts,
 		arg.DecodeResults,
 		arg.DecodeErrors,
 		arg.SizeBytes,
@@ -557,6 +564,8 @@ UPDATE webhook_log w SET
     kinds            = string_to_array(u.kinds, chr(31)),
     wamids           = string_to_array(u.wamids, chr(31)),
     contact_phones   = string_to_array(u.contact_phones, chr(31)),
+    message_count    = u.message_count,
+    status_count     = u.status_count,
     decode_result    = u.decode_result,
     decode_error     = u.decode_error
 FROM (SELECT unnest($1::bigint[]) AS seq,
@@ -565,13 +574,16 @@ FROM (SELECT unnest($1::bigint[]) AS seq,
              unnest($4::text[]) AS kinds,
              unnest($5::text[]) AS wamids,
              unnest($6::text[]) AS contact_phones,
-             unnest($7::text[]) AS decode_result,
-             unnest($8::text[]) AS decode_error) AS u
+             unnest($7::integer[]) AS message_count,
+             unnest($8::integer[]) AS status_count,
+             unnest($9::text[]) AS decode_result,
+             unnest($10::text[]) AS decode_error) AS u
 WHERE w.seq = u.seq
-  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.wamids, w.contact_phones, w.decode_result, w.decode_error) IS DISTINCT FROM
+  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.wamids, w.contact_phones, w.message_count, w.status_count,
+       w.decode_result, w.decode_error) IS DISTINCT FROM
       (string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
        string_to_array(u.kinds, chr(31)), string_to_array(u.wamids, chr(31)),
-       string_to_array(u.contact_phones, chr(31)), u.decode_result, u.decode_error)
+       string_to_array(u.contact_phones, chr(31)), u.message_count, u.status_count, u.decode_result, u.decode_error)
 `
 
 type RelogWebhooksParams struct {
@@ -581,6 +593,8 @@ type RelogWebhooksParams struct {
 	Kinds          []string
 	Wamids         []string
 	ContactPhones  []string
+	MessageCounts  []int32
+	StatusCounts   []int32
 	DecodeResults  []string
 	DecodeErrors   []string
 }
@@ -589,7 +603,8 @@ type RelogWebhooksParams struct {
 // projections.Runner.Reproject), what InsertWebhookLog cannot do: give
 // the log the ids, kinds, wamids, numbers and decode result that the
 // decoder now finds, so that a fixed decoder corrects the history's filters
-// too (and webhooks logged before migration 00028 get wamids and numbers).
+// too (and webhooks logged before migrations 00032 and 00034 get wamids,
+// numbers and counts).
 func (q *Queries) RelogWebhooks(ctx context.Context, arg RelogWebhooksParams) error {
 	_, err := q.db.Exec(ctx, relogWebhooks,
 		arg.Seqs,
@@ -598,6 +613,8 @@ func (q *Queries) RelogWebhooks(ctx context.Context, arg RelogWebhooksParams) er
 		arg.Kinds,
 		arg.Wamids,
 		arg.ContactPhones,
+		arg.MessageCounts,
+		arg.StatusCounts,
 		arg.DecodeResults,
 		arg.DecodeErrors,
 	)

@@ -342,4 +342,6 @@ type WebhookLog struct {
 	Refused        string
 	Wamids         []string
 	ContactPhones  []string
+	MessageCount   int32
+	StatusCount    int32
 }

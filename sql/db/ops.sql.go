@@ -495,6 +495,7 @@ func (q *Queries) ListReplayJobs(ctx context.Context, arg ListReplayJobsParams) 
 const listWebhookLog = `-- name: ListWebhookLog :many
 SELECT w.seq, w.received_at, w.tenant_id, w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result,
        w.decode_error, w.size_bytes, w.routing, w.adopted_by, w.adopted_from, w.refused,
+       w.message_count, w.status_count,
        EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq) AS parked
 FROM webhook_log w
 WHERE ($1::bigint = 0 OR w.seq < $1::bigint)
@@ -541,6 +542,8 @@ type ListWebhookLogRow struct {
 	AdoptedBy      *int64
 	AdoptedFrom    *int64
 	Refused        string
+	MessageCount   int32
+	StatusCount    int32
 	Parked         bool
 }
 
@@ -579,6 +582,8 @@ func (q *Queries) ListWebhookLog(ctx context.Context, arg ListWebhookLogParams) 
 			&i.AdoptedBy,
 			&i.AdoptedFrom,
 			&i.Refused,
+			&i.MessageCount,
+			&i.StatusCount,
 			&i.Parked,
 		); err != nil {
 			return nil, err
@@ -914,6 +919,7 @@ func (q *Queries) UpsertReplayRequested(ctx context.Context, arg UpsertReplayReq
 const webhookLogEntry = `-- name: WebhookLogEntry :one
 SELECT w.seq, w.received_at, w.tenant_id, w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result,
        w.decode_error, w.size_bytes, w.routing, w.adopted_by, w.adopted_from, w.refused,
+       w.message_count, w.status_count,
        EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq) AS parked
 FROM webhook_log w WHERE w.seq = $1
 `
@@ -932,6 +938,8 @@ type WebhookLogEntryRow struct {
 	AdoptedBy      *int64
 	AdoptedFrom    *int64
 	Refused        string
+	MessageCount   int32
+	StatusCount    int32
 	Parked         bool
 }
 
@@ -952,6 +960,8 @@ func (q *Queries) WebhookLogEntry(ctx context.Context, seq int64) (WebhookLogEnt
 		&i.AdoptedBy,
 		&i.AdoptedFrom,
 		&i.Refused,
+		&i.MessageCount,
+		&i.StatusCount,
 		&i.Parked,
 	)
 	return i, err

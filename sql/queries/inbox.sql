@@ -67,13 +67,14 @@ WHERE projector = @projector ORDER BY seq;
 -- A second adopted copy of one original for one owner is not logged
 -- (webhook_log_adopted_once): ON CONFLICT without a target.
 INSERT INTO webhook_log (seq, received_at, tenant_id, phone_number_ids, waba_ids, kinds,
-                         wamids, contact_phones,
+                         wamids, contact_phones, message_count, status_count,
                          decode_result, decode_error, size_bytes, routing, routing_tenant,
                          unverified, adopted_from)
 SELECT u.seq, u.received_at, NULLIF(u.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid),
        string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
        string_to_array(u.kinds, chr(31)), string_to_array(u.wamids, chr(31)),
-       string_to_array(u.contact_phones, chr(31)), u.decode_result, u.decode_error, u.size_bytes, u.routing,
+       string_to_array(u.contact_phones, chr(31)), u.message_count, u.status_count,
+       u.decode_result, u.decode_error, u.size_bytes, u.routing,
        NULLIF(u.routing_tenant, '00000000-0000-0000-0000-000000000000'::uuid), u.unverified,
        NULLIF(u.adopted_from, 0)
 FROM (SELECT unnest(@seqs::bigint[]) AS seq,
@@ -84,6 +85,8 @@ FROM (SELECT unnest(@seqs::bigint[]) AS seq,
              unnest(@kinds::text[]) AS kinds,
              unnest(@wamids::text[]) AS wamids,
              unnest(@contact_phones::text[]) AS contact_phones,
+             unnest(@message_counts::integer[]) AS message_count,
+             unnest(@status_counts::integer[]) AS status_count,
              unnest(@decode_results::text[]) AS decode_result,
              unnest(@decode_errors::text[]) AS decode_error,
              unnest(@size_bytes::integer[]) AS size_bytes,
@@ -97,7 +100,8 @@ ON CONFLICT DO NOTHING;
 -- projections.Runner.Reproject), what InsertWebhookLog cannot do: give
 -- the log the ids, kinds, wamids, numbers and decode result that the
 -- decoder now finds, so that a fixed decoder corrects the history's filters
--- too (and webhooks logged before migration 00028 get wamids and numbers).
+-- too (and webhooks logged before migrations 00032 and 00034 get wamids,
+-- numbers and counts).
 -- name: RelogWebhooks :exec
 UPDATE webhook_log w SET
     phone_number_ids = string_to_array(u.phone_number_ids, chr(31)),
@@ -105,6 +109,8 @@ UPDATE webhook_log w SET
     kinds            = string_to_array(u.kinds, chr(31)),
     wamids           = string_to_array(u.wamids, chr(31)),
     contact_phones   = string_to_array(u.contact_phones, chr(31)),
+    message_count    = u.message_count,
+    status_count     = u.status_count,
     decode_result    = u.decode_result,
     decode_error     = u.decode_error
 FROM (SELECT unnest(@seqs::bigint[]) AS seq,
@@ -113,13 +119,16 @@ FROM (SELECT unnest(@seqs::bigint[]) AS seq,
              unnest(@kinds::text[]) AS kinds,
              unnest(@wamids::text[]) AS wamids,
              unnest(@contact_phones::text[]) AS contact_phones,
+             unnest(@message_counts::integer[]) AS message_count,
+             unnest(@status_counts::integer[]) AS status_count,
              unnest(@decode_results::text[]) AS decode_result,
              unnest(@decode_errors::text[]) AS decode_error) AS u
 WHERE w.seq = u.seq
-  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.wamids, w.contact_phones, w.decode_result, w.decode_error) IS DISTINCT FROM
+  AND (w.phone_number_ids, w.waba_ids, w.kinds, w.wamids, w.contact_phones, w.message_count, w.status_count,
+       w.decode_result, w.decode_error) IS DISTINCT FROM
       (string_to_array(u.phone_number_ids, chr(31)), string_to_array(u.waba_ids, chr(31)),
        string_to_array(u.kinds, chr(31)), string_to_array(u.wamids, chr(31)),
-       string_to_array(u.contact_phones, chr(31)), u.decode_result, u.decode_error);
+       string_to_array(u.contact_phones, chr(31)), u.message_count, u.status_count, u.decode_result, u.decode_error);
 
 -- MarkAdopted marks unrouted originals as adopted by their first copy;
 -- the originals are distinct.

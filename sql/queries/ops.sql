@@ -46,6 +46,7 @@ SELECT set_config('plan_cache_mode', 'force_custom_plan', true);
 -- name: ListWebhookLog :many
 SELECT w.seq, w.received_at, w.tenant_id, w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result,
        w.decode_error, w.size_bytes, w.routing, w.adopted_by, w.adopted_from, w.refused,
+       w.message_count, w.status_count,
        EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq) AS parked
 FROM webhook_log w
 WHERE (@before::bigint = 0 OR w.seq < @before::bigint)
@@ -98,6 +99,7 @@ LIMIT @lim;
 -- name: WebhookLogEntry :one
 SELECT w.seq, w.received_at, w.tenant_id, w.phone_number_ids, w.waba_ids, w.kinds, w.decode_result,
        w.decode_error, w.size_bytes, w.routing, w.adopted_by, w.adopted_from, w.refused,
+       w.message_count, w.status_count,
        EXISTS (SELECT 1 FROM parked_events p WHERE p.seq = w.seq) AS parked
 FROM webhook_log w WHERE w.seq = @seq;
 

@@ -2087,6 +2087,10 @@ export interface components {
             waba_ids: string[];
             /** @description Meta's fields of the changes, and messages, statuses, errors */
             kinds: string[];
+            /** @description messages the webhook carries (0 for webhooks logged before the count was kept, until re-projected) */
+            messages: number;
+            /** @description statuses the webhook carries (likewise) */
+            statuses: number;
             /** @enum {string} */
             decode_result: "ok" | "partial" | "undecodable";
             decode_error: string;
