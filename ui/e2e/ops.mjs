@@ -91,6 +91,8 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
     // Back where it was going, with its filter.
     await page.waitForURL((u) => u.pathname === '/ops/webhooks' && u.searchParams.get('tenant_id') === demo)
     await page.locator(`[data-webhook="${ctx.mineSeq}"]`).waitFor()
+    // Each row counts what its webhook carries: this one a text message.
+    await page.locator(`[data-webhook="${ctx.mineSeq}"] [data-counts]`).filter({ hasText: /^1 message$/ }).waitFor()
     const tenants = await page.locator('[data-webhook]').evaluateAll((els) => [...new Set(els.map((e) => e.dataset.tenant))])
     if (tenants.length !== 1 || tenants[0] !== demo) throw new Error(`rows of tenants ${tenants} under the demo tenant's filter`)
     // Every tenant's, then only the unrouted ones (the form, not the URL).

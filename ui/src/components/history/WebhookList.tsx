@@ -115,6 +115,11 @@ export function WebhookList({ scope, tenants }: { scope: Scope; tenants?: string
                 <span className="text-muted-foreground md:text-foreground">{when.format(new Date(w.received_at))}</span>
                 <span className="col-span-2 flex min-w-0 flex-wrap items-center gap-1 md:col-span-1">
                   {w.kinds.length ? w.kinds.map((k) => <Badge key={k} variant="outline">{k}</Badge>) : <span className="text-muted-foreground">no changes</span>}
+                  {w.messages || w.statuses ? (
+                    <span className="text-xs text-muted-foreground" data-counts>
+                      {[w.messages ? `${w.messages} message${w.messages === 1 ? '' : 's'}` : '', w.statuses ? `${w.statuses} status${w.statuses === 1 ? '' : 'es'}` : ''].filter(Boolean).join(', ')}
+                    </span>
+                  ) : null}
                   <span className="truncate text-xs text-muted-foreground">{w.phone_number_ids.join(', ')}</span>
                   {scope.operator ? (
                     w.tenant_id ? (
