@@ -442,6 +442,9 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
         await page.setViewportSize({ width, height })
         await tab('Stats', () => page.locator('[data-chart="Ingest rate"] path').waitFor({ state: 'attached' }))
         await page.screenshot({ path: shotPath(`ops-stats-${device}-${mode}`) })
+        // The projectors' states and the sender, below the charts (the console scrolls inside its frame).
+        await page.locator('[data-projector="inbox"]').scrollIntoViewIfNeeded()
+        await page.screenshot({ path: shotPath(`ops-stats-workers-${device}-${mode}`) })
         await tab('Webhooks', () => page.locator('[data-webhook]').first().waitFor())
         await page.screenshot({ path: shotPath(`ops-webhooks-${device}-${mode}`) })
         await page.locator(`[data-webhook]`).first().click()
