@@ -126,6 +126,51 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
     await page.context().close()
   })
 
+  await test("operators: the webhooks filtered by a message's wamid are that message's; by a contact's phone, that contact's only", async () => {
+    await setup()
+    const page = await openOps('/ops/webhooks')
+    await page.locator('[data-webhook]').first().waitFor()
+    const shown = () => page.locator('[data-webhook]').evaluateAll((els) => els.map((e) => Number(e.dataset.webhook)))
+    // By wamid, through the form: the message's inbound webhook, and nothing else (it has no status).
+    await page.getByLabel('Message id (wamid)').fill(`wamid.${run}.mine`)
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await page.waitForURL((u) => u.searchParams.get('wamid') === `wamid.${run}.mine`)
+    await until(async () => JSON.stringify(await shown()) === JSON.stringify([ctx.mineSeq]), `only webhook #${ctx.mineSeq} under the wamid filter`)
+    const byWamid = (await opsGet(`/api/ops/webhooks?wamid=${encodeURIComponent(`wamid.${run}.mine`)}&limit=50`)).data.map((w) => w.seq)
+    if (JSON.stringify(byWamid) !== JSON.stringify([ctx.mineSeq])) throw new Error(`the API's webhooks of the wamid: ${byWamid}`)
+    // A wamid of the other shop's: its own webhook, another one.
+    await page.getByLabel('Message id (wamid)').fill(`wamid.${run}.other.7`)
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await until(async () => {
+      const seqs = await shown()
+      if (seqs.length !== 1 || seqs[0] === ctx.mineSeq) return false
+      const d = await opsGet(`/api/ops/webhooks/${seqs[0]}`)
+      return d.touched.some((t) => t.wamid === `wamid.${run}.other.7`) || d.missing.includes(`wamid.${run}.other.7`)
+    }, "the other shop's message's one webhook under its wamid")
+    // By contact phone, written as E.164: Rita's webhooks, the same the API lists, not the other shop's nor the unrouted one.
+    await page.getByLabel('Message id (wamid)').fill('')
+    await page.getByLabel('Contact phone').fill('+15553330000')
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await page.waitForURL((u) => u.searchParams.has('contact_phone') && !u.searchParams.has('wamid'))
+    await until(async () => {
+      const want = (await opsGet(`/api/ops/webhooks?contact_phone=${encodeURIComponent('+15553330000')}&limit=50`)).data.map((w) => w.seq)
+      const seqs = await shown()
+      return want.includes(ctx.mineSeq) && JSON.stringify(seqs) === JSON.stringify(want)
+    }, "Rita's webhooks only under the contact phone filter")
+    const tenants = await page.locator('[data-webhook]').evaluateAll((els) => [...new Set(els.map((e) => e.dataset.tenant))])
+    if (tenants.length !== 1 || tenants[0] !== demo) throw new Error(`rows of tenants ${tenants} under Rita's phone`)
+    if ((await shown()).includes(ctx.unroutedSeq)) throw new Error("the unrouted webhook under Rita's phone")
+    // Another contact's number shows theirs, not Rita's.
+    await page.getByLabel('Contact phone').fill('15551110007')
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await until(async () => {
+      const seqs = await shown()
+      return seqs.length === 1 && !seqs.includes(ctx.mineSeq) && (await page.locator('[data-webhook]').first().getAttribute('data-tenant')) === other.tenant_id
+    }, "the other shop's contact's one webhook")
+    if (page.errors.length) throw new Error(`page errors: ${page.errors.join('; ')}`)
+    await page.context().close()
+  })
+
   await test('operators: a dry-run count, then a re-project replay shows its progress to the end; another is cancelled', async () => {
     await setup()
     const page = await openOps(`/ops/webhooks?tenant_id=${other.tenant_id}`)
@@ -233,6 +278,19 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
     }
     const d = await page.locator('[data-chart="Ingest rate"] path').getAttribute('d')
     if (!/^M[\d.]+,[\d.]+( L[\d.]+,[\d.]+)+$/.test(d)) throw new Error(`ingest path ${d}`)
+    // Each projector's runner state, the sender's figures and its queue per number, as the API has them.
+    await until(async () => {
+      const api = await opsGet('/api/ops/stats')
+      const inbox = api.projectors.find((p) => p.name === 'inbox')
+      const badge = (await page.locator('[data-projector="inbox"]').getByTestId('projector-state').innerText()).trim()
+      const queued = (await page.locator('dt', { hasText: /^Queued$/ }).locator('xpath=following-sibling::dd[1]').innerText()).trim()
+      const rows = await page.locator('[data-number]').evaluateAll((els) => els.map((e) => `${e.dataset.number}:${e.dataset.held}`).sort())
+      const want = api.sender.by_number.map((n) => `${n.phone_number_id}:${n.held}`).sort()
+      const empty = want.length === 0 ? (await page.getByText('No send waiting.').count()) === 1 : true
+      return badge === inbox.state.replace('_', ' ') && queued === api.sender.queued.toLocaleString('en-US') && JSON.stringify(rows) === JSON.stringify(want) && empty
+    }, "the projectors' states and the sender's queue as the API reports them", 20_000, 500)
+    if (!['running', 'yielding'].includes(await page.locator('[data-projector="inbox"]').getByTestId('projector-state').innerText())) throw new Error('the inbox projector is not shown running')
+    await page.getByTestId('sender-here').filter({ hasText: 'active sender' }).waitFor()
     if (page.errors.length) throw new Error(`page errors: ${page.errors.join('; ')}`)
     await page.context().close()
   })
@@ -314,7 +372,7 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
     await ops.context().close()
   })
 
-  await test('operators: an online rebuild started from the console shows its progress to done', async () => {
+  await test('operators: an online rebuild started from the console shows its progress to done; the list is the API\'s; a cancel after it ended is refused', async () => {
     await setup()
     const page = await openOps('/ops/rebuild')
     await page.getByLabel('Tenant id', { exact: true }).fill(demo)
@@ -322,15 +380,38 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
     await page.getByRole('dialog').getByRole('button', { name: 'Start the rebuild' }).click()
     const row = page.locator('[data-rebuild]').first()
     await row.waitFor()
-    await page.locator('[data-rebuild][data-state="done"]').waitFor({ timeout: 120_000 })
-    await until(async () => (await row.getByRole('progressbar').getAttribute('aria-valuenow')) === '100', 'the bar full')
-    await page.screenshot({ path: shotPath('ops-rebuild-done-desktop-light') })
     const id = await row.getAttribute('data-rebuild')
+    // Cancel asked for while the row shows it running; the demo's rebuild
+    // ends in about a second, so the confirmation waits for the API to say
+    // it ended: the cancel is then refused, and said so.
+    let confirmed = false
+    if ((await row.getAttribute('data-state')) === 'running') {
+      await row.getByRole('button', { name: `Cancel rebuild ${id.slice(0, 8)}` }).click({ timeout: 2000 }).then(() => (confirmed = true), () => undefined)
+    }
+    if (confirmed) {
+      const dialog = page.getByRole('dialog', { name: `Cancel rebuild ${id.slice(0, 8)}?` })
+      await dialog.waitFor()
+      await until(async () => (await opsGet(`/api/ops/rebuilds/${id}`)).state === 'done', 'the rebuild to end', 120_000)
+      await dialog.getByRole('button', { name: 'Cancel the rebuild' }).click()
+      await page.locator(`[data-rebuild="${id}"]`).getByRole('alert').filter({ hasText: 'already ended' }).waitFor()
+      await page.screenshot({ path: shotPath('ops-rebuild-cancel-refused-desktop-light') })
+    } else console.log('     (the rebuild ended before its Cancel could be clicked: the refusal was not seen in the page this run)')
+    await page.locator(`[data-rebuild="${id}"][data-state="done"]`).waitFor({ timeout: 120_000 })
+    await until(async () => (await row.getByRole('progressbar').getAttribute('aria-valuenow')) === '100', 'the bar full')
+    if (await page.locator(`[data-rebuild="${id}"]`).getByRole('button', { name: /Cancel rebuild/ }).count()) throw new Error('a finished rebuild is offered a cancel')
+    await page.screenshot({ path: shotPath('ops-rebuild-done-desktop-light') })
     const job = await opsGet(`/api/ops/rebuilds/${id}`)
     if (job.state !== 'done' || job.tenant_id !== demo || job.events_done < 1) throw new Error(`rebuild ${JSON.stringify(job)}`)
-    // Still listed after a reload of the tab.
-    await page.reload()
-    await page.locator(`[data-rebuild="${id}"][data-state="done"]`).waitFor()
+    // The API refuses the cancel of a finished job too; the job stays done.
+    const r = await fetch(`${wam.base}/api/ops/rebuilds/${id}/cancel`, { method: 'POST', headers: { Authorization: `Bearer ${(await opsSession()).token}` } })
+    if (r.status !== 409) throw new Error(`cancel of a finished rebuild: ${r.status}`)
+    // The list is the API's, in a new tab too (no memory of this one's).
+    const fresh = await openOps('/ops/rebuild')
+    const want = (await opsGet('/api/ops/rebuilds?limit=20')).data.map((j) => `${j.id}:${j.state}`)
+    await until(async () => JSON.stringify(await fresh.locator('[data-rebuild]').evaluateAll((els) => els.map((e) => `${e.dataset.rebuild}:${e.dataset.state}`))) === JSON.stringify(want), "the tab's list to be the API's")
+    await fresh.locator(`[data-rebuild="${id}"][data-state="done"]`).waitFor()
+    if (page.errors.length || fresh.errors.length) throw new Error(`page errors: ${[...page.errors, ...fresh.errors].join('; ')}`)
+    await fresh.context().close()
     await page.context().close()
   })
 
@@ -363,6 +444,9 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
         await page.setViewportSize({ width, height })
         await tab('Stats', () => page.locator('[data-chart="Ingest rate"] path').waitFor({ state: 'attached' }))
         await page.screenshot({ path: shotPath(`ops-stats-${device}-${mode}`) })
+        // The projectors' states and the sender, below the charts (the console scrolls inside its frame).
+        await page.locator('[data-projector="inbox"]').scrollIntoViewIfNeeded()
+        await page.screenshot({ path: shotPath(`ops-stats-workers-${device}-${mode}`) })
         await tab('Webhooks', () => page.locator('[data-webhook]').first().waitFor())
         await page.screenshot({ path: shotPath(`ops-webhooks-${device}-${mode}`) })
         await page.locator(`[data-webhook]`).first().click()
@@ -373,7 +457,7 @@ export async function opsTests({ test, wam, browser, uniq, ownerToken }) {
         await page.screenshot({ path: shotPath(`ops-replays-${device}-${mode}`) })
         await tab('Parked', () => page.locator('[data-parked]').or(page.getByText('No parked event')).first().waitFor())
         await page.screenshot({ path: shotPath(`ops-parked-${device}-${mode}`) })
-        await tab('Rebuild', () => page.getByRole('button', { name: 'Start rebuild…' }).waitFor())
+        await tab('Rebuild', () => page.locator('[data-rebuild]').or(page.getByText('No rebuild yet.')).first().waitFor())
         await page.screenshot({ path: shotPath(`ops-rebuild-${device}-${mode}`) })
         const owner = await openAs(browser, wam, DEMO.owner, { width, height, dark })
         await owner.goto('/history')

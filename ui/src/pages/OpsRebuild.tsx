@@ -1,9 +1,9 @@
 import * as React from 'react'
-import { useMutation, useQuery } from '@tanstack/react-query'
-import { Hammer } from 'lucide-react'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { Ban, Hammer } from 'lucide-react'
 import { ApiError } from '@/api/client'
 import { opsApi } from '@/api/ops'
-import type { Rebuild, RebuildRequest } from '@/api/types'
+import type { Rebuild, RebuildList, RebuildRequest } from '@/api/types'
 import { when } from '@/components/history/bits'
 import { Badge } from '@/components/ui/badge'
 import { Button } from '@/components/ui/button'
@@ -12,38 +12,20 @@ import { Field, Input } from '@/components/ui/input'
 import { Progress } from '@/components/ui/progress'
 import { Card, ErrorNote } from '@/components/ui/section'
 import { formatCount, formatEta, formatRate, fraction } from '@/lib/history'
-import { createStore, useStore } from '@/lib/store'
-
-// The rebuilds this tab started, newest first, by id: the contract has
-// GET /api/ops/rebuilds/{id} only. When the list (GET /api/ops/rebuilds)
-// is in the contract, it replaces this store as the source of the ids.
-const KEY = 'wam.ops.rebuilds'
-
-function stored(): string[] {
-  try {
-    const v = JSON.parse(sessionStorage.getItem(KEY) || '[]')
-    return Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []
-  } catch {
-    return []
-  }
-}
-
-const rebuildIds = createStore<string[]>(stored())
-
-function remember(id: string) {
-  rebuildIds.set((l) => [id, ...l.filter((x) => x !== id)].slice(0, 20))
-  try {
-    sessionStorage.setItem(KEY, JSON.stringify(rebuildIds.get()))
-  } catch {
-    /* this page only */
-  }
-}
+import { anyRunning, rebuildLabel, rebuildRunning, rebuildTone } from '@/lib/opsJobs'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const running = (r: Rebuild | undefined) => !r || r.state === 'running' || r.state === 'swapping'
+const LIST = ['ops', 'rebuilds'] as const
 
 export function Rebuilds({ tenants }: { tenants: string[] }) {
-  const ids = useStore(rebuildIds)
+  const qc = useQueryClient()
+  // Every process's rebuilds, newest first, polled while one runs.
+  const list = useQuery({
+    queryKey: LIST,
+    queryFn: () => opsApi.get<RebuildList>('/api/ops/rebuilds?limit=20'),
+    refetchInterval: (q) => (anyRunning(q.state.data?.data) && !q.state.error ? 1000 : false),
+  })
+  const jobs = list.data?.data ?? []
   const [tenant, setTenant] = React.useState('')
   const [confirming, setConfirming] = React.useState(false)
   const bad = tenant.trim() !== '' && !UUID.test(tenant.trim())
@@ -54,7 +36,8 @@ export function Rebuilds({ tenants }: { tenants: string[] }) {
       return opsApi.post<Rebuild>('/api/ops/rebuilds', body)
     },
     onSuccess: (r) => {
-      remember(r.id)
+      qc.setQueryData<RebuildList>(LIST, (l) => ({ data: [r, ...(l?.data ?? []).filter((x) => x.id !== r.id)] }))
+      void qc.invalidateQueries({ queryKey: LIST })
       setConfirming(false)
     },
   })
@@ -89,13 +72,15 @@ export function Rebuilds({ tenants }: { tenants: string[] }) {
         </form>
       </Card>
       <ErrorNote error={startError} />
-      <h2 className="mb-2 mt-4 text-sm font-semibold">Started from this tab</h2>
+      <h2 className="mb-2 mt-4 text-sm font-semibold">Rebuilds</h2>
+      <ErrorNote error={list.error} />
       <Card>
         <ul aria-label="Rebuilds" className="divide-y">
-          {ids.length === 0 ? <li className="p-6 text-center text-sm text-muted-foreground">No rebuild started from this tab yet.</li> : null}
-          {ids.map((id) => (
-            <li key={id}>
-              <RebuildRow id={id} />
+          {list.isPending ? <li className="p-6 text-center text-sm text-muted-foreground">Loading…</li> : null}
+          {list.isSuccess && jobs.length === 0 ? <li className="p-6 text-center text-sm text-muted-foreground">No rebuild yet.</li> : null}
+          {jobs.map((r) => (
+            <li key={r.id}>
+              <RebuildRow r={r} />
             </li>
           ))}
         </ul>
@@ -118,35 +103,60 @@ export function Rebuilds({ tenants }: { tenants: string[] }) {
   )
 }
 
-function RebuildRow({ id }: { id: string }) {
-  const q = useQuery({
-    queryKey: ['ops', 'rebuild', id],
-    queryFn: () => opsApi.get<Rebuild>(`/api/ops/rebuilds/${id}`),
-    refetchInterval: (q) => (running(q.state.data) && !q.state.error ? 1000 : false),
+function RebuildRow({ r }: { r: Rebuild }) {
+  const qc = useQueryClient()
+  const [confirming, setConfirming] = React.useState(false)
+  const cancel = useMutation({
+    mutationFn: () => opsApi.post<Rebuild>(`/api/ops/rebuilds/${r.id}/cancel`),
+    onSettled: () => {
+      setConfirming(false)
+      void qc.invalidateQueries({ queryKey: LIST })
+    },
   })
-  const r = q.data
-  if (!r) return <div className="p-4 text-sm">{q.error ? <ErrorNote error={q.error} /> : <span className="text-muted-foreground">Loading {id.slice(0, 8)}…</span>}</div>
+  const cancelError = cancel.error instanceof ApiError && cancel.error.status === 409 ? new Error('This rebuild has already ended: there is nothing to cancel.') : cancel.error
   const total = r.events_done + r.events_left
+  const live = rebuildRunning(r)
+  const short = r.id.slice(0, 8)
   return (
     <div className="grid gap-2 p-4" data-rebuild={r.id} data-state={r.state}>
       <div className="flex flex-wrap items-center gap-2 text-sm">
         <Badge variant="outline">{r.projector}</Badge>
-        <Badge variant={r.state === 'done' ? 'success' : r.state === 'failed' ? 'danger' : 'warning'} data-testid="rebuild-state">
-          {r.state}
+        <Badge variant={rebuildTone(r)} data-testid="rebuild-state">
+          {rebuildLabel(r)}
         </Badge>
         <span className="font-medium">
           {formatCount(r.events_done)} events done, {formatCount(r.events_left)} left
         </span>
         <span className="text-muted-foreground">
-          {formatRate(r.events_per_s)} · ETA {running(r) ? formatEta(r.eta_seconds) : '—'} · at #{formatCount(r.checkpoint)}
+          {formatRate(r.events_per_s)} · ETA {live ? formatEta(r.eta_seconds) : '—'} · at #{formatCount(r.checkpoint)}
         </span>
+        {live && !r.cancel_requested_at ? (
+          <Button variant="outline" size="sm" className="ml-auto" onClick={() => setConfirming(true)} disabled={cancel.isPending} aria-label={`Cancel rebuild ${short}`}>
+            <Ban /> Cancel
+          </Button>
+        ) : null}
       </div>
-      <Progress value={fraction(r.events_done, total, r.state === 'done')} label={`Rebuild ${r.id.slice(0, 8)}: ${formatCount(r.events_done)} of ${formatCount(total)} events`} tone={r.state === 'failed' ? 'danger' : 'primary'} />
-      <p className="text-xs text-muted-foreground">
+      <Progress value={fraction(r.events_done, total, r.state === 'done')} label={`Rebuild ${short}: ${formatCount(r.events_done)} of ${formatCount(total)} events`} tone={r.state === 'failed' ? 'danger' : r.state === 'cancelled' ? 'muted' : 'primary'} />
+      <p className="break-words text-xs text-muted-foreground">
         {r.tenant_id ? `tenant ${r.tenant_id}` : 'every tenant'} · started {when.format(new Date(r.started_at))}
+        {r.cancel_requested_at ? ` · cancel asked ${when.format(new Date(r.cancel_requested_at))}` : ''}
         {r.finished_at ? ` · ended ${when.format(new Date(r.finished_at))}` : ''} · <span className="font-mono">{r.id}</span>
       </p>
       {r.error ? <p className="text-xs text-destructive">{r.error}</p> : null}
+      <ErrorNote error={cancelError} />
+      <Dialog open={confirming} onOpenChange={setConfirming}>
+        <DialogContent title={`Cancel rebuild ${short}?`} description="It stops at its next step: its shadow tables are dropped and the read models stay as they are.">
+          <p className="text-sm text-muted-foreground">A rebuild whose swap has committed cannot be cancelled any more; you are told so if it ends first.</p>
+          <div className="flex justify-end gap-2">
+            <Button variant="outline" onClick={() => setConfirming(false)}>
+              Let it run
+            </Button>
+            <Button variant="destructive" onClick={() => cancel.mutate()} disabled={cancel.isPending}>
+              <Ban /> {cancel.isPending ? 'Cancelling…' : 'Cancel the rebuild'}
+            </Button>
+          </div>
+        </DialogContent>
+      </Dialog>
     </div>
   )
 }

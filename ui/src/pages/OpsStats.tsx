@@ -4,8 +4,10 @@ import { opsApi } from '@/api/ops'
 import type { OpsStats } from '@/api/types'
 import { LineChart } from '@/components/history/LineChart'
 import { when } from '@/components/history/bits'
+import { Badge } from '@/components/ui/badge'
 import { Card, ErrorNote } from '@/components/ui/section'
 import { formatCount, formatRate } from '@/lib/history'
+import { projectorStateLabel, projectorTone, waitedFor, waitingNumbers } from '@/lib/opsJobs'
 import { addSample, ingestSeries, lagSeries, projectorNames, projectorRateSeries, sampleOf, type Sample } from '@/lib/opsSeries'
 import { createStore, useStore } from '@/lib/store'
 import { formatBytes, formatListTime } from '@/lib/utils'
@@ -70,10 +72,23 @@ export function Stats() {
               <Figure label="Last event" value={s.stream.last_at && Date.parse(s.stream.last_at) > 0 ? formatListTime(s.stream.last_at) : '—'} hint={s.stream.last_at} />
             </Group>
             <Group title="Sender">
-              <Figure label="Pending" value={formatCount(s.sender.pending)} />
-              <Figure label="In flight" value={formatCount(s.sender.in_flight)} />
+              <Figure label="Queued" value={formatCount(s.sender.queued)} hint="sends the read model shows waiting for the sender, every number" />
+              <Figure label="Pending" value={formatCount(s.sender.pending)} hint="requests the sender's consumer has not delivered yet" />
+              <Figure label="In flight" value={formatCount(s.sender.in_flight)} hint="delivered, not acknowledged" />
+              <Figure label="Working" value={formatCount(s.sender.working)} hint="being sent, or waiting for a limit, a held number or a retry" />
               <Figure label="Redelivered" value={formatCount(s.sender.redelivered)} />
               <Figure label="Numbers held" value={`${formatCount(s.sender.held_numbers)} of ${formatCount(s.sender.numbers)}`} hint="numbers whose token Meta refused: their sends wait" />
+              {s.sender.in_process ? (
+                <>
+                  <Figure label="Accepted" value={formatCount(s.sender.accepted)} hint="sends Meta accepted, since this process started" />
+                  <Figure label="Failed" value={formatCount(s.sender.failed)} hint="sends failed for good, since this process started" />
+                  <Figure label="Retries" value={formatCount(s.sender.retries)} hint="retries scheduled, since this process started" />
+                  <Figure label="Resent" value={formatCount(s.sender.resent)} hint="sends made again after an attempt whose outcome never came" />
+                </>
+              ) : null}
+              <div className="col-span-full text-xs text-muted-foreground" data-testid="sender-here">
+                {s.sender.in_process ? (s.sender.active ? 'This process runs the active sender; the counters are its, since it started.' : 'This process runs a sender on standby (another holds the lock); the counters are its, since it started.') : 'This process runs no sender: no counters here.'}
+              </div>
             </Group>
             <Group title="Media files">
               <Figure label="Pending" value={formatCount(s.media.pending)} />
@@ -94,6 +109,7 @@ export function Stats() {
                 <thead className="text-left text-xs text-muted-foreground">
                   <tr>
                     <th className="px-4 py-2 font-medium">Name</th>
+                    <th className="px-4 py-2 font-medium">State</th>
                     <th className="px-4 py-2 text-right font-medium">Checkpoint</th>
                     <th className="px-4 py-2 text-right font-medium">Lag (events)</th>
                     <th className="px-4 py-2 text-right font-medium">Lag (s)</th>
@@ -105,6 +121,17 @@ export function Stats() {
                   {s.projectors.map((p) => (
                     <tr key={p.name} data-projector={p.name}>
                       <td className="px-4 py-2 font-medium">{p.name}</td>
+                      <td className="px-4 py-2">
+                        <Badge variant={projectorTone(p.state)} data-testid="projector-state" title={p.state_since ? `since ${when.format(new Date(p.state_since))}` : undefined}>
+                          {projectorStateLabel(p.state)}
+                        </Badge>
+                        {p.state_since ? <span className="ml-2 whitespace-nowrap text-xs text-muted-foreground">since {formatListTime(p.state_since)}</span> : null}
+                        {p.state_error ? (
+                          <p className="mt-1 max-w-md break-words text-xs text-destructive" data-testid="projector-error">
+                            {p.state_error}
+                          </p>
+                        ) : null}
+                      </td>
                       <td className="px-4 py-2 text-right">{formatCount(p.checkpoint)}</td>
                       <td className="px-4 py-2 text-right">{formatCount(p.lag_events)}</td>
                       <td className="px-4 py-2 text-right">{seconds(p.lag_seconds)}</td>
@@ -115,6 +142,48 @@ export function Stats() {
                 </tbody>
               </table>
             </div>
+          </Card>
+          <Card>
+            <h3 className="border-b px-4 py-3 text-sm font-semibold" id="sends-waiting">
+              Sends waiting, by number
+            </h3>
+            {s.sender.by_number.length === 0 ? (
+              <p className="p-4 text-sm text-muted-foreground">No send waiting.</p>
+            ) : (
+              <div className="overflow-x-auto">
+                <table className="w-full text-sm" aria-labelledby="sends-waiting">
+                  <thead className="text-left text-xs text-muted-foreground">
+                    <tr>
+                      <th className="px-4 py-2 font-medium">Number</th>
+                      <th className="px-4 py-2 font-medium">Tenant</th>
+                      <th className="px-4 py-2 text-right font-medium">Waiting</th>
+                      <th className="px-4 py-2 text-right font-medium">Oldest for</th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y tabular-nums">
+                    {waitingNumbers(s.sender.by_number).map((n) => (
+                      <tr key={`${n.tenant_id}/${n.phone_number_id}`} data-number={n.phone_number_id} data-held={n.held}>
+                        <td className="px-4 py-2">
+                          <span className="font-mono text-xs">{n.phone_number_id}</span>
+                          {n.held ? (
+                            <Badge variant="danger" className="ml-2" title="Meta refused the number's token: its sends wait for a new one">
+                              held
+                            </Badge>
+                          ) : null}
+                        </td>
+                        <td className="max-w-[10rem] truncate px-4 py-2 font-mono text-xs" title={n.tenant_id}>
+                          {n.tenant_id}
+                        </td>
+                        <td className="px-4 py-2 text-right">{formatCount(n.pending)}</td>
+                        <td className="px-4 py-2 text-right" title={n.oldest_queued_at ?? undefined}>
+                          {waitedFor(n.oldest_queued_at, Date.parse(s.at))}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
           </Card>
           <Card>
             <h3 className="border-b px-4 py-3 text-sm font-semibold">Events by tenant</h3>
