@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { QueryClient } from '@tanstack/react-query'
-import type { Conversation, Message, MessagePage, ConversationPage } from '../api/types'
+import type { Conversation, Message, MessagePage, ConversationPage, PendingMessage } from '../api/types'
 import { addPending, chronological, confirmPending, matches, SeqBook, upsertConversation, upsertMessage, type Infinite } from './merge'
 import { applyEvent, keys, unreadTotal } from './apply'
 
@@ -64,6 +64,17 @@ describe('upsertMessage', () => {
     expect(chronological(answered).map((m) => m.id)).toEqual(['a', 'real'])
     expect(chronological(answered)[1].status).toBe('sent')
   })
+  it('confirms an optimistic media row by its upload, whatever the server calls it', () => {
+    const p = { ...msg('pending:k2', 5, { direction: 'outbound', type: 'image', preview: 'Here it is', content: { id: 'up-1', caption: 'Here it is' } }), pending: 'sending', client_key: 'k2' } as PendingMessage
+    let d = addPending(pages([msg('a', 1)]), p)
+    const other = msg('s0', 5, { direction: 'outbound', type: 'image', preview: '📷 Here it is', content: { type: 'image', image: { id: 'up-0', caption: 'Here it is' } } })
+    d = upsertMessage(d, other)!
+    expect(chronological(d).map((m) => m.id)).toEqual(['a', 'pending:k2', 's0']) // another upload: not this one
+    const server = msg('s1', 5, { direction: 'outbound', type: 'image', preview: '📷 Here it is', content: { type: 'image', image: { id: 'up-1', caption: 'Here it is' } } })
+    d = upsertMessage(d, server)!
+    expect(chronological(d).map((m) => m.id)).toEqual(['a', 's1', 's0'])
+  })
+
   it('the POST answer replaces the optimistic row when it comes first', () => {
     const pending = { ...msg('pending:k1', 5, { direction: 'outbound', status: 'queued', preview: 'hi' }), pending: 'sending' as const, client_key: 'k1' }
     const d = addPending(pages([msg('a', 1)]), pending)

@@ -39,9 +39,18 @@ export class SeqBook {
 export const ms = (t: string | null | undefined) => (t ? Date.parse(t) : 0)
 const byTimeDesc = (a: { timestamp: string }, b: { timestamp: string }) => ms(b.timestamp) - ms(a.timestamp)
 
+const MEDIA = new Set(['image', 'video', 'audio', 'document', 'sticker'])
+
 function samePending(p: PendingMessage, m: Message): boolean {
   if (!p.pending || m.direction !== 'outbound' || p.type !== m.type) return false
   if (p.sent_by && m.sent_by && p.sent_by !== m.sent_by) return false
+  if (MEDIA.has(m.type)) {
+    // The server's preview of media is its own ("📷 caption", "📄 file"):
+    // the upload the message sends tells them apart instead.
+    const sent = (m.content as Record<string, { id?: string } | undefined> | null)?.[m.type]?.id
+    const mine = (p.content as { id?: string } | null)?.id
+    return !!sent && sent === mine
+  }
   return p.preview === m.preview
 }
 
