@@ -21,6 +21,14 @@ type Load struct {
 
 const loadWindow = 100 * time.Millisecond
 
+// BurstRate is the webhook rate from which wam serve counts the machine as
+// busy. Two cores take about 5,000 webhooks/s for as long as they come
+// while projecting them too (README, "Ingest"): below that, holding the
+// projector back buys acks nothing and only delays the inbox (at 2,000/s
+// it added up to a second to what agents see live); above it, in a
+// burst, acks get the cores first.
+const BurstRate = 5000
+
 // NewLoad returns a Load that reports busy from busyRate webhooks per second.
 func NewLoad(busyRate int, now func() time.Time) *Load {
 	return &Load{busyRate: busyRate, now: now}

@@ -307,8 +307,10 @@ func (f wsFrame) id() string {
 }
 
 type wsClient struct {
-	t  *testing.T
-	ws *websocket.Conn
+	t        *testing.T
+	ws       *websocket.Conn
+	lines    [][]byte // frames of the last message not read yet
+	messages int      // WebSocket messages read
 }
 
 // dial opens a WebSocket to server i, with the client's TCP receive buffer
@@ -352,14 +354,21 @@ func (c *wsClient) auth(token string, since int64) {
 	c.send(map[string]any{"type": "auth", "token": token, "since": since})
 }
 
-// read is the next frame, or the error that ended the connection.
+// read is the next frame, or the error that ended the connection. A
+// message holds one or more frames, one per line.
 func (c *wsClient) read() (wsFrame, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	_, b, err := c.ws.Read(ctx)
-	if err != nil {
-		return wsFrame{}, err
+	if len(c.lines) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_, b, err := c.ws.Read(ctx)
+		if err != nil {
+			return wsFrame{}, err
+		}
+		c.messages++
+		c.lines = bytes.Split(b, []byte("\n"))
 	}
+	b := c.lines[0]
+	c.lines = c.lines[1:]
 	var f wsFrame
 	if err := json.Unmarshal(b, &f); err != nil {
 		c.t.Fatalf("frame %s: %v", b, err)
@@ -607,6 +616,11 @@ func TestLiveResume(t *testing.T) {
 
 	c = e.dial(0, 0)
 	_, resumed, synced := c.connect(acme.Owner.Token, highest)
+	// Pages of two rows, but the resumed events go many to a message: the
+	// hello, the resume's one message (a few KB), the synced frame.
+	if c.messages != 3 {
+		t.Errorf("hello, %d resumed events and synced came in %d WebSocket messages, want 3", len(resumed), c.messages)
+	}
 	got := map[string]bool{}
 	last := highest
 	for _, f := range resumed {
@@ -729,6 +743,35 @@ func TestLiveSlowClient(t *testing.T) {
 	if len(received) < 100 {
 		t.Errorf("the normal client got %d messages", len(received))
 	}
+}
+
+func TestLiveWriteTimeout(t *testing.T) {
+	// A send buffer too large to overflow, a short write deadline: a
+	// client that stops reading is dropped by the deadline, the others
+	// keep their events.
+	e := newLiveEnvBuf(t, 1, live.Options{SendBuffer: 1 << 20, WriteTimeout: 300 * time.Millisecond}, 4096)
+	acme := e.tenant("acme")
+	slow, normal := e.dial(0, 2048), e.dial(0, 0)
+	slow.connect(acme.Agent.Token, 0)
+	normal.connect(acme.Owner.Token, 0)
+	hub := e.servers[0].hub
+	for round := 0; hub.Stats().Clients == 2; round++ {
+		if round == 50 {
+			t.Fatal("the client that reads nothing was never dropped")
+		}
+		prefix := fmt.Sprintf("wamid.w%d.", round)
+		e.webhook(0, manyHook(acme, prefix, "15550000001", 100))
+		last := prefix + "99"
+		normal.until(last, isMessage(last))
+	}
+	if hub.Stats().Overflows != 0 {
+		t.Errorf("%d overflows: the deadline should have dropped it", hub.Stats().Overflows)
+	}
+	if code := slow.closed(); code == live.CodeTooSlow {
+		t.Errorf("closed with 4008, want a dropped connection")
+	}
+	e.webhook(0, textHook(acme, "wamid.after", "15550000002", "still here"))
+	normal.until("wamid.after", isMessage("wamid.after"))
 }
 
 func TestLiveTokenExpiry(t *testing.T) {

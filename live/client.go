@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,6 +35,7 @@ type client struct {
 	failure *closeError
 	failed  chan struct{} // closed with the first failure
 	wake    chan struct{}
+	out     lines // the writer's
 
 	lastTyping time.Time
 }
@@ -120,6 +122,21 @@ func (h *Hub) write(ctx context.Context, ws *websocket.Conn, text []byte) error 
 // read models at or below the floor are skipped: the resume sent those
 // rows at that state or later.
 func (c *client) writeLoop() error {
+	// One deadline for each batch: a client that cannot take a batch in
+	// WriteTimeout is gone, and the watchdog drops its connection. A
+	// context with a deadline per batch would cost the busiest loop of the
+	// process a timer, a goroutine hand-off and an allocation per write.
+	var timedOut atomic.Bool
+	dog := time.AfterFunc(time.Hour, func() {
+		timedOut.Store(true)
+		_ = c.ws.CloseNow()
+	})
+	dog.Stop()
+	send := func(text []byte) error {
+		// The connection's context ends only after its close frame: the
+		// watchdog bounds the write.
+		return c.ws.Write(context.Background(), websocket.MessageText, text)
+	}
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -129,19 +146,68 @@ func (c *client) writeLoop() error {
 		case <-c.wake:
 		}
 		q, floor := c.take()
-		// One deadline for the batch: a client that cannot take a batch
-		// in WriteTimeout is gone.
-		ctx, cancel := context.WithTimeout(c.ctx, c.hub.opts.WriteTimeout)
+		dog.Reset(c.hub.opts.WriteTimeout)
+		var err error
 		for _, f := range q {
-			if f.seq != 0 && f.seq <= floor {
-				continue
-			}
-			if err := c.ws.Write(ctx, websocket.MessageText, f.text); err != nil {
-				cancel()
-				return fmt.Errorf("write: %w", err)
+			if f.seq == 0 || f.seq > floor {
+				if err = c.out.add(f.text, send); err != nil {
+					break
+				}
 			}
 		}
-		cancel()
+		if err == nil {
+			err = c.out.flush(send)
+		}
+		c.out.reset()
+		if !dog.Stop() && timedOut.Load() {
+			return fmt.Errorf("write: no batch taken within %s", c.hub.opts.WriteTimeout)
+		}
+		if err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+}
+
+// maxMessage is the size from which the events waiting for a client go in
+// more than one WebSocket message.
+const maxMessage = 64 << 10
+
+// lines packs the events waiting for a client into as few WebSocket
+// messages as it can: one event per line, a message at most maxMessage
+// long unless a single event is longer. Each message is a write system
+// call for the server and a read for the client, so a commit that changes
+// a message and its conversation costs one of each instead of two.
+type lines struct{ buf []byte }
+
+// add appends one event, first sending what is held if the event would
+// take the message past maxMessage.
+func (l *lines) add(text []byte, send func([]byte) error) error {
+	if len(l.buf) > 0 && len(l.buf)+1+len(text) > maxMessage {
+		if err := l.flush(send); err != nil {
+			return err
+		}
+	}
+	if len(l.buf) > 0 {
+		l.buf = append(l.buf, '\n')
+	}
+	l.buf = append(l.buf, text...)
+	return nil
+}
+
+// flush sends what is held as one message.
+func (l *lines) flush(send func([]byte) error) error {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	err := send(l.buf)
+	l.reset()
+	return err
+}
+
+func (l *lines) reset() {
+	l.buf = l.buf[:0]
+	if cap(l.buf) > 4*maxMessage {
+		l.buf = nil // a rare huge event is not kept for the connection's life
 	}
 }
 

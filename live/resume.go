@@ -44,6 +44,9 @@ func (h *Hub) resume(c *client, since int64) (int64, error) {
 		{fetch: h.changedConversations(q, c.tenant)},
 		{fetch: h.changedNotes(q, c.tenant)},
 	}
+	// Pages go out many events per message (lines), each message within
+	// the write deadline.
+	var out lines
 	for _, s := range sources {
 		// After every row of since: (since, the greatest id).
 		s.afterSeq, s.afterID = since, uuid.Max
@@ -63,6 +66,9 @@ func (h *Hub) resume(c *client, since int64) (int64, error) {
 			}
 		}
 		if next == nil {
+			if err := out.flush(c.write); err != nil {
+				return 0, fmt.Errorf("resume: %w", err)
+			}
 			return head, nil
 		}
 		f := next.page[0]
@@ -70,7 +76,7 @@ func (h *Hub) resume(c *client, since int64) (int64, error) {
 		if err := c.failedWith(); err != nil {
 			return 0, err
 		}
-		if err := c.write(f.text); err != nil {
+		if err := out.add(f.text, c.write); err != nil {
 			return 0, fmt.Errorf("resume: %w", err)
 		}
 	}

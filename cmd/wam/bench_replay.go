@@ -139,7 +139,7 @@ func runReplayBench(ctx context.Context, o projectOptions, rate int, replayRate 
 	}
 
 	logger := slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	load := api.NewLoad(2000, time.Now)
+	load := api.NewLoad(api.BurstRate, time.Now)
 	pub := streams.NewPublisher(conns...)
 	inbox := projections.NewInbox(pool, js, logger, projections.Options{Busy: load.Busy})
 	jobs := projections.NewRunner(pool, js, ops.JobsProjection{}, logger, projections.Options{})

@@ -98,10 +98,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer bus.Close()
 	bus.supervise(ctx, log)
 
-	// Under a burst of webhooks (2,000/s and more) the projector holds its
-	// batches back for up to 2 s, so that storing and acknowledging
-	// webhooks gets the cores; it catches up in larger batches after.
-	load := api.NewLoad(2000, time.Now)
+	// Under a burst of webhooks (api.BurstRate and more) the projector
+	// holds its batches back for up to 2 s, so that storing and
+	// acknowledging webhooks gets the cores; it catches up in larger
+	// batches after.
+	load := api.NewLoad(api.BurstRate, time.Now)
 	pub := streams.NewPublisher(bus.Publish...)
 	// Erased contacts' tombstones, which the projector (and a rebuild's)
 	// consult; reloaded every 10 s for erasures made by other processes.

@@ -22,6 +22,10 @@ class FakeSocket implements SocketLike {
   frame(f: unknown) {
     this.onmessage?.({ data: JSON.stringify(f) })
   }
+  /** frames sends several frames in one message, one per line, as the server does. */
+  frames(...fs: unknown[]) {
+    this.onmessage?.({ data: fs.map((f) => JSON.stringify(f)).join('\n') })
+  }
   drop(code: number) {
     this.readyState = 3
     this.onclose?.({ code, reason: '' })
@@ -86,6 +90,24 @@ describe('LiveClient', () => {
     expect(h.events.at(-1)).toEqual([expect.objectContaining({ seq: 43 }), false])
     expect(h.c.since).toBe(50)
     expect(h.resyncs()).toBe(1) // a resume needs no refetch
+    expect(h.states.at(-1)).toEqual({ kind: 'live' })
+  })
+
+  it('takes every frame of a message that holds several, one per line, in order', async () => {
+    const h = harness()
+    h.c.start()
+    await tick()
+    const s = h.sockets[0]
+    s.open()
+    s.frames({ type: 'hello', head: 10 }, ev(11), ev(12), { type: 'synced', seq: 12 })
+    expect(h.events.map(([e, live]) => [e.seq, live])).toEqual([[11, false], [12, false]])
+    s.frames(ev(13), { type: 'conversation.updated', seq: 13, data: { id: 'c' } }, ev(14))
+    expect(h.events.slice(2).map(([e, live]) => [e.type, e.seq, live])).toEqual([
+      ['message.created', 13, true],
+      ['conversation.updated', 13, true],
+      ['message.created', 14, true],
+    ])
+    expect(h.c.since).toBe(14)
     expect(h.states.at(-1)).toEqual({ kind: 'live' })
   })
 

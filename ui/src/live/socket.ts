@@ -175,14 +175,17 @@ export class LiveClient {
       ws.send(JSON.stringify({ type: 'auth', token, since }))
     }
     ws.onmessage = (ev) => {
-      if (this.ws !== ws) return
-      let f: ServerFrame
-      try {
-        f = JSON.parse(String(ev.data))
-      } catch {
-        return
+      // A message holds one or more frames, one JSON object per line.
+      for (const line of String(ev.data).split('\n')) {
+        if (this.ws !== ws) return
+        let f: ServerFrame
+        try {
+          f = JSON.parse(line)
+        } catch {
+          continue
+        }
+        this.handle(f, since)
       }
-      this.handle(f, since)
     }
     ws.onerror = () => {
       /* onclose follows */
