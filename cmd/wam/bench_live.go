@@ -291,7 +291,11 @@ func (b *liveBench) seed(ctx context.Context, d *database, tokens *auth.Tokens) 
 		if err != nil {
 			return err
 		}
-		b.clients = append(b.clients, &liveClient{tenant: tenant, token: tok, rows: map[rowKey]bool{}, got: map[int]bool{}})
+		// Sized for every event of its tenant: growing maps of this size
+		// while the clock runs costs the cores the server needs.
+		perTenant := 2 * int(b.o.duration.Seconds()*float64(b.o.rate)) / b.o.tenants
+		b.clients = append(b.clients, &liveClient{tenant: tenant, token: tok,
+			rows: make(map[rowKey]bool, 2*perTenant+perTenant/4), got: make(map[int]bool, perTenant+perTenant/8)})
 	}
 	return nil
 }
