@@ -306,6 +306,7 @@ func benchDatabase(ctx context.Context, o projectOptions, dir string) (*pgxpool.
 type filled struct {
 	pool    *pgxpool.Pool
 	js      jetstream.JetStream
+	tenant  uuid.UUID
 	lastSeq uint64
 	meanLen int
 	close   func()
@@ -371,6 +372,6 @@ func fillBench(ctx context.Context, o projectOptions, name string) (f filled, er
 	if f.lastSeq, f.meanLen, err = fillStream(ctx, o, js, tenant.ID.String(), g); err != nil {
 		return f, err
 	}
-	f.pool, f.js = pool, js
+	f.pool, f.js, f.tenant = pool, js, tenant.ID
 	return f, nil
 }
