@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -155,7 +154,7 @@ func (p *apiProbe) one(ctx context.Context, i int) {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
-	err = decodeJSON(resp.Body, &page)
+	err = json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&page)
 	took := time.Since(start)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || err != nil {
@@ -196,23 +195,6 @@ func (p *apiProbe) take() probePhase {
 	p.lat, p.errs, p.first = nil, 0, nil
 	p.mu.Unlock()
 	slices.Sort(lat)
-	ph := probePhase{requests: len(lat), errors: errs, firstErr: first}
-	if len(lat) > 0 {
-		ph.p50 = ms(lat[len(lat)/2])
-		ph.p99 = ms(lat[min(len(lat)-1, len(lat)*99/100)])
-	}
-	return ph
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func decodeJSON(r io.Reader, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r, 8<<20))
-	if err != nil {
-		return err
-	}
-	if len(b) == 0 {
-		return errors.New("empty body")
-	}
-	return json.Unmarshal(b, v)
+	return probePhase{requests: len(lat), errors: errs, firstErr: first,
+		p50: percentileMs(lat, 0.50), p99: percentileMs(lat, 0.99)}
 }
