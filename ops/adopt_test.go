@@ -113,4 +113,12 @@ func TestAdoptUnroutedOnDemand(t *testing.T) {
 	if err != nil || len(mine.Webhooks) != 2 || mine.Webhooks[0].AdoptedFrom == 0 {
 		t.Fatalf("tenant's history %+v, %v", mine, err)
 	}
+	// An operator's re-projection of all history takes each webhook once:
+	// the copies, not the originals they were adopted from.
+	for _, by := range []Actor{cli, {TenantID: tenant, Role: "owner"}} {
+		dry, err := s.RequestReplay(ctx, by, ReplayRequest{Mode: ModeReproject, Filter: Filter{Kind: "messages"}, DryRun: true})
+		if err != nil || dry.Matched != 2 {
+			t.Errorf("%v: re-projection dry run %+v, %v; want the 2 copies", by, dry, err)
+		}
+	}
 }

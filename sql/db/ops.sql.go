@@ -129,7 +129,7 @@ func (q *Queries) CountReplayJobs(ctx context.Context) ([]CountReplayJobsRow, er
 
 const countWebhookSelection = `-- name: CountWebhookSelection :one
 SELECT count(*) FROM webhook_log w
-WHERE w.seq >= $1::bigint AND ($2::bigint = 0 OR w.seq <= $2::bigint)
+WHERE w.adopted_by IS NULL AND w.seq >= $1::bigint AND ($2::bigint = 0 OR w.seq <= $2::bigint)
   AND ($3::timestamptz IS NULL OR w.received_at >= $3::timestamptz)
   AND ($4::timestamptz IS NULL OR w.received_at < $4::timestamptz)
   AND ($5::text = 'all' OR ($5::text = 'tenant' AND w.tenant_id = $6::uuid)
@@ -806,7 +806,12 @@ SELECT set_config('plan_cache_mode', 'force_custom_plan', true)
 // Webhook history. scope is 'all', 'tenant' (tenant_id's) or 'unrouted'.
 // The same filter stands in ListWebhookLog, CountWebhookSelection and
 // WebhookSelectionPage: what a listing shows is what a replay of the same
-// filter selects. They run after PlanForParameters, so that the filters
+// filter selects, but for the unrouted originals already adopted: the
+// listing shows them, with a link to their copy, and a replay takes the
+// copy alone, which is the webhook as its tenant's history holds it (a
+// router that could not answer in time keeps a webhook of a connected
+// number unrouted for a moment, so an operator's selection would
+// otherwise count such a webhook twice). They run after PlanForParameters, so that the filters
 // left empty are planned away. A wamid or a phone number is looked up
 // first, in its GIN index (@>, which = ANY cannot use), and the sequences
 // found are then read by primary key: PostgreSQL has no statistics for
@@ -969,7 +974,7 @@ func (q *Queries) WebhookLogEntry(ctx context.Context, seq int64) (WebhookLogEnt
 
 const webhookSelectionPage = `-- name: WebhookSelectionPage :many
 SELECT w.seq FROM webhook_log w
-WHERE w.seq > $1::bigint AND w.seq >= $2::bigint AND ($3::bigint = 0 OR w.seq <= $3::bigint)
+WHERE w.adopted_by IS NULL AND w.seq > $1::bigint AND w.seq >= $2::bigint AND ($3::bigint = 0 OR w.seq <= $3::bigint)
   AND ($4::timestamptz IS NULL OR w.received_at >= $4::timestamptz)
   AND ($5::timestamptz IS NULL OR w.received_at < $5::timestamptz)
   AND ($6::text = 'all' OR ($6::text = 'tenant' AND w.tenant_id = $7::uuid)

@@ -27,7 +27,12 @@ LIMIT @lim;
 -- Webhook history. scope is 'all', 'tenant' (tenant_id's) or 'unrouted'.
 -- The same filter stands in ListWebhookLog, CountWebhookSelection and
 -- WebhookSelectionPage: what a listing shows is what a replay of the same
--- filter selects. They run after PlanForParameters, so that the filters
+-- filter selects, but for the unrouted originals already adopted: the
+-- listing shows them, with a link to their copy, and a replay takes the
+-- copy alone, which is the webhook as its tenant's history holds it (a
+-- router that could not answer in time keeps a webhook of a connected
+-- number unrouted for a moment, so an operator's selection would
+-- otherwise count such a webhook twice). They run after PlanForParameters, so that the filters
 -- left empty are planned away. A wamid or a phone number is looked up
 -- first, in its GIN index (@>, which = ANY cannot use), and the sequences
 -- found are then read by primary key: PostgreSQL has no statistics for
@@ -66,7 +71,7 @@ LIMIT @lim;
 
 -- name: CountWebhookSelection :one
 SELECT count(*) FROM webhook_log w
-WHERE w.seq >= @from_seq::bigint AND (@to_seq::bigint = 0 OR w.seq <= @to_seq::bigint)
+WHERE w.adopted_by IS NULL AND w.seq >= @from_seq::bigint AND (@to_seq::bigint = 0 OR w.seq <= @to_seq::bigint)
   AND (sqlc.narg(from_time)::timestamptz IS NULL OR w.received_at >= sqlc.narg(from_time)::timestamptz)
   AND (sqlc.narg(to_time)::timestamptz IS NULL OR w.received_at < sqlc.narg(to_time)::timestamptz)
   AND (@scope::text = 'all' OR (@scope::text = 'tenant' AND w.tenant_id = @tenant_id::uuid)
@@ -81,7 +86,7 @@ WHERE w.seq >= @from_seq::bigint AND (@to_seq::bigint = 0 OR w.seq <= @to_seq::b
 
 -- name: WebhookSelectionPage :many
 SELECT w.seq FROM webhook_log w
-WHERE w.seq > @after::bigint AND w.seq >= @from_seq::bigint AND (@to_seq::bigint = 0 OR w.seq <= @to_seq::bigint)
+WHERE w.adopted_by IS NULL AND w.seq > @after::bigint AND w.seq >= @from_seq::bigint AND (@to_seq::bigint = 0 OR w.seq <= @to_seq::bigint)
   AND (sqlc.narg(from_time)::timestamptz IS NULL OR w.received_at >= sqlc.narg(from_time)::timestamptz)
   AND (sqlc.narg(to_time)::timestamptz IS NULL OR w.received_at < sqlc.narg(to_time)::timestamptz)
   AND (@scope::text = 'all' OR (@scope::text = 'tenant' AND w.tenant_id = @tenant_id::uuid)
