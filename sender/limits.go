@@ -17,9 +17,8 @@ type Limits struct {
 	// number, after PairBurst; Meta allows about one every 6 s.
 	PairRate  float64
 	PairBurst int
-	// Margin is the share of a number's messages per second, and of the
-	// pair rate, used: Meta counts by its clock, and requests do not
-	// arrive exactly as they left.
+	// Margin is the share of the pair rate used: Meta's is "about" one
+	// every 6 s. A number's rate is kept exactly (numberLimit.depart).
 	Margin float64
 
 	mu      sync.Mutex
@@ -32,44 +31,89 @@ type numberLimit struct {
 	perSecond int
 	lim       *rate.Limiter
 
-	mu     sync.Mutex
-	recent []time.Time // departures within the last second, oldest first
+	mu      sync.Mutex
+	recent  []*flight     // sends that may be in Meta's last second
+	settled chan struct{} // closed, and replaced, when one of them settles
 }
 
-// departWindow is the span in which a number sends at most its rate: a
-// second, and a little more, since requests reach Meta a few milliseconds
-// apart from the order and spacing they left in. Evenly spaced sends (the
-// token bucket's) never wait for it.
-const departWindow = time.Second + 50*time.Millisecond
+// flight is one send from departure until its answer: Meta counted it at
+// some moment between the two, which the sender cannot see.
+type flight struct {
+	answered time.Time // zero while the call is out
+}
 
-// depart waits until a send can leave without perSecond others in the
-// departWindow before it, and records it. The token bucket spaces sends
-// evenly; this holds when a late goroutine would leave right behind the
-// next.
-func (n *numberLimit) depart(ctx context.Context) error {
+// depart waits until a send can leave with fewer than perSecond others
+// that Meta may count in any one second with it, and records it; settle
+// is to be called when its call returns. A send may reach Meta at any
+// moment between leaving and its answer, so one answered at a is counted
+// until a + 1 s, and one still out is counted. However late requests
+// arrive, then, no second of Meta's clock holds more than perSecond of
+// them. The cost is the answer time: a number sends at most perSecond
+// every second plus the time Meta takes to answer.
+func (n *numberLimit) depart(ctx context.Context) (settle func(), err error) {
 	for {
-		n.mu.Lock()
-		now := time.Now()
-		cut := now.Add(-departWindow)
-		i := 0
-		for i < len(n.recent) && !n.recent[i].After(cut) {
-			i++
+		f, free, settled := n.admit(time.Now())
+		if f != nil {
+			return func() { n.answer(f, time.Now()) }, nil
 		}
-		n.recent = n.recent[i:]
-		if len(n.recent) < n.perSecond {
-			n.recent = append(n.recent, now)
-			n.mu.Unlock()
-			return nil
+		var timer *time.Timer
+		var timeout <-chan time.Time
+		if !free.IsZero() {
+			timer = time.NewTimer(time.Until(free))
+			timeout = timer.C
 		}
-		wait := n.recent[0].Add(departWindow).Sub(now)
-		n.mu.Unlock()
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+			err = ctx.Err()
+		case <-timeout:
+		case <-settled:
 		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// admit records a send leaving at now, if it may. Otherwise it tells when
+// an answered send stops counting (zero if none is answered) and a channel
+// closed when one of those out is answered.
+func (n *numberLimit) admit(now time.Time) (f *flight, free time.Time, settled <-chan struct{}) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cut := now.Add(-time.Second)
+	kept := n.recent[:0]
+	for _, f := range n.recent {
+		if f.answered.IsZero() || f.answered.After(cut) {
+			kept = append(kept, f)
+			if at := f.answered.Add(time.Second); !f.answered.IsZero() && (free.IsZero() || at.Before(free)) {
+				free = at
+			}
+		}
+	}
+	clear(n.recent[len(kept):])
+	n.recent = kept
+	if len(n.recent) < n.perSecond {
+		f = &flight{}
+		n.recent = append(n.recent, f)
+		return f, time.Time{}, nil
+	}
+	if n.settled == nil {
+		n.settled = make(chan struct{})
+	}
+	return nil, free, n.settled
+}
+
+// answer records that f's call returned at.
+func (n *numberLimit) answer(f *flight, at time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	f.answered = at
+	if n.settled != nil {
+		close(n.settled)
+		n.settled = nil
 	}
 }
 
@@ -108,13 +152,15 @@ func (l *Limits) Wait(ctx context.Context, tenant string, perMinute int, number 
 }
 
 // Depart waits, right before a send from number leaves, until it can leave
-// without the number's rate of others in the second before it.
-func (l *Limits) Depart(ctx context.Context, number string) error {
+// with fewer than the number's rate of others that Meta may count in the
+// same second (numberLimit.depart); settle is to be called when the call
+// returns.
+func (l *Limits) Depart(ctx context.Context, number string) (settle func(), err error) {
 	l.mu.Lock()
 	n := l.numbers[number]
 	l.mu.Unlock()
 	if n == nil {
-		return nil
+		return func() {}, nil
 	}
 	return n.depart(ctx)
 }
@@ -124,9 +170,9 @@ func (l *Limits) limiters(tenant string, perMinute int, number string, perSecond
 	defer l.mu.Unlock()
 	nl := l.numbers[number]
 	if nl == nil || nl.perSecond != perSecond {
-		// Burst 1: sends spaced evenly never put more than the rate into
-		// any one second.
-		nl = &numberLimit{perSecond: perSecond, lim: rate.NewLimiter(rate.Limit(float64(perSecond)*l.Margin), 1)}
+		// Burst 1: the sends of a second go evenly spaced, not all at
+		// once at its start.
+		nl = &numberLimit{perSecond: perSecond, lim: rate.NewLimiter(rate.Limit(perSecond), 1)}
 		l.numbers[number] = nl
 	}
 	tl := l.tenants[tenant]

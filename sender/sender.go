@@ -265,11 +265,11 @@ func (s *Sender) session(ctx context.Context) error {
 	}
 	// The sender before this one may have sent up to its numbers' rates
 	// in the last second, which this one's limits do not know of: wait
-	// that second out first.
+	// that second out first, and a little more for its last answers.
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(departWindow):
+	case <-time.After(time.Second + 50*time.Millisecond):
 	}
 	s.log.Info("sender active")
 	s.active.Store(true)
@@ -512,12 +512,14 @@ func (w *session) send(tenantText string, m jetstream.Msg) error {
 			domain.SendOutcome{MessageID: req.MessageID, ConversationID: req.ConversationID, Attempt: st.Attempt, At: st.At}); err != nil {
 			return err
 		}
-		if err := w.limits.Depart(w.ctx, req.PhoneNumberID); err != nil {
+		settle, err := w.limits.Depart(w.ctx, req.PhoneNumberID)
+		if err != nil {
 			return err
 		}
 		res, err := w.call(func(ctx context.Context) (meta.SendResult, error) {
 			return w.graph.SendMessage(ctx, req.PhoneNumberID, num.token, body)
 		})
+		settle()
 		if err == nil {
 			return w.accept(tenant, req, res.MessageID, res.MessageStatus, res.WaID)
 		}
