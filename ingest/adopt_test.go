@@ -87,7 +87,7 @@ func newAdoptionFixture(t *testing.T) *adoptionFixture {
 	f.receiver = NewReceiver(f.router, NewSecrets(db.New(proxied), f.keys, RouterOptions{LookupTimeout: 200 * time.Millisecond}), pub, testAppSecret, nil)
 
 	log := slog.New(slog.DiscardHandler)
-	f.inbox = projections.NewInbox(f.pool, f.js, log, projections.Options{Linger: -1})
+	f.inbox = projections.NewInbox(f.pool, f.js, log, projections.Options{})
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -32,7 +32,7 @@ type env struct {
 }
 
 func mustEnv(t *testing.T, live projections.Projection) *env {
-	return mustEnvWith(t, live, projections.Options{Linger: -1})
+	return mustEnvWith(t, live, projections.Options{})
 }
 
 // mustEnvWith is mustEnv with the inbox projector's options.
@@ -57,7 +57,7 @@ func mustEnvWith(t *testing.T, live projections.Projection, opts projections.Opt
 	}
 	e := &env{pool: pgtest.New(t), js: js, pub: streams.NewPublisher(js)}
 	e.inbox = projections.NewRunner(e.pool, js, live, nil, opts)
-	e.jobs = projections.NewRunner(e.pool, js, JobsProjection{}, nil, projections.Options{Linger: -1})
+	e.jobs = projections.NewRunner(e.pool, js, JobsProjection{}, nil, projections.Options{})
 	e.run(t, e.inbox)
 	e.run(t, e.jobs)
 	return e

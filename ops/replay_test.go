@@ -92,7 +92,7 @@ func TestReprojectCorrectsAfterDecoderFix(t *testing.T) {
 	// One event per batch, here and in the projection from scratch: the
 	// rows of both are then made alike (a batch's rows take their times
 	// from the batch), and only the replay can make them differ.
-	one := projections.Options{MaxBatch: 1, Linger: -1}
+	one := projections.Options{MaxBatch: 1}
 	e := mustEnvWith(t, brokenDecoder{}, one)
 	tenant := uuid.NewString()
 	last := history(t, e, tenant)

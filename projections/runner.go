@@ -107,12 +107,6 @@ type Options struct {
 	// rebuild's shadow runner sets it, with Quiet. Events found poison are
 	// applied again one by one the normal way, and parked.
 	Bulk bool
-	// Linger is how long a batch that is not full waits for more events
-	// before it is applied; default 20ms. Each transaction has a fixed cost
-	// (round trips, a WAL flush at commit), so under steady load a short
-	// wait makes batches larger and the projector several times cheaper,
-	// for a delay nobody watching an inbox notices. Negative: no wait.
-	Linger time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -124,9 +118,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 30 * time.Second
-	}
-	if o.Linger == 0 {
-		o.Linger = 20 * time.Millisecond
 	}
 	if o.MaxDefer <= 0 {
 		o.MaxDefer = 2 * time.Second
@@ -385,7 +376,7 @@ func (r *Runner) session(ctx context.Context, started *bool) (done bool, err err
 	*started = true
 	r.state.enter(RunnerRunning, nil)
 
-	ready := make(chan *batch, 1)
+	ready := make(chan *batch) // unbuffered: a batch is handed over when the committer is free
 	go r.assemble(ctx, msgs, ready, cp)
 
 	holder := lockConn.PgConn().PID()
@@ -437,9 +428,18 @@ func (r *Runner) lock(ctx context.Context) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// assemble builds batches from delivered messages: it waits for one message,
-// takes whatever else is already there up to MaxBatch, and prepares the
-// events in parallel while the previous batch is being applied.
+// assemble builds batches from delivered messages, the group-commit way:
+// a batch starts with one message and takes whatever else arrives until
+// the committer is free to take it (ready is unbuffered) or it holds
+// MaxBatch. Its events are decoded as they come, between arrivals (what
+// came at once, in parallel), so handing it over costs nothing. An idle
+// committer gets an event the moment it is delivered; a busy one, under
+// load, a batch of everything that came while it worked. Batches grow
+// with the load and the cost of a commit, never with a fixed wait.
+//
+// The bulk way (a rebuild's shadow), a batch takes what the stream has
+// stored already, up to MaxBatch, however long delivering it takes (a
+// second at most): short batches cost it the most.
 func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready chan<- *batch, hwm uint64) {
 	for {
 		b := &batch{}
@@ -466,72 +466,68 @@ func (r *Runner) assemble(ctx context.Context, msgs <-chan jetstream.Msg, ready 
 		case m := <-msgs:
 			add(m)
 		}
-		var timer *time.Timer
-		var linger <-chan time.Time
-		if r.opts.Linger > 0 {
-			timer = time.NewTimer(r.opts.Linger)
-			linger = timer.C
-		}
-		// The bulk way, a batch takes what the stream has stored already,
-		// up to MaxBatch, however long delivering it takes (a second at
-		// most): short batches cost it the most.
-		var stored <-chan time.Time
-		var storedTimer *time.Timer
-		if r.opts.Bulk {
-			storedTimer = time.NewTimer(time.Second)
-			stored = storedTimer.C
-		}
-	drain:
-		for len(b.events) < r.opts.MaxBatch {
-			if stored != nil && pending > 0 {
-				select {
-				case m := <-msgs:
-					add(m)
-					continue
-				case <-stored:
-					stored = nil
-				case <-ctx.Done():
-					return
-				}
-			}
-			if linger == nil {
-				select {
-				case m := <-msgs:
-					add(m)
-				default:
-					break drain
-				}
-				continue
-			}
-			select {
-			case m := <-msgs:
-				add(m)
-			case <-linger:
-				break drain
-			case <-ctx.Done():
-				timer.Stop()
-				return
-			}
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if storedTimer != nil {
-			storedTimer.Stop()
+		if r.opts.Bulk && !r.fillStored(ctx, b, msgs, add, &pending) {
+			return
 		}
 		if !r.yield(ctx, b, msgs, add) {
 			return
 		}
-		if b.lastSeq == 0 {
-			continue
-		}
-		r.prepare(b.events)
-		select {
-		case <-ctx.Done():
-			return
-		case ready <- b:
+		prepared := 0
+		for {
+			// What has come already joins at once, and is decoded
+			// together.
+		take:
+			for len(b.events) < r.opts.MaxBatch {
+				select {
+				case m := <-msgs:
+					add(m)
+				default:
+					break take
+				}
+			}
+			r.prepare(b.events[prepared:])
+			prepared = len(b.events)
+			if b.lastSeq == 0 {
+				break // nothing to apply: start again
+			}
+			if r.opts.Bulk || len(b.events) >= r.opts.MaxBatch {
+				select {
+				case <-ctx.Done():
+					return
+				case ready <- b:
+				}
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case ready <- b:
+			case m := <-msgs:
+				add(m)
+				continue
+			}
+			break
 		}
 	}
+}
+
+// fillStored adds to b, the bulk way, what the stream had stored when its
+// last event was delivered, up to MaxBatch, for a second at most. It
+// returns false when ctx ends.
+func (r *Runner) fillStored(ctx context.Context, b *batch, msgs <-chan jetstream.Msg, add func(jetstream.Msg), pending *uint64) bool {
+	stored := time.NewTimer(time.Second)
+	defer stored.Stop()
+	for len(b.events) < r.opts.MaxBatch && *pending > 0 {
+		select {
+		case m := <-msgs:
+			add(m)
+		case <-stored.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // yield holds b back while r.opts.Busy reports other work, for at most
