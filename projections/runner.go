@@ -579,7 +579,10 @@ func newEventFromParts(subject string, h nats.Header, data []byte, seq uint64, s
 }
 
 // prepare runs Prepare over events on every core: decoding is most of the
-// CPU a batch costs on our side.
+// CPU a batch costs on our side. Between events a worker yields to the
+// goroutines waiting to run (an API request, a webhook's ack): a batch of
+// thousands, in a catch-up or a rebuild, would otherwise keep them waiting
+// for the scheduler's 10 ms slices at every step.
 func (r *Runner) prepare(events []*Event) {
 	workers := runtime.GOMAXPROCS(0)
 	if len(events) < 64 || workers == 1 {
@@ -595,6 +598,7 @@ func (r *Runner) prepare(events []*Event) {
 		wg.Go(func() {
 			for _, ev := range part {
 				r.prepareOne(ev)
+				runtime.Gosched()
 			}
 		})
 	}
