@@ -123,12 +123,19 @@ type webhookSink struct {
 	requests  int
 	failFirst int
 	badSigs   int
+	gate      chan struct{} // when set, requests wait until it is closed
 }
 
 func newWebhookSink(tb testing.TB) *webhookSink {
 	k := &webhookSink{}
 	k.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		k.mu.Lock()
+		gate := k.gate
+		k.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		k.requests++

@@ -75,13 +75,8 @@ func (s *Simulator) planStatuses(n *simNumber, ps *simPairState, m *simSend, fai
 			}
 			u.conversation, u.pricing = &c, &pricing
 		}
-		body := messagesEnvelope(waba, display, pnid, func(v *genObject) {
-			v.array("statuses", func(a *genArray) {
-				a.object(func(o *genObject) { writeStatus(o, u) })
-			})
-		})
 		s.stats.statuses[st.status]++
-		s.sched.at(dispatch[i], func() { s.hooks.send(body) })
+		s.sched.at(dispatch[i], func() { s.hooks.sendStatus(statusSource{waba, display, pnid}, u) })
 	}
 }
 

@@ -16,10 +16,17 @@ import (
 // webhook that gets no 2xx answer (or none in time) is delivered again at
 // once, then after RetryBase doubling up to RetryMax, and dropped after
 // RetryFor: at least once and in no particular order, as Meta delivers.
+//
+// Statuses are batched as Meta batches them: the statuses of one number
+// that are due while every worker is busy go together in one webhook, up
+// to maxStatusesPerHook; one due while a worker is free goes alone.
 type simDelivery struct {
 	s     *Simulator
 	queue chan *simHook
 	stop  chan struct{}
+
+	statusMu sync.Mutex
+	statuses map[statusSource][]statusUpdate // due, waiting for a worker; a hook of the source is queued
 
 	mu      sync.Mutex // guards started and closed, and wg.Add against wg.Wait
 	started bool
@@ -29,17 +36,68 @@ type simDelivery struct {
 	delivered, attempts, failures, dropped, pending atomic.Int64
 }
 
-// simHook is one webhook body on its way.
+// simHook is one webhook body on its way, or, until a worker takes it,
+// the statuses of source that are due.
 type simHook struct {
 	body     []byte
+	source   *statusSource
 	first    time.Time // of the first attempt
 	attempts int
 }
+
+// statusSource is the number a status webhook comes from.
+type statusSource struct{ waba, display, pnid string }
+
+// maxStatusesPerHook is the most statuses one webhook carries: Meta
+// batches up to 1,000 updates in a payload.
+const maxStatusesPerHook = 1000
 
 func (d *simDelivery) init(s *Simulator) {
 	d.s = s
 	d.queue = make(chan *simHook, 1024)
 	d.stop = make(chan struct{})
+	d.statuses = map[statusSource][]statusUpdate{}
+}
+
+// sendStatus queues status update u of source's number for delivery, in a
+// webhook with the others of that number due by the time a worker takes
+// it.
+func (d *simDelivery) sendStatus(source statusSource, u statusUpdate) {
+	if d.s.opts.WebhookURL == "" {
+		return
+	}
+	d.statusMu.Lock()
+	due, queued := d.statuses[source]
+	d.statuses[source] = append(due, u)
+	d.statusMu.Unlock()
+	if !queued {
+		d.pending.Add(1)
+		d.enqueue(&simHook{source: &source})
+	}
+}
+
+// statusBody takes the statuses of source due now, up to
+// maxStatusesPerHook, into one webhook body; any left over get a hook of
+// their own.
+func (d *simDelivery) statusBody(source statusSource) []byte {
+	d.statusMu.Lock()
+	due := d.statuses[source]
+	take := due[:min(len(due), maxStatusesPerHook)]
+	if rest := due[len(take):]; len(rest) > 0 {
+		d.statuses[source] = rest
+		d.pending.Add(1)
+		go d.enqueue(&simHook{source: &source}) // not from a worker: the queue may be full
+	} else {
+		delete(d.statuses, source)
+	}
+	d.statusMu.Unlock()
+	return messagesEnvelope(source.waba, source.display, source.pnid, func(v *genObject) {
+		v.array("statuses", func(a *genArray) {
+			for _, u := range take {
+				a.object(func(o *genObject) { writeStatus(o, u) })
+			}
+		})
+	})
 }
 
 // send queues body for delivery. Without a webhook URL there is nobody to
@@ -82,6 +140,9 @@ func (d *simDelivery) work() {
 		case <-d.stop:
 			return
 		case h := <-d.queue:
+			if h.source != nil {
+				h.body, h.source = d.statusBody(*h.source), nil
+			}
 			d.attempt(h)
 		}
 	}

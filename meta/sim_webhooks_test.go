@@ -47,6 +47,46 @@ func TestSimWebhookDroppedAfterRetryFor(t *testing.T) {
 	}
 }
 
+// Statuses that fall due while every delivery worker is busy come
+// together, in one webhook of their number (Meta batches up to 1,000
+// updates a payload); each status still comes exactly once.
+func TestSimStatusesBatchedWhileDeliveriesWait(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, SimOptions{WebhookWorkers: 1, FailShare: 0})
+	gate := make(chan struct{})
+	e.hooks.mu.Lock()
+	e.hooks.gate = gate
+	e.hooks.mu.Unlock()
+	e.openWindow(t, testCustomer) // its webhook holds the one worker
+	var sent []string
+	for range 5 {
+		res, err := e.send(t, textTo(testCustomer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, res.MessageID)
+	}
+	waitFor(t, "every status due", func() bool { return e.sim.Stats().Scheduled == 0 })
+	close(gate)
+	waitFor(t, "every webhook taken", func() bool { return e.sim.Stats().Webhooks.Pending == 0 })
+	for _, wamid := range sent {
+		if got := statusNames(e.hooks, wamid); !slices.Equal(got, []string{"sent", "delivered", "read"}) {
+			t.Errorf("%s: statuses %v, want sent, delivered, read once each", wamid, got)
+		}
+	}
+	most := 0
+	for _, w := range e.hooks.received() {
+		for _, en := range w.Entry {
+			for _, c := range en.Changes {
+				most = max(most, len(c.Value.Statuses))
+			}
+		}
+	}
+	if got := len(e.hooks.received()); most < 2 || got >= 1+3*len(sent) {
+		t.Errorf("%d webhooks for the message and %d statuses, at most %d statuses in one: none batched", got, 3*len(sent), most)
+	}
+}
+
 // statusNames are the statuses of wamid as they came.
 func statusNames(k *webhookSink, wamid string) []string {
 	var out []string
