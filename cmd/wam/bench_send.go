@@ -195,7 +195,7 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 	posts := make([]post, n)
 	// Each message is watched from its 202 on (statuses on): the time to
 	// "sent" is from the 202, also while others are still being posted.
-	toSent := watchSent(ctx, database.Pool, statuses)
+	toSent := watchSent(ctx, database.Pool, uuid.MustParse(created.TenantID), statuses)
 	defer toSent.stop()
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -287,57 +287,67 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 // 202.
 type sentWatch struct {
 	mu      sync.Mutex
-	pending map[uuid.UUID]time.Time
+	pending map[uuid.UUID]time.Time // 202 at, not seen sent yet
+	early   map[uuid.UUID]time.Time // seen sent before its 202 was counted
 	took    []time.Duration
 	quit    chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
 }
 
-func watchSent(ctx context.Context, pool *pgxpool.Pool, on bool) *sentWatch {
-	w := &sentWatch{pending: map[uuid.UUID]time.Time{}, quit: make(chan struct{})}
+// watchSent follows the tenant's message rows as they change (the
+// messages_changes index, by last_seq), so that each poll reads only what
+// changed since the one before: polling the pending messages by id had
+// cost PostgreSQL a third of its time in the run it measured.
+func watchSent(ctx context.Context, pool *pgxpool.Pool, tenant uuid.UUID, on bool) *sentWatch {
+	w := &sentWatch{pending: map[uuid.UUID]time.Time{}, early: map[uuid.UUID]time.Time{}, quit: make(chan struct{})}
 	if !on {
 		return w
 	}
 	w.wg.Go(func() {
+		var after int64 // (last_seq, id) of the last row read
+		var afterID uuid.UUID
 		for {
 			select {
 			case <-w.quit:
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			// The oldest first, and not too many: statuses come about in
-			// order, and a query of every pending id each time would load
-			// the database it measures.
-			w.mu.Lock()
-			ids := make([]uuid.UUID, 0, len(w.pending))
-			for id := range w.pending {
-				ids = append(ids, id)
-			}
-			slices.SortFunc(ids, func(a, b uuid.UUID) int { return w.pending[a].Compare(w.pending[b]) })
-			w.mu.Unlock()
-			ids = ids[:min(len(ids), 2000)]
-			if len(ids) == 0 {
-				continue
-			}
-			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			rows, err := pool.Query(qctx, `SELECT id FROM messages WHERE id = ANY($1) AND status IN ('sent', 'delivered', 'read', 'played')`, ids)
-			now := time.Now()
-			if err == nil {
-				w.mu.Lock()
-				for rows.Next() {
-					var id uuid.UUID
-					if rows.Scan(&id) == nil {
+			for {
+				qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				rows, err := pool.Query(qctx, `SELECT id, last_seq, status IN ('sent', 'delivered', 'read', 'played') FROM messages
+					WHERE tenant_id = $1 AND (last_seq, id) > ($2, $3) ORDER BY last_seq, id LIMIT 5000`, tenant, after, afterID)
+				n := 0
+				if err == nil {
+					now := time.Now()
+					w.mu.Lock()
+					for rows.Next() {
+						var id uuid.UUID
+						var seq int64
+						var sent bool
+						if rows.Scan(&id, &seq, &sent) != nil {
+							break
+						}
+						n++
+						after, afterID = seq, id
+						if !sent {
+							continue
+						}
 						if at, ok := w.pending[id]; ok {
 							w.took = append(w.took, now.Sub(at))
 							delete(w.pending, id)
+						} else if _, counted := w.early[id]; !counted {
+							w.early[id] = now
 						}
 					}
+					w.mu.Unlock()
+					rows.Close()
 				}
-				w.mu.Unlock()
-				rows.Close()
+				cancel()
+				if n < 5000 {
+					break
+				}
 			}
-			cancel()
 		}
 	})
 	return w
@@ -347,6 +357,10 @@ func watchSent(ctx context.Context, pool *pgxpool.Pool, on bool) *sentWatch {
 func (w *sentWatch) add(id uuid.UUID, at time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if seen, ok := w.early[id]; ok {
+		w.took = append(w.took, max(0, seen.Sub(at)))
+		return
+	}
 	w.pending[id] = at
 }
 
