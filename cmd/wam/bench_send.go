@@ -262,6 +262,8 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 		}
 	}
 	st := dm.sim.Stats()
+	fmt.Fprintf(stderr, "bench send: the simulator accepted %d sends, refused %v; its webhooks: %d delivered in %d attempts, %d failed\n",
+		st.Accepted, st.Rejected, st.Webhooks.Delivered, st.Webhooks.Attempts, st.Webhooks.Failures)
 	first, last := dm.firstLast()
 	if last.After(first) {
 		res.SendRatePerS = round1(float64(st.Accepted-1) / last.Sub(first).Seconds())
@@ -282,9 +284,8 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 	return res, nil
 }
 
-// sentWatch polls the read model for the messages not yet sent (every
-// 50 ms, from the first one added, the 2,000 oldest), and keeps how long each took from its
-// 202.
+// sentWatch follows the read model (every 50 ms) until each message added
+// shows sent, and keeps how long each took from its 202.
 type sentWatch struct {
 	mu      sync.Mutex
 	pending map[uuid.UUID]time.Time // 202 at, not seen sent yet
