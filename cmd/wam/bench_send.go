@@ -289,7 +289,7 @@ func runSendBench(ctx context.Context, getenv func(string) string, numbers, n, c
 type sentWatch struct {
 	mu      sync.Mutex
 	pending map[uuid.UUID]time.Time // 202 at, not seen sent yet
-	early   map[uuid.UUID]time.Time // seen sent before its 202 was counted
+	early   map[uuid.UUID]time.Time // first seen sent while not pending: before its 202 was counted (or after it was timed)
 	took    []time.Duration
 	quit    chan struct{}
 	once    sync.Once
