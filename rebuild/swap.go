@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgerrcode"
@@ -25,6 +26,17 @@ const swapLockTimeout = "500ms"
 // projector waits.
 const swapTimeout = time.Minute
 
+// vacuumLockTimeout bounds the wait for the read models' SHARE UPDATE
+// EXCLUSIVE locks, the swap's first step. Autovacuum holds that lock on a
+// table it works on, for minutes on a large one, and gives it up only to a
+// conflicting request that has waited PostgreSQL's deadlock_timeout (1 s):
+// a swap that asked for its ACCESS EXCLUSIVE locks at once would give up
+// after swapLockTimeout every time, and fail after its 20 attempts. The
+// mode conflicts with neither readers nor writers, so the wait holds up
+// nobody and can be part of no deadlock with them; an autovacuum run to
+// prevent wraparound, which does not give way, can outlast it.
+const vacuumLockTimeout = "5s"
+
 // swap brings the stopped shadow to exactly the live projector's
 // checkpoint and swaps it in, in one transaction. swapped is false, with
 // no error, when a lock could not be had in time or the live projector is
@@ -40,12 +52,19 @@ func (s *Service) swap(ctx context.Context, log *slog.Logger, p *progress, r *pr
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	q := db.New(tx)
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '"+vacuumLockTimeout+"'"); err != nil {
+		return false, err
+	}
+	if p.row.TenantID == nil {
+		// Autovacuum out of the read models, and kept out, before anyone
+		// waits for the swap (see vacuumLockTimeout).
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+publicTables()+" IN SHARE UPDATE EXCLUSIVE MODE"); err != nil {
+			return retryable(err)
+		}
+	}
 	// The live projector's checkpoint row, locked: its next batch waits
 	// for this transaction, and so its checkpoint stays where it is.
 	if err := q.EnsureCheckpoint(ctx, proj.Name()); err != nil {
-		return false, err
-	}
-	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
 		return false, err
 	}
 	live, err := q.HoldCheckpoint(ctx, proj.Name())
@@ -125,6 +144,15 @@ func retryable(err error) (bool, error) {
 	return false, err
 }
 
+// publicTables lists the read models in public, for LOCK TABLE.
+func publicTables() string {
+	names := make([]string, len(Tables))
+	for i, t := range Tables {
+		names[i] = ident("public", t)
+	}
+	return strings.Join(names, ", ")
+}
+
 // swapTables moves the current read-model tables out of public into the
 // retired schema and the shadow's in, with their indexes, constraints,
 // policies and grants (which move with a table). Readers that come during
@@ -162,24 +190,13 @@ func copyTenant(ctx context.Context, tx pgx.Tx, shadow, tenant string) error {
 		if err != nil {
 			return err
 		}
-		list := joinComma(cols)
+		list := strings.Join(cols, ", ")
 		st := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", ident("public", t), list, list, ident(shadow, t))
 		if _, err := tx.Exec(ctx, st); err != nil {
 			return fmt.Errorf("%s: %w", st, err)
 		}
 	}
 	return nil
-}
-
-func joinComma(list []string) string {
-	out := ""
-	for i, s := range list {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
 }
 
 // waitLive waits for the live projector's checkpoint to reach seq.
