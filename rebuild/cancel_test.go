@@ -59,15 +59,7 @@ func (e *env) holdShadow(tb testing.TB, id uuid.UUID) func() {
 // the rebuild cannot end before it is cancelled.
 func TestRebuildCancel(t *testing.T) {
 	e := mustEnv(t)
-	a, ga := e.mustTenant(t, "3001", 5)
-	live := e.runInbox(t, e.pool)
-	var head uint64
-	for range 3000 {
-		body, _, _ := ga.Next()
-		head = e.publish(t, a, body)
-	}
-	mustWait(t, live, head)
-	before := mustChecksums(t, e.pool)
+	before := e.mustOneTenant(t, "3001", 5, 3000)
 	ctx := context.Background()
 	svc := rebuild.New(e.pool, e.js, rebuild.Options{MaxBatch: 200})
 	defer svc.Close()

@@ -93,6 +93,21 @@ func (e *env) runInbox(tb testing.TB, pool *pgxpool.Pool) *projections.Runner {
 	return r
 }
 
+// mustOneTenant projects n webhooks of one tenant, owning pnid, with the
+// live inbox projector, and returns the read models' checksums.
+func (e *env) mustOneTenant(tb testing.TB, pnid string, seed int64, n int) string {
+	tb.Helper()
+	a, ga := e.mustTenant(tb, pnid, seed)
+	live := e.runInbox(tb, e.pool)
+	var head uint64
+	for range n {
+		body, _, _ := ga.Next()
+		head = e.publish(tb, a, body)
+	}
+	mustWait(tb, live, head)
+	return mustChecksums(tb, e.pool)
+}
+
 func mustWait(tb testing.TB, r *projections.Runner, seq uint64) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

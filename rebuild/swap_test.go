@@ -19,15 +19,7 @@ import (
 // read models, and the rebuild ends done with them equal.
 func TestSwapOutwaitsVacuum(t *testing.T) {
 	e := mustEnv(t)
-	a, ga := e.mustTenant(t, "3101", 9)
-	live := e.runInbox(t, e.pool)
-	var head uint64
-	for range 300 {
-		body, _, _ := ga.Next()
-		head = e.publish(t, a, body)
-	}
-	mustWait(t, live, head)
-	before := mustChecksums(t, e.pool)
+	before := e.mustOneTenant(t, "3101", 9, 300)
 	ctx := context.Background()
 
 	vacuum, err := e.pool.Begin(ctx)
