@@ -342,6 +342,11 @@ func waitProjectedOnce(t testing.TB, base, apiKey string, acked []string, timeou
 		}
 		return found >= len(want)
 	})
+	// The conversations are read before their messages, in requests of
+	// their own: a commit between them (the last webhooks still being
+	// projected) gives unread counts of before it beside messages of after.
+	// Every acked webhook is in now, and nothing more comes: read again.
+	convs, msgs = inbox(t, base, apiKey)
 	seen := map[string]int{}
 	for _, m := range msgs {
 		seen[m.WAMID]++
